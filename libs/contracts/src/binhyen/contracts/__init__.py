@@ -1,0 +1,6 @@
+"""Bình Yên event contracts: the public interface other agencies subscribe to."""
+
+from binhyen.contracts.envelope import CloudEvent, EventData, parse_event
+from binhyen.contracts.topics import CATALOGUE, TopicSpec, topic_for_event
+
+__all__ = ["CATALOGUE", "CloudEvent", "EventData", "TopicSpec", "parse_event", "topic_for_event"]

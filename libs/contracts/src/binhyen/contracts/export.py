@@ -1,0 +1,183 @@
+"""Generate JSON Schemas, the AsyncAPI document and deploy/kafka/topics.json from the models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from binhyen.contracts.compat import breaking_changes
+from binhyen.contracts.envelope import CloudEvent, EventData, event_types
+from binhyen.contracts.topics import CATALOGUE, TopicSpec
+
+# Importing the event modules registers their types.
+from binhyen.contracts.events import registry as _registry  # noqa: F401
+
+SCHEMA_DIR = Path("libs/contracts/schemas")
+ASYNCAPI_FILE = Path("libs/contracts/asyncapi.json")
+TOPICS_FILE = Path("deploy/kafka/topics.json")
+
+
+def event_schema(model: type[EventData]) -> dict[str, Any]:
+    """JSON Schema of one event type's data."""
+    schema = model.model_json_schema(mode="serialization")
+    schema["$id"] = model.schema_url()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def topics_document() -> dict[str, Any]:
+    """The topic definitions deploy/ creates topics from."""
+    topics: list[dict[str, Any]] = []
+    for spec in CATALOGUE:
+        topics.append(_topic_entry(spec.name, spec.partitions, spec.configs(), spec))
+        topics.append(_topic_entry(spec.dlq, spec.partitions, spec.dlq_configs(), spec, dlq=True))
+    return {"generated_from": "binhyen.contracts.topics.CATALOGUE", "topics": topics}
+
+
+def _topic_entry(
+    name: str, partitions: int, configs: dict[str, str], spec: TopicSpec, *, dlq: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "partitions": partitions,
+        "configs": configs,
+        "visibility": "internal" if dlq else spec.visibility,
+    }
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """An AsyncAPI 3.0 document describing every topic and message."""
+    types = event_types()
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {"CloudEvent": CloudEvent.model_json_schema()}
+    for spec in CATALOGUE:
+        channel_id = spec.name.replace(".", "_")
+        refs = {}
+        for event_type in spec.event_types:
+            model = types[event_type]
+            msg_id = model.__name__
+            schemas[msg_id] = event_schema(model)
+            messages[msg_id] = {
+                "name": event_type,
+                "title": model.__name__,
+                "summary": (model.__doc__ or "").strip(),
+                "contentType": "application/cloudevents+json",
+                "payload": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/CloudEvent"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "type": {"const": event_type},
+                                "data": {"$ref": f"#/components/schemas/{msg_id}"},
+                            },
+                        },
+                    ]
+                },
+            }
+            refs[msg_id] = {"$ref": f"#/components/messages/{msg_id}"}
+        channels[channel_id] = {
+            "address": spec.name,
+            "description": spec.description,
+            "messages": refs,
+            "bindings": {
+                "kafka": {
+                    "partitions": spec.partitions,
+                    "topicConfiguration": {
+                        "cleanup.policy": ["compact"] if spec.compacted else ["delete"]
+                    },
+                }
+            },
+            "x-visibility": spec.visibility,
+            "x-key": spec.key,
+            "x-dlq": spec.dlq,
+        }
+        operations[f"receive_{channel_id}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{channel_id}"},
+            "summary": f"Subscribe to {spec.name}",
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Bình Yên events",
+            "version": "1.0.0",
+            "description": (
+                "Events of the Bình Yên platform. Every message is a CloudEvents 1.0 envelope "
+                "in structured JSON mode; the Kafka key is the entity id. Public topics carry "
+                "no personal data."
+            ),
+        },
+        "defaultContentType": "application/cloudevents+json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def render(value: Any) -> str:
+    """Stable JSON text for checked-in files."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def generated_files() -> dict[Path, str]:
+    """Every generated file, relative to the repository root, with its content."""
+    files = {
+        SCHEMA_DIR / f"{event_type}.json": render(event_schema(model))
+        for event_type, model in sorted(event_types().items())
+    }
+    files[ASYNCAPI_FILE] = render(asyncapi_document())
+    files[TOPICS_FILE] = render(topics_document())
+    return files
+
+
+def incompatibilities(root: Path) -> list[str]:
+    """Breaking changes of the current models against the checked-in schemas."""
+    problems: list[str] = []
+    for event_type, model in sorted(event_types().items()):
+        path = root / SCHEMA_DIR / f"{event_type}.json"
+        if path.exists():
+            old = json.loads(path.read_text(encoding="utf-8"))
+            problems += [f"{event_type}: {p}" for p in breaking_changes(old, event_schema(model))]
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write (or with --check, verify) the generated contract files."""
+    parser = argparse.ArgumentParser(prog="binhyen-contracts", description=__doc__)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
+    parser.add_argument("--check", action="store_true", help="fail if files are stale")
+    args = parser.parse_args(argv)
+    root: Path = args.root
+    problems = incompatibilities(root)
+    if problems:
+        print("breaking changes within a version; add a new versioned type instead:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    stale = []
+    for rel, content in generated_files().items():
+        path = root / rel
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != content:
+            stale.append(rel)
+            if not args.check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content, encoding="utf-8")
+    if args.check and stale:
+        print("stale generated files (run: uv run binhyen-contracts):", file=sys.stderr)
+        for rel in stale:
+            print(f"  {rel}", file=sys.stderr)
+        return 1
+    for rel in stale:
+        print(f"wrote {rel}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Bình Yên plumbing shared by every service."""

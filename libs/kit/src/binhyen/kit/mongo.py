@@ -1,0 +1,23 @@
+"""MongoDB client factory (PyMongo's async API; Motor is end-of-life)."""
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+
+def create_mongo_client(uri: str, *, timeout_ms: int = 2000) -> AsyncMongoClient[dict[str, Any]]:
+    """Return a client that fails fast when the server is unreachable."""
+    return AsyncMongoClient(
+        uri,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=max(timeout_ms * 5, 10_000),
+        tz_aware=True,
+        uuidRepresentation="standard",
+        appname="binhyen",
+    )
+
+
+async def ping(client: AsyncMongoClient[dict[str, Any]]) -> None:
+    """Raise unless the server answers a ping."""
+    await client.admin.command("ping")

@@ -1,0 +1,212 @@
+"""Document-embedded transactional outbox and its relay to Kafka.
+
+A change and the events it causes are written in ONE single-document write: the
+state plus entries appended to the document's ``_outbox`` array. The relay sends
+those entries to Kafka and removes each one only after Kafka acknowledged it, so
+no accepted event is lost (at-least-once; consumers deduplicate on the event id).
+This needs no multi-document transactions, so it works on a standalone MongoDB
+and on FerretDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+
+from binhyen.contracts import CloudEvent
+from binhyen.kit.metrics import OUTBOX_PENDING_SECONDS, OUTBOX_RELAYED
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "_outbox"
+_OWNER = "_outbox_owner"
+_UNTIL = "_outbox_until"
+
+Document = dict[str, Any]
+ProducerFactory = Callable[[], Awaitable[AIOKafkaProducer]]
+
+
+def outbox_entry(event: CloudEvent, topic: str) -> Document:
+    """An outbox entry for ``event`` to be published on ``topic``, keyed by its subject."""
+    return {
+        "id": event.id,
+        "topic": topic,
+        "key": event.subject,
+        "value": event.to_json().decode(),
+        "type": event.type,
+        "created_at": datetime.now(UTC),
+    }
+
+
+def with_outbox(document: Document, entries: Sequence[Document]) -> Document:
+    """Return a new document to insert, carrying its pending events."""
+    return {**document, OUTBOX: list(entries)}
+
+
+def push_outbox(update: Document, entries: Sequence[Document]) -> Document:
+    """Add the pending events to an update document ($push onto the outbox array)."""
+    merged = {op: dict(spec) for op, spec in update.items()}
+    merged.setdefault("$push", {})[OUTBOX] = {"$each": list(entries)}
+    return merged
+
+
+class OutboxRelay:
+    """Sends pending outbox entries of some collections to Kafka, then removes them."""
+
+    def __init__(
+        self,
+        *,
+        collections: Sequence[AsyncCollection[Document]],
+        producer_factory: ProducerFactory,
+        sweep_seconds: float = 5.0,
+        lease_seconds: float = 30.0,
+        batch_size: int = 200,
+    ) -> None:
+        self._collections = list(collections)
+        self._producer_factory = producer_factory
+        self._producer: AIOKafkaProducer | None = None
+        self._sweep = sweep_seconds
+        self._lease = timedelta(seconds=lease_seconds)
+        self._batch = batch_size
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._stopped = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask the relay to look for pending events now (call right after a write)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Run the relay loop in the background."""
+        self._stopping = False
+        self._stopped.clear()
+        self._task = asyncio.create_task(self._loop(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Finish the current pass, then stop and close the producer."""
+        self._stopping = True
+        self._stopped.set()
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close_producer()
+
+    async def _loop(self) -> None:
+        backoff = 0.2
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                more = await self.relay_once()
+            except Exception as exc:  # entries stay in the outbox; try again after a backoff
+                log.warning("outbox relay pass failed, retrying", extra={"error": type(exc).__name__})
+                await self._close_producer()
+                await self._sleep(self._stopped, backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = 0.2
+            if not more:
+                await self._sleep(self._wake, self._sweep)
+
+    @staticmethod
+    async def _sleep(event: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=seconds)
+
+    async def relay_once(self) -> bool:
+        """Relay one batch per collection; return True if more may be pending."""
+        more = False
+        for collection in self._collections:
+            sent, left = await self._relay_collection(collection)
+            more = more or left
+        return more
+
+    async def _relay_collection(self, collection: AsyncCollection[Document]) -> tuple[int, bool]:
+        now = datetime.now(UTC)
+        ids = [
+            doc["_id"]
+            async for doc in collection.find(
+                {f"{OUTBOX}.0": {"$exists": True}}, {"_id": 1}, limit=self._batch
+            )
+        ]
+        if not ids:
+            return 0, False
+        # Claim the documents with a lease so replicas do not send the same events at once.
+        token = uuid.uuid4().hex
+        await collection.update_many(
+            {
+                "_id": {"$in": ids},
+                "$or": [{_UNTIL: {"$exists": False}}, {_UNTIL: {"$lt": now}}],
+            },
+            {"$set": {_OWNER: token, _UNTIL: now + self._lease}},
+        )
+        claimed = [doc async for doc in collection.find({"_id": {"$in": ids}, _OWNER: token})]
+        if not claimed:
+            return 0, len(ids) == self._batch
+        producer = await self._get_producer()
+        acked: dict[Any, list[Document]] = {}
+        try:
+            futures = []
+            for doc in claimed:
+                for entry in doc.get(OUTBOX, []):
+                    future = await producer.send(
+                        entry["topic"],
+                        value=entry["value"].encode(),
+                        key=entry["key"].encode() if entry.get("key") else None,
+                        headers=[("content-type", b"application/cloudevents+json")],
+                    )
+                    futures.append((doc["_id"], entry, future))
+            for doc_id, entry, future in futures:
+                await future
+                acked.setdefault(doc_id, []).append(entry)
+                OUTBOX_RELAYED.labels(topic=entry["topic"]).inc()
+                OUTBOX_PENDING_SECONDS.observe((now - _aware(entry["created_at"])).total_seconds())
+        finally:
+            await self._remove_sent(collection, claimed, acked)
+        sent = sum(len(entries) for entries in acked.values())
+        return sent, len(ids) == self._batch
+
+    async def _remove_sent(
+        self,
+        collection: AsyncCollection[Document],
+        claimed: list[Document],
+        acked: dict[Any, list[Document]],
+    ) -> None:
+        """Remove acknowledged entries and release the lease (the only removal point)."""
+        ops = [
+            UpdateOne(
+                {"_id": doc["_id"]},
+                {"$pullAll": {OUTBOX: acked.get(doc["_id"], [])}, "$unset": {_OWNER: "", _UNTIL: ""}}
+                if acked.get(doc["_id"])
+                else {"$unset": {_OWNER: "", _UNTIL: ""}},
+            )
+            for doc in claimed
+        ]
+        if ops:
+            await collection.bulk_write(ops, ordered=False)
+
+    async def _get_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            self._producer = await self._producer_factory()
+        return self._producer
+
+    async def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

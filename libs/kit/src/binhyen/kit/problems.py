@@ -1,0 +1,153 @@
+"""RFC 9457 problem+json errors, mapped once for every service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://binhyen.vn/problems/"
+
+
+class DomainError(Exception):
+    """A use case refused a request; the API maps it to problem+json."""
+
+    status = 400
+    kind = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self, detail: str, *, field: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra or {}
+
+
+class NotFound(DomainError):
+    """The object does not exist (or is outside the caller's scope)."""
+
+    status, kind, title = 404, "not-found", "Not found"
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state."""
+
+    status, kind, title = 409, "conflict", "Conflict"
+
+
+class Invalid(DomainError):
+    """The request is well-formed but its content is not acceptable."""
+
+    status, kind, title = 422, "validation-error", "Invalid request"
+
+
+def problem(
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Never echo the input: it may hold personal data.
+    errors = [
+        {"field": _field(err.get("loc", ())), "message": err.get("msg", ""), "code": err["type"]}
+        for err in exc.errors()
+    ]
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    return problem(
+        422,
+        "validation-error",
+        "Invalid request",
+        f"Fix these fields and send again: {fields}.",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+    return problem(
+        exc.status, exc.kind, exc.title, exc.detail, instance=request.url.path, errors=errors,
+        **exc.extra,
+    )
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(
+        exc.status_code,
+        "http-error",
+        str(exc.detail) if exc.status_code != 404 else "Not found",
+        str(exc.detail),
+        instance=request.url.path,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _db_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable", extra={"error": type(exc).__name__})
+    return problem(
+        503,
+        "service-unavailable",
+        "Service temporarily unavailable",
+        "The database cannot be reached. Nothing was changed; try again shortly.",
+        instance=request.url.path,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return problem(
+        500, "internal-error", "Internal error", "Something went wrong on our side.",
+        instance=request.url.path,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map validation, domain, HTTP and database errors to problem+json."""
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(ServerSelectionTimeoutError, _db_down)
+    app.add_exception_handler(ConnectionFailure, _db_down)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,201 @@
+"""Service bootstrap: clients, outbox relay, consumers, health, metrics, errors, logging."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from binhyen.contracts import TopicSpec
+from binhyen.kit.consumer import ConsumerRunner, RecordHandler
+from binhyen.kit.kafka import KafkaProbe, ensure_topics, start_producer
+from binhyen.kit.logging import correlation_id
+from binhyen.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from binhyen.kit.mongo import create_mongo_client, ping
+from binhyen.kit.outbox import OutboxRelay
+from binhyen.kit.problems import install_problem_handlers, problem
+from binhyen.kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+
+
+@dataclass
+class Subscription:
+    """A consumer a service runs: which catalogue topics, and the handler for their records."""
+
+    topics: Sequence[TopicSpec]
+    handler: RecordHandler
+
+
+@dataclass
+class Runtime:
+    """Everything a running service holds; created in the lifespan, closed at shutdown."""
+
+    name: str
+    settings: ServiceSettings
+    mongo: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+    relay: OutboxRelay | None = None
+    consumers: list[ConsumerRunner] = field(default_factory=list)
+    kafka_probe: KafkaProbe | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceSpec:
+    """How a service plugs into the runtime."""
+
+    name: str
+    title: str
+    routers: Sequence[APIRouter]
+    topics: Sequence[TopicSpec] = ()
+    outbox_collections: Callable[[AsyncDatabase[Document]], Sequence[AsyncCollection[Document]]] = (
+        lambda db: ()
+    )
+    subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda rt: ()
+    on_startup: Callable[[Runtime], Awaitable[None]] | None = None
+    description: str = ""
+    version: str = "0.1.0"
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The runtime of the app serving ``request``."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+@asynccontextmanager
+async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator[Runtime]:
+    """Open clients, create topics, start the relay and consumers; close all on exit."""
+    mongo = create_mongo_client(settings.mongodb_uri, timeout_ms=settings.mongodb_timeout_ms)
+    rt = Runtime(spec.name, settings, mongo, mongo[settings.mongodb_database])
+    rt.kafka_probe = KafkaProbe(settings.kafka_bootstrap)
+    try:
+        if spec.on_startup is not None:
+            await spec.on_startup(rt)
+        subscriptions = list(spec.subscriptions(rt))
+        topics = {t.name: t for t in [*spec.topics, *(t for s in subscriptions for t in s.topics)]}
+        if topics:
+            await ensure_topics(
+                settings.kafka_bootstrap, topics.values(), prefix=settings.topic_prefix
+            )
+        collections = spec.outbox_collections(rt.db)
+        if collections:
+            rt.relay = OutboxRelay(
+                collections=collections,
+                producer_factory=lambda: _producer(settings, spec.name),
+                sweep_seconds=settings.outbox_sweep_seconds,
+            )
+            await rt.relay.start()
+        for index, sub in enumerate(subscriptions):
+            runner = ConsumerRunner(
+                bootstrap=settings.kafka_bootstrap,
+                group_id=settings.consumer_group,
+                topics=[settings.topic(t.name) for t in sub.topics],
+                handler=sub.handler,
+                client_id=f"{spec.name}-{index}",
+                max_attempts=settings.consumer_max_attempts,
+                backoff_seconds=settings.consumer_backoff_seconds,
+            )
+            await runner.start()
+            rt.consumers.append(runner)
+        yield rt
+    finally:
+        for runner in rt.consumers:
+            await runner.stop()
+        if rt.relay is not None:
+            await rt.relay.stop()
+        await rt.kafka_probe.close()
+        await mongo.close()
+
+
+async def _producer(settings: ServiceSettings, name: str) -> AIOKafkaProducer:
+    return await start_producer(settings.kafka_bootstrap, client_id=f"{name}-outbox")
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    """A FastAPI app with the service's routers, health, metrics and problem+json errors."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(spec, settings) as rt:
+            app.state.runtime = rt
+            yield
+
+    app = FastAPI(
+        title=spec.title, description=spec.description, version=spec.version, lifespan=lifespan
+    )
+    install_problem_handlers(app)
+    for router in spec.routers:
+        app.include_router(router)
+    app.include_router(_ops_router())
+    app.middleware("http")(_observe)
+    return app
+
+
+async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    token = correlation_id.set(request_id)
+    started = time.perf_counter()
+    try:
+        response = await call_next(request)
+    finally:
+        correlation_id.reset(token)
+    route = request.scope.get("route")
+    path = getattr(route, "path", "unmatched")
+    HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+    HTTP_LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
+    response.headers["X-Request-ID"] = request_id
+    return response
+
+
+def _ops_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: MongoDB and Kafka answer", response_model=None)
+    async def readyz(request: Request) -> JSONResponse:
+        rt = runtime_of(request)
+        checks: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(3):
+                await ping(rt.mongo)
+            checks["mongodb"] = "ok"
+        except Exception as exc:
+            checks["mongodb"] = f"unavailable ({type(exc).__name__})"
+        try:
+            assert rt.kafka_probe is not None
+            await rt.kafka_probe.check()
+            checks["kafka"] = "ok"
+        except Exception as exc:
+            checks["kafka"] = f"unavailable ({type(exc).__name__})"
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        return problem(
+            503, "not-ready", "Not ready", "A dependency is unavailable.",
+            headers={"Retry-After": "5"}, checks=checks,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

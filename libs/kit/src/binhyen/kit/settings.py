@@ -1,0 +1,36 @@
+"""Settings base shared by every service (pydantic-settings, env vars prefixed per service)."""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Connection and runtime settings every service has; subclasses set the env prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="BINHYEN_", extra="ignore")
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    mongodb_uri: str = Field("mongodb://127.0.0.1:27117/", description="MongoDB-wire server URI.")
+    mongodb_database: str = Field(description="This service's own database.")
+    mongodb_timeout_ms: int = Field(
+        2000, ge=100, description="Server selection timeout: how long before a 503 when down."
+    )
+    kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers.")
+    topic_prefix: str = Field("", description="Prefix for every topic name (tests, tenants).")
+    consumer_group: str = Field(description="Kafka consumer group id of this service.")
+    outbox_sweep_seconds: float = Field(
+        5.0, gt=0, description="Interval of the outbox sweep that catches anything left."
+    )
+    consumer_max_attempts: int = Field(
+        5, ge=1, description="Attempts of a failing handler before the message goes to the DLQ."
+    )
+    consumer_backoff_seconds: float = Field(0.2, ge=0, description="First retry backoff.")
+    log_level: str = "INFO"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    def topic(self, name: str) -> str:
+        """Return the deployed name of a catalogue topic."""
+        return f"{self.topic_prefix}{name}"

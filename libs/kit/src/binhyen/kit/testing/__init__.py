@@ -1,0 +1,7 @@
+"""Test support: real Kafka and MongoDB-wire servers, per-test names, waiting helpers."""
+
+from binhyen.kit.testing.kafka import read_topic
+from binhyen.kit.testing.servers import Servers
+from binhyen.kit.testing.waiting import eventually
+
+__all__ = ["Servers", "eventually", "read_topic"]

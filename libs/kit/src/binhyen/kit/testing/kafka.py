@@ -1,0 +1,63 @@
+"""Read what is on a topic, from the beginning, without a consumer group."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+Record = ConsumerRecord[bytes, bytes]
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[Record]], bool] = lambda records: bool(records),
+    timeout: float = 30.0,
+) -> list[Record]:
+    """All records of ``topic`` up to its current end, waiting until ``until`` holds.
+
+    Returns as soon as ``until`` is true AND every partition has been read to its end
+    offset, so a count taken from the result is final for what is on the topic now.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout
+        partitions: set[int] | None = None
+        while not partitions:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                await consumer._client.force_metadata_update()  # noqa: SLF001
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"topic {topic} does not exist")
+                await asyncio.sleep(0.1)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list[Record] = []
+        while True:
+            batch = await consumer.getmany(*tps, timeout_ms=200)
+            for recs in batch.values():
+                records.extend(recs)
+            ends = await consumer.end_offsets(tps)
+            at_end = all(await _position(consumer, tp) >= ends[tp] for tp in tps)
+            if at_end and until(records):
+                return sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset))
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out reading {topic}: {len(records)} records, condition not met"
+                )
+    finally:
+        await consumer.stop()
+
+
+async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
+    position: int = await consumer.position(tp)
+    return position

@@ -1,0 +1,60 @@
+"""pytest plugin: session servers, per-test database and topic names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+
+from binhyen.kit.mongo import create_mongo_client
+from binhyen.kit.testing.servers import Servers, start_servers
+
+
+@pytest.fixture(scope="session")
+def servers(pytestconfig: pytest.Config) -> Iterator[Servers]:
+    """Real Kafka and MongoDB-wire servers for the whole session."""
+    found = start_servers(pytestconfig.rootpath)
+    try:
+        yield found
+    finally:
+        found.close()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say how servers are chosen."""
+    return (
+        "binhyen servers: BINHYEN_TEST_KAFKA/BINHYEN_TEST_MONGODB, else testcontainers, "
+        "else deploy/local"
+    )
+
+
+@pytest.fixture
+def test_id() -> str:
+    """A short id unique to this test, for names of databases, topics and groups."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def topic_prefix(test_id: str) -> str:
+    """A topic-name prefix only this test uses."""
+    return f"t{test_id}."
+
+
+@pytest.fixture
+def database_name(test_id: str) -> str:
+    """A database name only this test uses."""
+    return f"t_{test_id}"
+
+
+@pytest_asyncio.fixture
+async def mongo(servers: Servers) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    """A client of the session's MongoDB-wire server."""
+    client = create_mongo_client(servers.mongodb)
+    try:
+        yield client
+    finally:
+        await client.close()

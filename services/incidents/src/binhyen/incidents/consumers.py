@@ -1,0 +1,26 @@
+"""Handlers for other services' topics."""
+
+from __future__ import annotations
+
+import logging
+
+from binhyen.contracts import CloudEvent
+from binhyen.contracts.events.registry import UnitRegistered
+from binhyen.contracts.topics import REGISTRY_UNITS
+from binhyen.incidents import service
+from binhyen.incidents.store import UnitReplicaStore
+from binhyen.kit.consumer import EventDispatcher
+from binhyen.kit.runtime import Subscription
+
+log = logging.getLogger(__name__)
+
+
+def subscriptions(*, units: UnitReplicaStore) -> list[Subscription]:
+    """The topics incidents consumes and their handlers."""
+
+    async def on_unit_registered(event: CloudEvent) -> None:
+        changed = await service.replicate_unit(event, store=units)
+        log.info("unit replicated", extra={"unit_id": event.subject, "changed": changed})
+
+    dispatcher = EventDispatcher({UnitRegistered.event_type: on_unit_registered})
+    return [Subscription(topics=[REGISTRY_UNITS], handler=dispatcher)]

@@ -1,0 +1,1 @@
+"""Incidents domain (no I/O)."""

@@ -1,0 +1,1 @@
+"""Registry domain: admin units and their rules (no I/O)."""

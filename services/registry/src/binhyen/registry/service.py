@@ -1,0 +1,104 @@
+"""Registry use cases: turn commands into domain changes, contract events and writes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from binhyen.contracts import CloudEvent, topic_for_event
+from binhyen.contracts.events.registry import UnitRegistered
+from binhyen.contracts.units import UnitKind, UnitLevel
+from binhyen.kit.outbox import outbox_entry
+from binhyen.kit.problems import Conflict, Invalid, NotFound
+from binhyen.kit.text import fold, nfc
+from binhyen.registry.domain import units
+from binhyen.registry.store import DuplicateValue, UnitStore
+
+
+@dataclass(frozen=True)
+class RegisterUnit:
+    """Command: register an admin unit under a parent."""
+
+    kind: str
+    name: str
+    valid_from: date
+    parent_id: str | None = None
+    official_code: str | None = None
+    idempotency_key: str | None = None
+
+
+def unit_registered(unit: units.Unit) -> UnitRegistered:
+    """The contract event carrying a unit's full current state."""
+    return UnitRegistered(
+        unit_id=unit.id,
+        kind=UnitKind(unit.kind),
+        level=UnitLevel(unit.level),
+        name=unit.name,
+        official_code=unit.official_code,
+        parent_id=unit.parent_id,
+        ancestor_ids=list(unit.ancestor_ids),
+        valid_from=unit.valid_from,
+        version=unit.version,
+    )
+
+
+async def register_unit(
+    cmd: RegisterUnit,
+    *,
+    store: UnitStore,
+    topic: Callable[[str], str],
+    wake_relay: Callable[[], None],
+) -> tuple[units.Unit, bool]:
+    """Register a unit; return it and whether it was created now (False: idempotent replay)."""
+    if cmd.idempotency_key is not None:
+        earlier = await store.by_idempotency_key(cmd.idempotency_key)
+        if earlier is not None:
+            return earlier, False
+    parent = None
+    if cmd.parent_id is not None:
+        parent = await store.get(cmd.parent_id)
+        if parent is None:
+            raise Invalid(f"parent unit {cmd.parent_id} does not exist", field="parent_id")
+    try:
+        unit = units.register_unit(
+            unit_id=str(uuid.uuid4()),
+            kind=cmd.kind,
+            name=nfc(cmd.name),
+            valid_from=cmd.valid_from,
+            parent=parent,
+            official_code=cmd.official_code,
+        )
+    except units.UnitRuleViolation as exc:
+        raise Invalid(str(exc), field=exc.field) from exc
+    event = CloudEvent.wrap(unit_registered(unit))
+    entry = outbox_entry(event, topic(topic_for_event(UnitRegistered).name))
+    try:
+        await store.insert(
+            unit,
+            search_name=fold(unit.name),
+            outbox=[entry],
+            idempotency_key=cmd.idempotency_key,
+        )
+    except DuplicateValue as exc:
+        if exc.field == "idempotency_key" and cmd.idempotency_key is not None:
+            earlier = await store.by_idempotency_key(cmd.idempotency_key)
+            if earlier is not None:
+                return earlier, False
+        if exc.field == "official_code":
+            raise Conflict(
+                f"another unit already has official code {cmd.official_code}",
+                field="official_code",
+            ) from exc
+        raise
+    wake_relay()
+    return unit, True
+
+
+async def get_unit(unit_id: str, *, store: UnitStore) -> units.Unit:
+    """The unit with this id, or NotFound."""
+    unit = await store.get(unit_id)
+    if unit is None:
+        raise NotFound(f"unit {unit_id} does not exist")
+    return unit
