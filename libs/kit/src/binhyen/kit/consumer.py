@@ -119,6 +119,14 @@ class ConsumerRunner:
                 await self._task
             self._task = None
 
+    async def abort(self) -> None:
+        """Stop at once, mid-message, without committing: what a crash does."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
     async def _run(self) -> None:
         backoff = 0.5
         while not self._stopping.is_set():

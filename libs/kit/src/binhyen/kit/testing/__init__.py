@@ -1,7 +1,8 @@
 """Test support: real Kafka and MongoDB-wire servers, per-test names, waiting helpers."""
 
+from binhyen.kit.testing.apps import serve
 from binhyen.kit.testing.kafka import read_topic
 from binhyen.kit.testing.servers import Servers
 from binhyen.kit.testing.waiting import eventually
 
-__all__ = ["Servers", "eventually", "read_topic"]
+__all__ = ["Servers", "eventually", "read_topic", "serve"]

@@ -47,7 +47,8 @@ async def read_topic(
             for recs in batch.values():
                 records.extend(recs)
             ends = await consumer.end_offsets(tps)
-            at_end = all(await _position(consumer, tp) >= ends[tp] for tp in tps)
+            positions = {tp: await _position(consumer, tp) for tp in tps}
+            at_end = all(positions[tp] >= ends[tp] for tp in tps)
             if at_end and until(records):
                 return sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset))
             if time.monotonic() > deadline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -11,7 +12,7 @@ T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]],
+    probe: Callable[[], Awaitable[T | None] | T | None],
     *,
     timeout: float = 30.0,
     interval: float = 0.05,
@@ -22,9 +23,11 @@ async def eventually(
     last_error: BaseException | None = None
     while True:
         try:
-            result = await probe()
+            result = probe()
+            if inspect.isawaitable(result):
+                result = await result
             if result:
-                return result
+                return result  # type: ignore[return-value]
         except AssertionError as exc:
             last_error = exc
         if time.monotonic() >= deadline:

@@ -1,0 +1,47 @@
+"""problem+json mapping without servers: validation errors never echo the input."""
+
+from datetime import date
+
+import httpx
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from binhyen.kit.problems import Conflict, install_problem_handlers
+
+
+class Person(BaseModel):
+    phone: str
+    born: date
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/people")
+    async def create(person: Person) -> dict[str, str]:
+        raise Conflict("someone already has this phone", field="phone")
+
+    return app
+
+
+async def test_invalid_body_names_the_field_and_hides_the_value() -> None:
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/people", json={"phone": "0912345678", "born": "hôm qua"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 422
+    assert [e["field"] for e in body["errors"]] == ["born"]
+    assert "hôm qua" not in response.text
+
+
+async def test_domain_error_maps_to_its_status_with_the_field() -> None:
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/people", json={"phone": "1", "born": "2000-01-01"})
+    assert response.status_code == 409
+    assert response.json()["errors"] == [
+        {"field": "phone", "message": "someone already has this phone"}
+    ]

@@ -1,0 +1,20 @@
+"""Fixtures for registry tests: the app wired to this test's database and topics."""
+
+import pytest
+
+from binhyen.kit.testing import Servers
+from binhyen.registry.settings import Settings
+
+
+@pytest.fixture
+def registry_settings(servers: Servers, database_name: str, topic_prefix: str) -> Settings:
+    """Registry settings pointing at the session servers, private db and topics."""
+    return Settings(
+        mongodb_uri=servers.mongodb,
+        mongodb_database=database_name,
+        kafka_bootstrap=servers.kafka,
+        topic_prefix=topic_prefix,
+        consumer_group=f"registry-{database_name}",
+        outbox_sweep_seconds=0.5,
+        environment="test",
+    )

@@ -1,0 +1,61 @@
+"""Dependencies down: the registry answers honestly and loses nothing."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from binhyen.contracts import parse_event
+from binhyen.contracts.topics import REGISTRY_UNITS
+from binhyen.kit.outbox import OUTBOX
+from binhyen.kit.testing import Servers, eventually, read_topic, serve
+from binhyen.registry.app import create_app
+from binhyen.registry.settings import Settings
+
+PROVINCE = {"kind": "province", "name": "Hà Tĩnh"}
+
+
+async def test_kafka_down_post_still_succeeds_and_event_arrives_once_when_it_is_back(
+    registry_settings: Settings, servers: Servers
+) -> None:
+    with servers.disposable("kafka") as kafka:
+        settings = registry_settings.model_copy(update={"kafka_bootstrap": kafka.address})
+        async with serve(create_app(settings)) as (client, rt):
+            kafka.stop()
+            response = await client.post("/api/v1/units", json=PROVINCE)
+            assert response.status_code == 201, response.text
+            unit_id = response.json()["id"]
+            doc = await rt.db["units"].find_one({"_id": unit_id})
+            assert doc is not None and len(doc[OUTBOX]) == 1  # held while Kafka is away
+            kafka.start()
+            await eventually(
+                lambda: _outbox_empty(rt.db, unit_id), timeout=90, what="relay caught up"
+            )
+        records = await read_topic(kafka.address, settings.topic(REGISTRY_UNITS.name))
+        assert [parse_event(r.value).subject for r in records] == [unit_id]
+
+
+async def _outbox_empty(db: Any, unit_id: str) -> bool:
+    doc = await db["units"].find_one({"_id": unit_id})
+    return doc is not None and doc[OUTBOX] == []
+
+
+async def test_mongodb_down_gives_503_with_retry_after_within_5_seconds(
+    registry_settings: Settings, servers: Servers
+) -> None:
+    with servers.disposable("ferretdb") as ferretdb:
+        settings = registry_settings.model_copy(update={"mongodb_uri": ferretdb.address})
+        async with serve(create_app(settings)) as (client, _):
+            assert (await client.post("/api/v1/units", json=PROVINCE)).status_code == 201
+            ferretdb.stop()
+            started = time.monotonic()
+            response = await client.post("/api/v1/units", json=PROVINCE)
+            elapsed = time.monotonic() - started
+            assert response.status_code == 503
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["retry-after"] == "5"
+            assert elapsed < 5
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["mongodb"].startswith("unavailable")
+            ferretdb.start()
