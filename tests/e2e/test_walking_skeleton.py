@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from binhyen.incidents.app import create_app as create_incidents
 from binhyen.incidents.settings import Settings as IncidentsSettings
 from binhyen.kit.testing import Servers, eventually, serve
@@ -12,18 +14,20 @@ from binhyen.registry.settings import Settings as RegistrySettings
 async def test_hamlet_created_in_registry_appears_in_incidents(
     servers: Servers, database_name: str, topic_prefix: str
 ) -> None:
-    common = {
+    common: dict[str, Any] = {
         "mongodb_uri": servers.mongodb,
         "kafka_bootstrap": servers.kafka,
         "topic_prefix": topic_prefix,
         "environment": "test",
         "outbox_sweep_seconds": 0.5,
     }
-    registry = RegistrySettings(
-        mongodb_database=f"{database_name}_reg", consumer_group=f"reg-{database_name}", **common
+    registry = RegistrySettings.model_validate(
+        {"mongodb_database": f"{database_name}_reg", "consumer_group": f"reg-{database_name}"}
+        | common
     )
-    incidents = IncidentsSettings(
-        mongodb_database=f"{database_name}_inc", consumer_group=f"inc-{database_name}", **common
+    incidents = IncidentsSettings.model_validate(
+        {"mongodb_database": f"{database_name}_inc", "consumer_group": f"inc-{database_name}"}
+        | common
     )
     async with (
         serve(create_registry(registry)) as (reg, _),
@@ -37,12 +41,12 @@ async def test_hamlet_created_in_registry_appears_in_incidents(
             parent = created.json()["id"]
         hamlet_id = parent
 
-        async def hamlet() -> dict[str, object] | None:
+        async def hamlet() -> dict[str, Any] | None:
             response = await inc.get(f"/api/v1/hamlets/{hamlet_id}")
             return response.json() if response.status_code == 200 else None
 
         seen = await eventually(hamlet, what="hamlet replicated into incidents")
         assert seen["name"] == "Tân Thành"
-        assert len(seen["ancestor_ids"]) == 2  # type: ignore[arg-type]
+        assert len(seen["ancestor_ids"]) == 2
         commune = await inc.get(f"/api/v1/hamlets/{seen['parent_id']}")
         assert commune.status_code == 404  # a commune is not a hamlet

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from typing import TypeAlias
 
 from aiokafka.structs import ConsumerRecord
 
@@ -15,7 +16,7 @@ from binhyen.kit.consumer import ConsumerRunner, EventDispatcher
 from binhyen.kit.kafka import ensure_topics, start_producer
 from binhyen.kit.testing import Servers, eventually, read_topic
 
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 def _event(unit_id: str) -> CloudEvent:
@@ -43,7 +44,9 @@ async def _produce(servers: Servers, topic: str, values: list[bytes]) -> None:
         await producer.stop()
 
 
-def _runner(servers: Servers, topic: str, test_id: str, handler: object, **kw: object) -> ConsumerRunner:
+def _runner(
+    servers: Servers, topic: str, test_id: str, handler: object, **kw: object
+) -> ConsumerRunner:
     return ConsumerRunner(
         bootstrap=servers.kafka,
         group_id=f"g-{test_id}",
@@ -101,7 +104,10 @@ async def test_handler_that_keeps_failing_is_retried_a_bounded_number_of_times_t
             raise RuntimeError("boom")
 
     runner = _runner(
-        servers, topic, test_id, EventDispatcher({UnitRegistered.event_type: on_unit}),
+        servers,
+        topic,
+        test_id,
+        EventDispatcher({UnitRegistered.event_type: on_unit}),
         max_attempts=3,
     )
     await runner.start()
@@ -146,4 +152,3 @@ async def test_offset_is_committed_only_after_the_effect(
     finally:
         await survivor.stop()
     assert redelivered == [event.to_json()]
-

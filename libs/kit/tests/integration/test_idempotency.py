@@ -30,11 +30,17 @@ async def test_stale_event_never_overwrites_newer_state(
     coll = mongo[database_name]["c"]
     try:
         await apply_once(
-            coll, doc_id="u", event_id="v2", update={"$set": {"version": 2, "name": "new"}},
+            coll,
+            doc_id="u",
+            event_id="v2",
+            update={"$set": {"version": 2, "name": "new"}},
             guard={"version": {"$lt": 2}},
         )
         stale = await apply_once(
-            coll, doc_id="u", event_id="v1", update={"$set": {"version": 1, "name": "old"}},
+            coll,
+            doc_id="u",
+            event_id="v1",
+            update={"$set": {"version": 1, "name": "old"}},
             guard={"version": {"$lt": 1}},
         )
         doc = await coll.find_one({"_id": "u"})

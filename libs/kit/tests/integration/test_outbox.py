@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -62,7 +63,9 @@ def topic(topic_prefix: str) -> str:
     return topic_prefix + REGISTRY_UNITS.name
 
 
-def _relay(cls: type[OutboxRelay], servers: Servers, units: AsyncCollection[Document]) -> OutboxRelay:
+def _relay(
+    cls: type[OutboxRelay], servers: Servers, units: AsyncCollection[Document]
+) -> OutboxRelay:
     async def factory() -> AIOKafkaProducer:
         return await start_producer(servers.kafka, client_id="test-relay")
 
@@ -86,7 +89,10 @@ async def test_relay_publishes_pending_events_and_removes_them_after_ack(
     try:
         relay.wake()
         for event in events:
-            await eventually(lambda e=event: _outbox_empty(units, e.subject), what="outbox drained")
+            assert event.subject is not None
+            await eventually(
+                functools.partial(_outbox_empty, units, event.subject), what="outbox drained"
+            )
     finally:
         await relay.stop()
     records = await read_topic(servers.kafka, topic, until=lambda r: len(r) >= 3)

@@ -73,7 +73,7 @@ async def _committed_all(rt: Any) -> bool:
         offsets = await admin.list_consumer_group_offsets(settings.consumer_group)
     finally:
         await admin.close()
-    return sum(meta.offset for meta in offsets.values()) >= 4
+    return sum(int(meta.offset) for meta in offsets.values()) >= 4
 
 
 async def test_unknown_or_non_hamlet_unit_is_404(incidents_settings: Settings) -> None:

@@ -13,7 +13,12 @@ from binhyen.kit.testing import Servers, eventually, read_topic, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
 
-PROVINCE = {"kind": "province", "name": "Hà Tĩnh", "official_code": "42", "valid_from": "2020-01-01"}
+PROVINCE = {
+    "kind": "province",
+    "name": "Hà Tĩnh",
+    "official_code": "42",
+    "valid_from": "2020-01-01",
+}
 
 
 async def test_registered_unit_is_stored_and_published_once(

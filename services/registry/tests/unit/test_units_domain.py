@@ -15,10 +15,14 @@ def test_domain_kinds_match_the_contract_vocabulary() -> None:
 
 def test_chain_from_province_to_hamlet_records_ancestors() -> None:
     day = date(2020, 9, 9)
-    province = register_unit(unit_id="p", kind="province", name="Hà Tĩnh", valid_from=day, parent=None)
+    province = register_unit(
+        unit_id="p", kind="province", name="Hà Tĩnh", valid_from=day, parent=None
+    )
     town = register_unit(unit_id="t", kind="town", name="Kỳ Anh", valid_from=day, parent=province)
     commune = register_unit(unit_id="c", kind="commune", name="Kỳ Nam", valid_from=day, parent=town)
-    hamlet = register_unit(unit_id="h", kind="hamlet", name="Tân Thành", valid_from=day, parent=commune)
+    hamlet = register_unit(
+        unit_id="h", kind="hamlet", name="Tân Thành", valid_from=day, parent=commune
+    )
     assert hamlet.ancestor_ids == ("p", "t", "c")
     assert (hamlet.level, commune.level, town.level) == ("hamlet", "commune", "district")
 
@@ -35,8 +39,12 @@ def test_commune_directly_under_province_is_allowed_after_the_2025_reform() -> N
 
 @pytest.mark.parametrize(
     ("kind", "parent_kind", "field"),
-    [("commune", None, "parent_id"), ("province", "province", "parent_id"),
-     ("commune", "hamlet", "parent_id"), ("castle", None, "kind")],
+    [
+        ("commune", None, "parent_id"),
+        ("province", "province", "parent_id"),
+        ("commune", "hamlet", "parent_id"),
+        ("castle", None, "kind"),
+    ],
 )
 def test_invalid_placement_is_refused_naming_the_field(
     kind: str, parent_kind: str | None, field: str

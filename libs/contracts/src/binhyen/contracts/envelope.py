@@ -54,7 +54,9 @@ class CloudEvent(BaseModel):
     specversion: Literal["1.0"] = Field("1.0", description="CloudEvents specification version.")
     id: str = Field(description="Unique event id (UUID); consumers deduplicate on it.")
     source: str = Field(description="The service that emitted the event, e.g. /binhyen/registry.")
-    type: str = Field(description="Versioned event type, e.g. vn.binhyen.registry.unit.registered.v1.")
+    type: str = Field(
+        description="Versioned event type, e.g. vn.binhyen.registry.unit.registered.v1."
+    )
     subject: str | None = Field(None, description="Id of the entity the event is about.")
     time: datetime = Field(description="When the change happened, UTC, RFC 3339.")
     datacontenttype: Literal["application/json"] = Field(

@@ -10,10 +10,10 @@ from typing import Any
 
 from binhyen.contracts.compat import breaking_changes
 from binhyen.contracts.envelope import CloudEvent, EventData, event_types
-from binhyen.contracts.topics import CATALOGUE, TopicSpec
 
 # Importing the event modules registers their types.
 from binhyen.contracts.events import registry as _registry  # noqa: F401
+from binhyen.contracts.topics import CATALOGUE, TopicSpec
 
 SCHEMA_DIR = Path("libs/contracts/schemas")
 ASYNCAPI_FILE = Path("libs/contracts/asyncapi.json")
@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     root: Path = args.root
     problems = incompatibilities(root)
     if problems:
-        print("breaking changes within a version; add a new versioned type instead:", file=sys.stderr)
+        print(
+            "breaking changes within a version; add a new versioned type instead:", file=sys.stderr
+        )
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1

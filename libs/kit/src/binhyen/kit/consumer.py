@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
@@ -28,7 +28,7 @@ from binhyen.kit.metrics import CONSUMED
 
 log = logging.getLogger(__name__)
 
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 RecordHandler = Callable[[Record], Awaitable[None]]
 EventHandler = Callable[[CloudEvent], Awaitable[None]]
 TRANSIENT: tuple[type[BaseException], ...] = (ConnectionFailure,)
@@ -135,7 +135,9 @@ class ConsumerRunner:
                 backoff = 0.5
                 await self._poll_loop()
             except KafkaError as exc:
-                log.warning("consumer lost Kafka, reconnecting", extra={"error": type(exc).__name__})
+                log.warning(
+                    "consumer lost Kafka, reconnecting", extra={"error": type(exc).__name__}
+                )
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:
@@ -222,8 +224,12 @@ class ConsumerRunner:
                 if attempt >= self._max_attempts:
                     log.error(
                         "handler failed, sending to DLQ",
-                        extra={"error": type(exc).__name__, "topic": record.topic,
-                               "partition": record.partition, "offset": record.offset},
+                        extra={
+                            "error": type(exc).__name__,
+                            "topic": record.topic,
+                            "partition": record.partition,
+                            "offset": record.offset,
+                        },
                     )
                     return await self._dead_letter(record, exc, attempt)
                 if await self._sleep(self._delay(attempt)):

@@ -12,6 +12,4 @@ OUTBOX_RELAYED = Counter("binhyen_outbox_relayed_total", "Outbox events acked by
 OUTBOX_PENDING_SECONDS = Histogram(
     "binhyen_outbox_delay_seconds", "Time from write to Kafka ack of an outbox event"
 )
-CONSUMED = Counter(
-    "binhyen_consumed_total", "Messages handled by consumers", ["topic", "outcome"]
-)
+CONSUMED = Counter("binhyen_consumed_total", "Messages handled by consumers", ["topic", "outcome"])

@@ -110,7 +110,9 @@ class OutboxRelay:
             try:
                 more = await self.relay_once()
             except Exception as exc:  # entries stay in the outbox; try again after a backoff
-                log.warning("outbox relay pass failed, retrying", extra={"error": type(exc).__name__})
+                log.warning(
+                    "outbox relay pass failed, retrying", extra={"error": type(exc).__name__}
+                )
                 await self._close_producer()
                 await self._sleep(self._stopped, backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -128,7 +130,7 @@ class OutboxRelay:
         """Relay one batch per collection; return True if more may be pending."""
         more = False
         for collection in self._collections:
-            sent, left = await self._relay_collection(collection)
+            _sent, left = await self._relay_collection(collection)
             more = more or left
         return more
 
@@ -187,7 +189,10 @@ class OutboxRelay:
         ops = [
             UpdateOne(
                 {"_id": doc["_id"]},
-                {"$pullAll": {OUTBOX: acked.get(doc["_id"], [])}, "$unset": {_OWNER: "", _UNTIL: ""}}
+                {
+                    "$pullAll": {OUTBOX: acked.get(doc["_id"], [])},
+                    "$unset": {_OWNER: "", _UNTIL: ""},
+                }
                 if acked.get(doc["_id"])
                 else {"$unset": {_OWNER: "", _UNTIL: ""}},
             )

@@ -106,7 +106,12 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
     return problem(
-        exc.status, exc.kind, exc.title, exc.detail, instance=request.url.path, errors=errors,
+        exc.status,
+        exc.kind,
+        exc.title,
+        exc.detail,
+        instance=request.url.path,
+        errors=errors,
         **exc.extra,
     )
 
@@ -138,7 +143,10 @@ async def _db_down(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
     return problem(
-        500, "internal-error", "Internal error", "Something went wrong on our side.",
+        500,
+        "internal-error",
+        "Internal error",
+        "Something went wrong on our side.",
         instance=request.url.path,
     )
 

@@ -148,7 +148,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     return app
 
 
-async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+async def _observe(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     token = correlation_id.set(request_id)
     started = time.perf_counter()
@@ -190,8 +192,12 @@ def _ops_router() -> APIRouter:
         if all(v == "ok" for v in checks.values()):
             return JSONResponse({"status": "ready", "checks": checks})
         return problem(
-            503, "not-ready", "Not ready", "A dependency is unavailable.",
-            headers={"Retry-After": "5"}, checks=checks,
+            503,
+            "not-ready",
+            "Not ready",
+            "A dependency is unavailable.",
+            headers={"Retry-After": "5"},
+            checks=checks,
         )
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)

@@ -2,9 +2,9 @@
 
 import uvicorn
 
-from binhyen.kit.logging import configure_logging
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
+from binhyen.kit.logging import configure_logging
 
 
 def main() -> None:

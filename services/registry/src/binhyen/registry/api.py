@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
@@ -20,7 +20,7 @@ from binhyen.registry.store import UnitStore
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 router = APIRouter(prefix="/api/v1", tags=["units"])
 
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {PROBLEM_JSON: {}}}
     for code, text in (
         (404, "Not found"),
@@ -42,7 +42,9 @@ class UnitCreate(BaseModel):
 
     kind: UnitKind = Field(description="Kind of unit, e.g. province, commune, hamlet.")
     name: str = Field(min_length=1, max_length=200, description="Official name, e.g. 'Tân Thành'.")
-    parent_id: str | None = Field(None, max_length=64, description="Parent unit; none for a province.")
+    parent_id: str | None = Field(
+        None, max_length=64, description="Parent unit; none for a province."
+    )
     official_code: str | None = Field(
         None, pattern=r"^[0-9]{2,6}$", description="Code in the national list of admin units."
     )
@@ -109,7 +111,8 @@ async def create_unit(
     response: Response,
     store: StoreDep,
     idempotency_key: Annotated[
-        str | None, Header(max_length=200, description="Retries with the same key return the first result.")
+        str | None,
+        Header(max_length=200, description="Retries with the same key return the first result."),
     ] = None,
 ) -> UnitRead:
     """Register a unit; its event goes out through the outbox."""

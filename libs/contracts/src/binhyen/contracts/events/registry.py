@@ -29,7 +29,9 @@ class UnitRegistered(EventData):
         default_factory=list, description="Ids of all ancestors, root first, parent last."
     )
     valid_from: date = Field(description="Date from which the unit exists in this form.")
-    version: int = Field(ge=1, description="Version of the unit's state; increases by one per change.")
+    version: int = Field(
+        ge=1, description="Version of the unit's state; increases by one per change."
+    )
 
     def subject(self) -> str:
         """Return the unit id."""
