@@ -1,0 +1,149 @@
+"""`make run`: start infrastructure, the services and the Kỳ Nam demo data; Ctrl-C stops it all.
+
+With a Docker engine it hands over to `docker compose up`. Without one it starts the
+local Kafka and FerretDB of deploy/local/ and runs each service as a process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "deploy" / "local"))
+
+import localservers  # noqa: E402
+
+from binhyen.registry.demo import load_demo  # noqa: E402
+
+SERVICES = {"registry": 8001, "incidents": 8002}
+
+def docker_answers() -> bool:
+    """True when a Docker engine answers (not just the client being installed)."""
+    if shutil.which("docker") is None:
+        return False
+    result = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"],
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def http(method: str, url: str, body: dict[str, Any] | None = None, **headers: str) -> Any:
+    """A JSON request; returns the decoded body."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    for name, value in headers.items():
+        request.add_header(name.replace("_", "-"), value)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+def wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    """Wait until the service answers /readyz, or fail with its exit code."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited with code {proc.returncode}; see its log above")
+        try:
+            http("GET", f"http://127.0.0.1:{port}/readyz")
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise SystemExit(f"{name} was not ready after {timeout:.0f}s")
+
+
+def run_local() -> int:
+    """Local servers plus one process per service, until Ctrl-C."""
+    started: list[str] = []
+    for kind in ("kafka", "ferretdb"):
+        if localservers.status(kind) is None:
+            started.append(kind)
+    kafka = localservers.start("kafka")
+    ferretdb = localservers.start("ferretdb")
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def shutdown(signum: int = 0, frame: FrameType | None = None) -> None:
+        print("\nstopping …", file=sys.stderr)
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for kind in started:
+            localservers.stop(kind)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        for name, port in SERVICES.items():
+            prefix = f"BINHYEN_{name.upper()}_"
+            env = os.environ | {
+                prefix + "MONGODB_URI": ferretdb.address,
+                prefix + "KAFKA_BOOTSTRAP": kafka.address,
+                prefix + "HTTP_PORT": str(port),
+            }
+            procs[name] = subprocess.Popen([sys.executable, "-m", f"binhyen.{name}"], env=env)
+        for name, port in SERVICES.items():
+            wait_ready(name, port, procs[name])
+        ids = load_demo(f"http://127.0.0.1:{SERVICES['registry']}")
+        print_urls(kafka.address, ferretdb.address, ids)
+        while all(proc.poll() is None for proc in procs.values()):
+            time.sleep(1)
+        failed = [name for name, proc in procs.items() if proc.poll() is not None]
+        print(f"{', '.join(failed)} stopped unexpectedly", file=sys.stderr)
+        shutdown()
+    except BaseException:
+        if not isinstance(sys.exc_info()[1], SystemExit):
+            shutdown()
+        raise
+    return 0
+
+
+def print_urls(kafka: str, mongodb: str, ids: dict[str, str]) -> None:
+    """Tell the user where everything is."""
+    registry = f"http://127.0.0.1:{SERVICES['registry']}"
+    incidents = f"http://127.0.0.1:{SERVICES['incidents']}"
+    print(
+        f"""
+Bình Yên is running (Ctrl-C stops everything this command started).
+  registry   {registry}/docs
+  incidents  {incidents}/docs
+  Kafka      {kafka}
+  MongoDB    {mongodb}  (FerretDB)
+
+Demo units: Hà Tĩnh → Kỳ Anh → Kỳ Nam ({ids["ky-nam"]}) → Tân Thành, Quý Huệ
+  curl {incidents}/api/v1/hamlets/{ids["tan-thanh"]}
+""",
+        flush=True,
+    )
+
+
+def main() -> int:
+    """Docker compose when an engine answers, otherwise local servers and processes."""
+    if docker_answers():
+        print("Docker engine found: docker compose up --build", file=sys.stderr)
+        return subprocess.call(["docker", "compose", "up", "--build"], cwd=ROOT)
+    print("No Docker engine: starting local Kafka and FerretDB (deploy/local)", file=sys.stderr)
+    return run_local()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
