@@ -28,6 +28,7 @@ from binhyen.registry.demo import load_demo  # noqa: E402
 
 SERVICES = {"registry": 8001, "incidents": 8002}
 
+
 def docker_answers() -> bool:
     """True when a Docker engine answers (not just the client being installed)."""
     if shutil.which("docker") is None:

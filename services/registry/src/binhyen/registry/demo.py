@@ -22,7 +22,7 @@ def _post(url: str, body: dict[str, Any], key: str) -> dict[str, Any]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
     request.add_header("Content-Type", "application/json")
     request.add_header("Idempotency-Key", key)
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (our own API)
+    with urllib.request.urlopen(request, timeout=10) as response:
         result: dict[str, Any] = json.loads(response.read())
         return result
 
@@ -32,7 +32,7 @@ def wait_until_ready(base_url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(f"{base_url}/readyz", timeout=5):  # noqa: S310
+            with urllib.request.urlopen(f"{base_url}/readyz", timeout=5):
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             if time.monotonic() > deadline:
