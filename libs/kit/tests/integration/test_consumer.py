@@ -152,3 +152,52 @@ async def test_offset_is_committed_only_after_the_effect(
     finally:
         await survivor.stop()
     assert redelivered == [event.to_json()]
+
+
+async def test_two_members_of_a_group_share_partitions_and_every_message_is_handled(
+    servers: Servers, topic_prefix: str, test_id: str
+) -> None:
+    """A second replica joining mid-stream takes partitions over without losing messages."""
+    await ensure_topics(servers.kafka, [REGISTRY_UNITS], prefix=topic_prefix)
+    topic = topic_prefix + REGISTRY_UNITS.name
+    events = [_event(f"u{i}") for i in range(120)]
+    handled: dict[str, set[str]] = {"a": set(), "b": set()}
+
+    def handler(member: str) -> EventDispatcher:
+        async def on_unit(event: CloudEvent) -> None:
+            handled[member].add(event.id)
+
+        return EventDispatcher({UnitRegistered.event_type: on_unit})
+
+    producer = await start_producer(servers.kafka, client_id="test")
+    try:
+        for event in events[:60]:
+            await producer.send_and_wait(topic, event.to_json(), key=str(event.subject).encode())
+        first = _runner(servers, topic, test_id, handler("a"))
+        await first.start()
+        await eventually(lambda: len(handled["a"]) > 0, what="first member consuming")
+        second = _runner(servers, topic, test_id, handler("b"))
+        await second.start()
+        await eventually(
+            lambda: (
+                first.assignment()
+                and second.assignment()
+                and len(first.assignment() | second.assignment()) == REGISTRY_UNITS.partitions
+            ),
+            timeout=60,
+            what="the partitions split between both members",
+        )
+        for event in events[60:]:
+            await producer.send_and_wait(topic, event.to_json(), key=str(event.subject).encode())
+        try:
+            await eventually(
+                lambda: handled["a"] | handled["b"] >= {e.id for e in events},
+                timeout=60,
+                what="every message handled by one of the members",
+            )
+            assert handled["b"], "the second member never received a partition"
+        finally:
+            await first.stop()
+            await second.stop()
+    finally:
+        await producer.stop()

@@ -20,7 +20,7 @@ from binhyen.contracts.units import UnitKind
 from binhyen.kit.idempotency import apply_once
 from binhyen.kit.kafka import ensure_topics, start_producer
 from binhyen.kit.outbox import OUTBOX, OutboxRelay, outbox_entry, with_outbox
-from binhyen.kit.testing import Servers, eventually, read_topic
+from binhyen.kit.testing import Servers, eventually, outbox_drained, read_topic
 
 Document = dict[str, Any]
 
@@ -72,11 +72,6 @@ def _relay(
     return cls(collections=[units], producer_factory=factory, sweep_seconds=0.5, lease_seconds=1)
 
 
-async def _outbox_empty(units: AsyncCollection[Document], doc_id: str) -> bool:
-    doc = await units.find_one({"_id": doc_id})
-    return doc is not None and doc[OUTBOX] == []
-
-
 async def test_relay_publishes_pending_events_and_removes_them_after_ack(
     servers: Servers, units: AsyncCollection[Document], topic: str, topic_prefix: str
 ) -> None:
@@ -91,7 +86,7 @@ async def test_relay_publishes_pending_events_and_removes_them_after_ack(
         for event in events:
             assert event.subject is not None
             await eventually(
-                functools.partial(_outbox_empty, units, event.subject), what="outbox drained"
+                functools.partial(outbox_drained, units, event.subject), what="outbox drained"
             )
     finally:
         await relay.stop()
@@ -134,7 +129,7 @@ async def test_relay_crash_after_ack_resends_and_the_consumer_effect_happens_onc
     await survivor.start()
     try:
         survivor.wake()
-        await eventually(lambda: _outbox_empty(units, "twice"), what="resend after lease expiry")
+        await eventually(lambda: outbox_drained(units, "twice"), what="resend after lease expiry")
     finally:
         await survivor.stop()
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from binhyen.contracts import parse_event
 from binhyen.contracts.topics import REGISTRY_UNITS
 from binhyen.kit.outbox import OUTBOX
-from binhyen.kit.testing import Servers, eventually, read_topic, serve
+from binhyen.kit.testing import Servers, eventually, outbox_drained, read_topic, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
 
@@ -29,15 +28,10 @@ async def test_kafka_down_post_still_succeeds_and_event_arrives_once_when_it_is_
             assert doc is not None and len(doc[OUTBOX]) == 1  # held while Kafka is away
             kafka.start()
             await eventually(
-                lambda: _outbox_empty(rt.db, unit_id), timeout=90, what="relay caught up"
+                lambda: outbox_drained(rt.db["units"], unit_id), timeout=90, what="relay caught up"
             )
         records = await read_topic(kafka.address, settings.topic(REGISTRY_UNITS.name))
         assert [parse_event(r.value).subject for r in records] == [unit_id]
-
-
-async def _outbox_empty(db: Any, unit_id: str) -> bool:
-    doc = await db["units"].find_one({"_id": unit_id})
-    return doc is not None and doc[OUTBOX] == []
 
 
 async def test_mongodb_down_gives_503_with_retry_after_within_5_seconds(

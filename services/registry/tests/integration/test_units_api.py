@@ -8,8 +8,7 @@ import pytest
 
 from binhyen.contracts import parse_event
 from binhyen.contracts.topics import REGISTRY_UNITS
-from binhyen.kit.outbox import OUTBOX
-from binhyen.kit.testing import Servers, eventually, read_topic, serve
+from binhyen.kit.testing import Servers, eventually, outbox_drained, read_topic, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
 
@@ -32,18 +31,13 @@ async def test_registered_unit_is_stored_and_published_once(
         assert (unit["name"], unit["level"], unit["version"]) == ("Hà Tĩnh", "province", 1)
         fetched = await client.get(f"/api/v1/units/{unit['id']}")
         assert fetched.json() == unit
-        await eventually(lambda: _outbox_empty(rt.db, unit["id"]), what="outbox relayed")
+        await eventually(lambda: outbox_drained(rt.db["units"], unit["id"]), what="outbox relayed")
     records = await read_topic(servers.kafka, registry_settings.topic(REGISTRY_UNITS.name))
     assert len(records) == 1
     event = parse_event(records[0].value)
     assert records[0].key == unit["id"].encode()
     assert event.type == "vn.binhyen.registry.unit.registered.v1"
     assert event.data["name"] == "Hà Tĩnh"
-
-
-async def _outbox_empty(db: Any, unit_id: str) -> bool:
-    doc = await db["units"].find_one({"_id": unit_id})
-    return doc is not None and doc[OUTBOX] == []
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,10 @@ class ConsumerRunner:
                 await self._task
             self._task = None
 
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this member currently owns (empty while disconnected)."""
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
+
     async def abort(self) -> None:
         """Stop at once, mid-message, without committing: what a crash does."""
         if self._task is not None:

@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from binhyen.contracts import TopicSpec
 from binhyen.kit.consumer import ConsumerRunner, RecordHandler
 from binhyen.kit.kafka import KafkaProbe, ensure_topics, start_producer
-from binhyen.kit.logging import correlation_id
+from binhyen.kit.logging import configure_logging, correlation_id
 from binhyen.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from binhyen.kit.mongo import create_mongo_client, ping
 from binhyen.kit.outbox import OutboxRelay
@@ -126,6 +126,14 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
 
 async def _producer(settings: ServiceSettings, name: str) -> AIOKafkaProducer:
     return await start_producer(settings.kafka_bootstrap, client_id=f"{name}-outbox")
+
+
+def serve_forever(app: FastAPI, settings: ServiceSettings, *, name: str) -> None:
+    """Run ``app`` under uvicorn with JSON logs, until SIGINT or SIGTERM."""
+    import uvicorn
+
+    configure_logging(settings.log_level, service=name)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:

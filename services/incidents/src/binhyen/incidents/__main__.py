@@ -1,19 +1,14 @@
-"""python -m binhyen.incidents: run the incidents API (with its outbox relay)."""
-
-import uvicorn
+"""python -m binhyen.incidents: run the incidents API with its consumers."""
 
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
-from binhyen.kit.logging import configure_logging
+from binhyen.kit.runtime import serve_forever
 
 
 def main() -> None:
     """Run the service with settings from the environment."""
     settings = Settings()
-    configure_logging(settings.log_level, service="incidents")
-    uvicorn.run(
-        create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None
-    )
+    serve_forever(create_app(settings), settings, name="incidents")
 
 
 if __name__ == "__main__":

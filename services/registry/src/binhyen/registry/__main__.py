@@ -2,9 +2,7 @@
 
 import argparse
 
-import uvicorn
-
-from binhyen.kit.logging import configure_logging
+from binhyen.kit.runtime import serve_forever
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
 
@@ -23,10 +21,7 @@ def main() -> None:
             print(f"{slug}\t{unit_id}")
         return
     settings = Settings()
-    configure_logging(settings.log_level, service="registry")
-    uvicorn.run(
-        create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None
-    )
+    serve_forever(create_app(settings), settings, name="registry")
 
 
 if __name__ == "__main__":

@@ -53,3 +53,9 @@ async def eventually(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}") from last_error
         await asyncio.sleep(interval)
+
+
+async def outbox_drained(collection: Any, doc_id: Any) -> bool:
+    """True once the document exists and its outbox is empty (every event acked by Kafka)."""
+    doc = await collection.find_one({"_id": doc_id})
+    return doc is not None and doc.get("_outbox") == []
