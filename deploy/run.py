@@ -130,8 +130,13 @@ Bình Yên is running (Ctrl-C stops everything this command started).
   Kafka      {kafka}
   MongoDB    {mongodb}  (FerretDB)
 
-Demo units: Hà Tĩnh → Kỳ Anh → Kỳ Nam ({ids["ky-nam"]}) → Tân Thành, Quý Huệ
+Demo units: Hà Tĩnh → Kỳ Anh → Kỳ Nam → Tân Thành, Quý Huệ
   curl {incidents}/api/v1/hamlets/{ids["tan-thanh"]}
+
+Create a hamlet under Kỳ Nam, then read it from incidents with the id it answers:
+  curl -s {registry}/api/v1/units -H 'Content-Type: application/json' \\
+    -d '{{"kind": "hamlet", "name": "Thôn Mới", "parent_id": "{ids["ky-nam"]}"}}'
+  curl -s {incidents}/api/v1/hamlets/<id>
 """,
         flush=True,
     )

@@ -95,7 +95,7 @@ async def test_relay_publishes_pending_events_and_removes_them_after_ack(
     assert {r.key for r in records} == {e.subject.encode() for e in events if e.subject}
 
 
-async def test_events_written_while_relay_waits_are_kept_until_sent(
+async def test_entry_stays_in_the_document_when_the_relay_dies_before_removing_it(
     servers: Servers, units: AsyncCollection[Document], topic: str, topic_prefix: str
 ) -> None:
     """An entry stays in the document until a relay has had Kafka acknowledge it."""

@@ -91,6 +91,20 @@ async def test_retried_post_with_same_idempotency_key_returns_the_first_unit(
         assert await rt.db["units"].count_documents({}) == 1
 
 
+async def test_idempotency_key_reused_for_another_request_is_refused(
+    registry_settings: Settings,
+) -> None:
+    async with serve(create_app(registry_settings)) as (client, rt):
+        headers = {"Idempotency-Key": "k-2"}
+        assert (await client.post("/api/v1/units", json=PROVINCE, headers=headers)).is_success
+        other = await client.post(
+            "/api/v1/units", json=PROVINCE | {"name": "Nghệ An"}, headers=headers
+        )
+        assert other.status_code == 422
+        assert other.json()["errors"][0]["field"] == "Idempotency-Key"
+        assert await rt.db["units"].count_documents({}) == 1
+
+
 async def test_unknown_unit_is_404_problem(registry_settings: Settings) -> None:
     async with serve(create_app(registry_settings)) as (client, _):
         response = await client.get("/api/v1/units/missing")

@@ -1,5 +1,8 @@
-"""Idempotent consumers: apply an event's effect to one document at most once."""
+"""Idempotency: consumers apply an effect once; creating requests honour Idempotency-Key."""
 
+import hashlib
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -34,3 +37,9 @@ async def apply_once(
     except DuplicateKeyError:
         return False  # the document exists and the event was applied (or is stale)
     return result.modified_count > 0 or result.upserted_id is not None
+
+
+def request_fingerprint(fields: Mapping[str, Any]) -> str:
+    """A stable hash of a request's content, to refuse an Idempotency-Key reused for another."""
+    canonical = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -10,6 +10,7 @@ from datetime import date
 from binhyen.contracts import CloudEvent, topic_for_event
 from binhyen.contracts.events.registry import UnitRegistered
 from binhyen.contracts.units import UnitKind, UnitLevel
+from binhyen.kit.idempotency import request_fingerprint
 from binhyen.kit.outbox import outbox_entry
 from binhyen.kit.problems import Conflict, Invalid, NotFound
 from binhyen.kit.text import fold, nfc
@@ -27,6 +28,18 @@ class RegisterUnit:
     parent_id: str | None = None
     official_code: str | None = None
     idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """What makes two requests the same, for Idempotency-Key checks."""
+        return request_fingerprint(
+            {
+                "kind": self.kind,
+                "name": nfc(self.name),
+                "valid_from": self.valid_from,
+                "parent_id": self.parent_id,
+                "official_code": self.official_code,
+            }
+        )
 
 
 def unit_registered(unit: units.Unit) -> UnitRegistered:
@@ -52,10 +65,9 @@ async def register_unit(
     wake_relay: Callable[[], None],
 ) -> tuple[units.Unit, bool]:
     """Register a unit; return it and whether it was created now (False: idempotent replay)."""
-    if cmd.idempotency_key is not None:
-        earlier = await store.by_idempotency_key(cmd.idempotency_key)
-        if earlier is not None:
-            return earlier, False
+    earlier = await _replay(cmd, store)
+    if earlier is not None:
+        return earlier, False
     parent = None
     if cmd.parent_id is not None:
         parent = await store.get(cmd.parent_id)
@@ -79,11 +91,11 @@ async def register_unit(
             unit,
             search_name=fold(unit.name),
             outbox=[entry],
-            idempotency_key=cmd.idempotency_key,
+            idempotency=((cmd.idempotency_key, cmd.fingerprint()) if cmd.idempotency_key else None),
         )
     except DuplicateValue as exc:
-        if exc.field == "idempotency_key" and cmd.idempotency_key is not None:
-            earlier = await store.by_idempotency_key(cmd.idempotency_key)
+        if exc.field == "idempotency_key":  # a concurrent retry won the race
+            earlier = await _replay(cmd, store)
             if earlier is not None:
                 return earlier, False
         if exc.field == "official_code":
@@ -94,6 +106,23 @@ async def register_unit(
         raise
     wake_relay()
     return unit, True
+
+
+async def _replay(cmd: RegisterUnit, store: UnitStore) -> units.Unit | None:
+    """The unit an earlier request with the same Idempotency-Key created, if any."""
+    if cmd.idempotency_key is None:
+        return None
+    found = await store.by_idempotency_key(cmd.idempotency_key)
+    if found is None:
+        return None
+    unit, fingerprint = found
+    if fingerprint != cmd.fingerprint():
+        raise Invalid(
+            "this Idempotency-Key was already used for a different request; "
+            "use a new key for a new unit",
+            field="Idempotency-Key",
+        )
+    return unit
 
 
 async def get_unit(unit_id: str, *, store: UnitStore) -> units.Unit:

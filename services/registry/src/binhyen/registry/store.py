@@ -45,13 +45,18 @@ class UnitStore:
         doc = await self.collection.find_one({"_id": unit_id})
         return _to_unit(doc) if doc else None
 
-    async def by_idempotency_key(self, key: str) -> Unit | None:
-        """The unit created by an earlier request with this Idempotency-Key, or None."""
+    async def by_idempotency_key(self, key: str) -> tuple[Unit, str] | None:
+        """The unit an earlier request with this Idempotency-Key created, and its fingerprint."""
         doc = await self.collection.find_one({"idempotency_key": key})
-        return _to_unit(doc) if doc else None
+        return (_to_unit(doc), doc.get("idempotency_fingerprint", "")) if doc else None
 
     async def insert(
-        self, unit: Unit, *, search_name: str, outbox: list[Document], idempotency_key: str | None
+        self,
+        unit: Unit,
+        *,
+        search_name: str,
+        outbox: list[Document],
+        idempotency: tuple[str, str] | None,
     ) -> None:
         """Insert a new unit and its pending events in one atomic write."""
         doc: Document = {
@@ -67,8 +72,8 @@ class UnitStore:
         }
         if unit.official_code is not None:
             doc["official_code"] = unit.official_code
-        if idempotency_key is not None:
-            doc["idempotency_key"] = idempotency_key
+        if idempotency is not None:
+            doc["idempotency_key"], doc["idempotency_fingerprint"] = idempotency
         try:
             await self.collection.insert_one(with_outbox(doc, outbox))
         except DuplicateKeyError as exc:
