@@ -6,13 +6,13 @@ from typing import Any
 
 from binhyen.incidents.app import create_app as create_incidents
 from binhyen.incidents.settings import Settings as IncidentsSettings
-from binhyen.kit.testing import Servers, eventually, serve
+from binhyen.kit.testing import Servers, TestIssuer, eventually, serve
 from binhyen.registry.app import create_app as create_registry
 from binhyen.registry.settings import Settings as RegistrySettings
 
 
 async def test_hamlet_created_in_registry_appears_in_incidents(
-    servers: Servers, database_name: str, topic_prefix: str
+    servers: Servers, database_name: str, topic_prefix: str, issuer: TestIssuer
 ) -> None:
     common: dict[str, Any] = {
         "mongodb_uri": servers.mongodb,
@@ -20,6 +20,8 @@ async def test_hamlet_created_in_registry_appears_in_incidents(
         "topic_prefix": topic_prefix,
         "environment": "test",
         "outbox_sweep_seconds": 0.5,
+        "auth_issuer": issuer.issuer,
+        "auth_jwks_json": issuer.jwks_json,
     }
     registry = RegistrySettings.model_validate(
         {"mongodb_database": f"{database_name}_reg", "consumer_group": f"reg-{database_name}"}
@@ -30,7 +32,7 @@ async def test_hamlet_created_in_registry_appears_in_incidents(
         | common
     )
     async with (
-        serve(create_registry(registry)) as (reg, _),
+        serve(create_registry(registry), headers=issuer.headers(("admin", "*"))) as (reg, _),
         serve(create_incidents(incidents)) as (inc, _),
     ):
         parent: str | None = None

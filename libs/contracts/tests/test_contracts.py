@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from binhyen.contracts import CATALOGUE, CloudEvent, parse_event, topic_for_event
 from binhyen.contracts.compat import breaking_changes
-from binhyen.contracts.events.registry import UnitRegistered
+from binhyen.contracts.events.units import UnitRegistered
 from binhyen.contracts.export import event_schema, generated_files, incompatibilities
 from binhyen.contracts.units import UnitKind
 

@@ -2,12 +2,14 @@
 
 import pytest
 
-from binhyen.kit.testing import Servers
+from binhyen.kit.testing import Servers, TestIssuer
 from binhyen.registry.settings import Settings
 
 
 @pytest.fixture
-def registry_settings(servers: Servers, database_name: str, topic_prefix: str) -> Settings:
+def registry_settings(
+    servers: Servers, database_name: str, topic_prefix: str, issuer: TestIssuer
+) -> Settings:
     """Registry settings pointing at the session servers, private db and topics."""
     return Settings(
         mongodb_uri=servers.mongodb,
@@ -17,4 +19,12 @@ def registry_settings(servers: Servers, database_name: str, topic_prefix: str) -
         consumer_group=f"registry-{database_name}",
         outbox_sweep_seconds=0.5,
         environment="test",
+        auth_issuer=issuer.issuer,
+        auth_jwks_json=issuer.jwks_json,
     )
+
+
+@pytest.fixture
+def admin(issuer: TestIssuer) -> dict[str, str]:
+    """Headers of a national administrator."""
+    return issuer.headers(("admin", "*"))

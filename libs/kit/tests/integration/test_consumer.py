@@ -9,7 +9,7 @@ from typing import TypeAlias
 from aiokafka.structs import ConsumerRecord
 
 from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.registry import UnitRegistered
+from binhyen.contracts.events.units import UnitRegistered
 from binhyen.contracts.topics import REGISTRY_UNITS
 from binhyen.contracts.units import UnitKind
 from binhyen.kit.consumer import ConsumerRunner, EventDispatcher

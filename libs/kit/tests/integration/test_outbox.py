@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
 from binhyen.contracts import CloudEvent, parse_event
-from binhyen.contracts.events.registry import UnitRegistered
+from binhyen.contracts.events.units import UnitRegistered
 from binhyen.contracts.topics import REGISTRY_UNITS
 from binhyen.contracts.units import UnitKind
 from binhyen.kit.idempotency import apply_once

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.registry import UnitRegistered
+from binhyen.contracts.events.units import UnitRegistered
 from binhyen.contracts.topics import REGISTRY_UNITS
 from binhyen.contracts.units import UnitKind
 from binhyen.incidents.app import create_app

@@ -15,11 +15,11 @@ PROVINCE = {"kind": "province", "name": "Hà Tĩnh"}
 
 
 async def test_kafka_down_post_still_succeeds_and_event_arrives_once_when_it_is_back(
-    registry_settings: Settings, servers: Servers
+    registry_settings: Settings, admin: dict[str, str], servers: Servers
 ) -> None:
     with servers.disposable("kafka") as kafka:
         settings = registry_settings.model_copy(update={"kafka_bootstrap": kafka.address})
-        async with serve(create_app(settings)) as (client, rt):
+        async with serve(create_app(settings), headers=admin) as (client, rt):
             kafka.stop()
             response = await client.post("/api/v1/units", json=PROVINCE)
             assert response.status_code == 201, response.text
@@ -35,11 +35,11 @@ async def test_kafka_down_post_still_succeeds_and_event_arrives_once_when_it_is_
 
 
 async def test_mongodb_down_gives_503_with_retry_after_within_5_seconds(
-    registry_settings: Settings, servers: Servers
+    registry_settings: Settings, admin: dict[str, str], servers: Servers
 ) -> None:
     with servers.disposable("ferretdb") as ferretdb:
         settings = registry_settings.model_copy(update={"mongodb_uri": ferretdb.address})
-        async with serve(create_app(settings)) as (client, _):
+        async with serve(create_app(settings), headers=admin) as (client, _):
             assert (await client.post("/api/v1/units", json=PROVINCE)).status_code == 201
             ferretdb.stop()
             started = time.monotonic()

@@ -21,9 +21,9 @@ PROVINCE = {
 
 
 async def test_registered_unit_is_stored_and_published_once(
-    registry_settings: Settings, servers: Servers
+    registry_settings: Settings, admin: dict[str, str], servers: Servers
 ) -> None:
-    async with serve(create_app(registry_settings)) as (client, rt):
+    async with serve(create_app(registry_settings), headers=admin) as (client, rt):
         created = await client.post("/api/v1/units", json=PROVINCE)
         assert created.status_code == 201, created.text
         unit = created.json()
@@ -54,9 +54,13 @@ async def test_registered_unit_is_stored_and_published_once(
     ],
 )
 async def test_invalid_unit_gets_422_naming_the_field_and_changes_nothing(
-    registry_settings: Settings, servers: Servers, body: dict[str, Any], field: str
+    registry_settings: Settings,
+    admin: dict[str, str],
+    servers: Servers,
+    body: dict[str, Any],
+    field: str,
 ) -> None:
-    async with serve(create_app(registry_settings)) as (client, rt):
+    async with serve(create_app(registry_settings), headers=admin) as (client, rt):
         response = await client.post("/api/v1/units", json=body)
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"
@@ -70,8 +74,10 @@ async def test_invalid_unit_gets_422_naming_the_field_and_changes_nothing(
     assert records == []
 
 
-async def test_duplicate_official_code_is_a_conflict(registry_settings: Settings) -> None:
-    async with serve(create_app(registry_settings)) as (client, rt):
+async def test_duplicate_official_code_is_a_conflict(
+    registry_settings: Settings, admin: dict[str, str]
+) -> None:
+    async with serve(create_app(registry_settings), headers=admin) as (client, rt):
         assert (await client.post("/api/v1/units", json=PROVINCE)).status_code == 201
         again = await client.post("/api/v1/units", json=PROVINCE | {"name": "Nghệ An"})
         assert again.status_code == 409
@@ -81,8 +87,9 @@ async def test_duplicate_official_code_is_a_conflict(registry_settings: Settings
 
 async def test_retried_post_with_same_idempotency_key_returns_the_first_unit(
     registry_settings: Settings,
+    admin: dict[str, str],
 ) -> None:
-    async with serve(create_app(registry_settings)) as (client, rt):
+    async with serve(create_app(registry_settings), headers=admin) as (client, rt):
         headers = {"Idempotency-Key": "k-1"}
         first = await client.post("/api/v1/units", json=PROVINCE, headers=headers)
         second = await client.post("/api/v1/units", json=PROVINCE, headers=headers)
@@ -93,8 +100,9 @@ async def test_retried_post_with_same_idempotency_key_returns_the_first_unit(
 
 async def test_idempotency_key_reused_for_another_request_is_refused(
     registry_settings: Settings,
+    admin: dict[str, str],
 ) -> None:
-    async with serve(create_app(registry_settings)) as (client, rt):
+    async with serve(create_app(registry_settings), headers=admin) as (client, rt):
         headers = {"Idempotency-Key": "k-2"}
         assert (await client.post("/api/v1/units", json=PROVINCE, headers=headers)).is_success
         other = await client.post(
@@ -105,15 +113,17 @@ async def test_idempotency_key_reused_for_another_request_is_refused(
         assert await rt.db["units"].count_documents({}) == 1
 
 
-async def test_unknown_unit_is_404_problem(registry_settings: Settings) -> None:
-    async with serve(create_app(registry_settings)) as (client, _):
+async def test_unknown_unit_is_404_problem(
+    registry_settings: Settings, admin: dict[str, str]
+) -> None:
+    async with serve(create_app(registry_settings), headers=admin) as (client, _):
         response = await client.get("/api/v1/units/missing")
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_health_ready_and_metrics(registry_settings: Settings) -> None:
-    async with serve(create_app(registry_settings)) as (client, _):
+async def test_health_ready_and_metrics(registry_settings: Settings, admin: dict[str, str]) -> None:
+    async with serve(create_app(registry_settings), headers=admin) as (client, _):
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert ready.status_code == 200

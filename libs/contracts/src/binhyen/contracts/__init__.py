@@ -1,6 +1,7 @@
 """Bình Yên event contracts: the public interface other agencies subscribe to."""
 
 from binhyen.contracts.envelope import CloudEvent, EventData, parse_event
-from binhyen.contracts.topics import CATALOGUE, TopicSpec, topic_for_event
+from binhyen.contracts.spec import TopicSpec
+from binhyen.contracts.topics import CATALOGUE, topic_for_event
 
 __all__ = ["CATALOGUE", "CloudEvent", "EventData", "TopicSpec", "parse_event", "topic_for_event"]

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# Importing the event modules registers their types.
+from binhyen.contracts import topics as _topics  # noqa: F401
 from binhyen.contracts.compat import breaking_changes
 from binhyen.contracts.envelope import CloudEvent, EventData, event_types
-
-# Importing the event modules registers their types.
-from binhyen.contracts.events import registry as _registry  # noqa: F401
-from binhyen.contracts.topics import CATALOGUE, TopicSpec
+from binhyen.contracts.spec import TopicSpec
+from binhyen.contracts.topics import CATALOGUE
 
 SCHEMA_DIR = Path("libs/contracts/schemas")
 ASYNCAPI_FILE = Path("libs/contracts/asyncapi.json")

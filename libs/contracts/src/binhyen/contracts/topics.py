@@ -1,63 +1,37 @@
-"""Topic catalogue: the one list of topics that code and deploy/ both read."""
+"""Topic catalogue: the one list of topics that code and deploy/ both read.
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+Each event module declares its topic next to its events; this module gathers them.
+"""
 
 from binhyen.contracts.envelope import EventData
-from binhyen.contracts.events.registry import UnitRegistered
-
-
-class TopicSpec(BaseModel):
-    """How one Kafka topic is keyed, partitioned, retained and who may read it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str = Field(description="Topic name without any deployment prefix.")
-    key: str = Field(description="What the Kafka key holds (ordering is per key).")
-    description: str
-    partitions: int = Field(12, ge=1)
-    compacted: bool = Field(description="Log-compacted state topic (full state per key).")
-    visibility: Literal["public", "internal"] = Field(
-        description="public: other agencies may subscribe, no personal data ever."
-    )
-    event_types: tuple[str, ...] = Field(description="CloudEvents types carried on this topic.")
-    retention_ms: int | None = Field(None, description="Retention for non-compacted topics.")
-
-    @property
-    def dlq(self) -> str:
-        """Name of this topic's dead-letter topic."""
-        return f"{self.name}.dlq"
-
-    def configs(self) -> dict[str, str]:
-        """Kafka topic configs for this topic."""
-        if self.compacted:
-            return {
-                "cleanup.policy": "compact",
-                "min.compaction.lag.ms": "60000",
-                "segment.ms": "3600000",
-            }
-        retention = self.retention_ms if self.retention_ms is not None else 7 * 24 * 3600 * 1000
-        return {"cleanup.policy": "delete", "retention.ms": str(retention)}
-
-    def dlq_configs(self) -> dict[str, str]:
-        """Kafka topic configs for the dead-letter topic (kept 30 days for inspection)."""
-        return {"cleanup.policy": "delete", "retention.ms": str(30 * 24 * 3600 * 1000)}
-
-
-REGISTRY_UNITS = TopicSpec(
-    name="binhyen.registry.units.v1",
-    key="unit id",
-    description=(
-        "Admin units (province, commune, hamlet, …) with their full current state. "
-        "Log-compacted: read from offset 0 to bootstrap a replica of the tree."
-    ),
-    compacted=True,
-    visibility="public",
-    event_types=(UnitRegistered.event_type,),
+from binhyen.contracts.events import (
+    enrolments,
+    households,
+    organisations,
+    people,
+    public,
+    tasks,
+    units,
 )
+from binhyen.contracts.spec import TopicSpec
 
-CATALOGUE: tuple[TopicSpec, ...] = (REGISTRY_UNITS,)
+REGISTRY_UNITS = units.TOPIC
+REGISTRY_HOUSEHOLDS = households.TOPIC
+REGISTRY_PEOPLE = people.TOPIC
+REGISTRY_ORGANISATIONS = organisations.TOPIC
+REGISTRY_TASKS = tasks.TOPIC
+REGISTRY_ENROLMENTS = enrolments.TOPIC
+REGISTRY_PUBLIC = public.TOPIC
+
+CATALOGUE: tuple[TopicSpec, ...] = (
+    REGISTRY_UNITS,
+    REGISTRY_HOUSEHOLDS,
+    REGISTRY_PEOPLE,
+    REGISTRY_ORGANISATIONS,
+    REGISTRY_TASKS,
+    REGISTRY_ENROLMENTS,
+    REGISTRY_PUBLIC,
+)
 
 
 def topic_for_event(data: EventData | type[EventData]) -> TopicSpec:

@@ -23,6 +23,7 @@ class DomainError(Exception):
     status = 400
     kind = "bad-request"
     title = "Bad request"
+    headers: dict[str, str] = {}  # noqa: RUF012 (read-only per class)
 
     def __init__(
         self, detail: str, *, field: str | None = None, extra: dict[str, Any] | None = None

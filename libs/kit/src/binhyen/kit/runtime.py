@@ -20,6 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from binhyen.contracts import TopicSpec
+from binhyen.kit.auth import TokenVerifier, load_jwks
 from binhyen.kit.consumer import ConsumerRunner, RecordHandler
 from binhyen.kit.kafka import KafkaProbe, ensure_topics, start_producer
 from binhyen.kit.logging import configure_logging, correlation_id
@@ -53,6 +54,7 @@ class Runtime:
     relay: OutboxRelay | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
     kafka_probe: KafkaProbe | None = None
+    verifier: TokenVerifier | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,6 +87,13 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
     mongo = create_mongo_client(settings.mongodb_uri, timeout_ms=settings.mongodb_timeout_ms)
     rt = Runtime(spec.name, settings, mongo, mongo[settings.mongodb_database])
     rt.kafka_probe = KafkaProbe(settings.kafka_bootstrap)
+    if settings.auth_jwks_json or settings.auth_jwks_url:
+        rt.verifier = TokenVerifier(
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            jwks_url=settings.auth_jwks_url,
+            jwks=load_jwks(settings.auth_jwks_json) if settings.auth_jwks_json else None,
+        )
     try:
         if spec.on_startup is not None:
             await spec.on_startup(rt)

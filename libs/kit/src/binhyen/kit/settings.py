@@ -27,6 +27,17 @@ class ServiceSettings(BaseSettings):
         5, ge=1, description="Attempts of a failing handler before the message goes to the DLQ."
     )
     consumer_backoff_seconds: float = Field(0.2, ge=0, description="First retry backoff.")
+    auth_issuer: str = Field(
+        "http://127.0.0.1:8001", description="Expected `iss` of bearer tokens (the registry)."
+    )
+    auth_audience: str = Field("binhyen", description="Expected `aud` of bearer tokens.")
+    auth_jwks_url: str | None = Field(
+        "http://127.0.0.1:8001/.well-known/jwks.json",
+        description="Where the token signing keys are published (any OpenID Connect provider).",
+    )
+    auth_jwks_json: str | None = Field(
+        None, description="A static JWKS document instead of the URL (tests, offline)."
+    )
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000

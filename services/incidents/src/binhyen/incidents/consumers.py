@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.registry import UnitRegistered
+from binhyen.contracts.events.units import UnitRegistered
 from binhyen.contracts.topics import REGISTRY_UNITS
 from binhyen.incidents import service
 from binhyen.incidents.store import UnitReplicaStore

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.registry import UnitRegistered
+from binhyen.contracts.events.units import UnitRegistered
 from binhyen.incidents.domain.units import UnitReplica
 from binhyen.incidents.store import UnitReplicaStore
 from binhyen.kit.problems import NotFound

@@ -2,17 +2,17 @@
 
 from fastapi import FastAPI
 
-from binhyen.contracts.topics import REGISTRY_UNITS
+from binhyen.contracts.topics import CATALOGUE
 from binhyen.kit.runtime import Runtime, ServiceSpec, create_service_app
-from binhyen.registry import api
+from binhyen.registry.api import ROUTERS
 from binhyen.registry.settings import Settings
-from binhyen.registry.store import UnitStore
+from binhyen.registry.store import Stores
 
 
 async def _startup(rt: Runtime) -> None:
-    store = UnitStore(rt.db)
-    await store.create_indexes()
-    rt.extras["units"] = store
+    stores = Stores.open(rt.db)
+    await stores.create_indexes()
+    rt.extras["stores"] = stores
 
 
 def service_spec() -> ServiceSpec:
@@ -20,10 +20,13 @@ def service_spec() -> ServiceSpec:
     return ServiceSpec(
         name="registry",
         title="Bình Yên registry",
-        description="Admin units, households, residents, organisations and teams.",
-        routers=[api.router],
-        topics=[REGISTRY_UNITS],
-        outbox_collections=lambda db: [db["units"]],
+        description=(
+            "Who and where: admin units, households, residents, organisations and teams, "
+            "users and their roles."
+        ),
+        routers=ROUTERS,
+        topics=[t for t in CATALOGUE if t.name.startswith("binhyen.registry.")],
+        outbox_collections=lambda db: Stores.open(db).outbox_collections(),
         on_startup=_startup,
     )
 

@@ -1,1 +1,1 @@
-"""Event data models, one module per producing service."""
+"""Event data models and their topics, one module per entity stream."""

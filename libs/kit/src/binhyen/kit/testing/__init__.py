@@ -3,6 +3,7 @@
 from binhyen.kit.testing.apps import serve
 from binhyen.kit.testing.kafka import read_topic
 from binhyen.kit.testing.servers import Servers
+from binhyen.kit.testing.tokens import TestIssuer
 from binhyen.kit.testing.waiting import eventually, outbox_drained
 
-__all__ = ["Servers", "eventually", "outbox_drained", "read_topic", "serve"]
+__all__ = ["Servers", "TestIssuer", "eventually", "outbox_drained", "read_topic", "serve"]

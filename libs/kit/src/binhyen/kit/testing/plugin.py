@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 
 from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.testing.servers import Servers, start_servers
+from binhyen.kit.testing.tokens import TestIssuer
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +59,9 @@ async def mongo(servers: Servers) -> AsyncIterator[AsyncMongoClient[dict[str, An
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture(scope="session")
+def issuer() -> TestIssuer:
+    """A token issuer whose keys the test apps trust (settings ``auth_jwks_json``)."""
+    return TestIssuer()

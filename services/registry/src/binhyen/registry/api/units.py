@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from binhyen.contracts.units import UnitKind, UnitLevel
-from binhyen.kit.problems import PROBLEM_JSON
+from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.runtime import runtime_of
 from binhyen.kit.text import nfc
-from binhyen.registry import service
+from binhyen.registry.api.common import PROBLEMS
 from binhyen.registry.domain.units import Unit
-from binhyen.registry.store import UnitStore
+from binhyen.registry.service import units as service
+from binhyen.registry.store.units import UnitStore
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 router = APIRouter(prefix="/api/v1", tags=["units"])
-
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {PROBLEM_JSON: {}}}
-    for code, text in (
-        (404, "Not found"),
-        (409, "Conflict"),
-        (422, "Invalid request"),
-        (503, "Database unavailable; retry later"),
-    )
-}
 
 
 def _today_vn() -> date:
@@ -91,7 +82,7 @@ class UnitRead(BaseModel):
 
 
 def _store(request: Request) -> UnitStore:
-    store: UnitStore = runtime_of(request).extras["units"]
+    store: UnitStore = runtime_of(request).extras["stores"].units
     return store
 
 
@@ -110,6 +101,7 @@ async def create_unit(
     request: Request,
     response: Response,
     store: StoreDep,
+    principal: CurrentPrincipal,
     idempotency_key: Annotated[
         str | None,
         Header(max_length=200, description="Retries with the same key return the first result."),
@@ -126,6 +118,7 @@ async def create_unit(
             official_code=body.official_code,
             idempotency_key=idempotency_key,
         ),
+        principal=principal,
         store=store,
         topic=rt.settings.topic,
         wake_relay=rt.relay.wake if rt.relay else lambda: None,
@@ -137,6 +130,6 @@ async def create_unit(
 
 
 @router.get("/units/{unit_id}", response_model=UnitRead, responses=PROBLEMS, summary="Get a unit")
-async def read_unit(unit_id: str, store: StoreDep) -> UnitRead:
+async def read_unit(unit_id: str, store: StoreDep, principal: CurrentPrincipal) -> UnitRead:
     """One admin unit."""
-    return UnitRead.of(await service.get_unit(unit_id, store=store))
+    return UnitRead.of(await service.get_unit(unit_id, principal=principal, store=store))

@@ -1,4 +1,4 @@
-"""Events emitted by the registry service."""
+"""Admin-unit events of the registry (topic binhyen.registry.units.v1)."""
 
 from datetime import date
 from typing import ClassVar
@@ -6,6 +6,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from binhyen.contracts.envelope import EventData
+from binhyen.contracts.spec import TopicSpec
 from binhyen.contracts.units import UnitKind, UnitLevel
 
 REGISTRY_SOURCE = "/binhyen/registry"
@@ -36,3 +37,16 @@ class UnitRegistered(EventData):
     def subject(self) -> str:
         """Return the unit id."""
         return self.unit_id
+
+
+TOPIC = TopicSpec(
+    name="binhyen.registry.units.v1",
+    key="unit id",
+    description=(
+        "Admin units (province, commune, hamlet, …) with their full current state. "
+        "Log-compacted: read from offset 0 to bootstrap a replica of the tree."
+    ),
+    compacted=True,
+    visibility="public",
+    event_types=(UnitRegistered.event_type,),
+)

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from binhyen.contracts import CloudEvent, topic_for_event
-from binhyen.contracts.events.registry import UnitRegistered
+from binhyen.contracts.events.units import UnitRegistered
 from binhyen.contracts.units import UnitKind, UnitLevel
+from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.idempotency import request_fingerprint
 from binhyen.kit.outbox import outbox_entry
 from binhyen.kit.problems import Conflict, Invalid, NotFound
 from binhyen.kit.text import fold, nfc
 from binhyen.registry.domain import units
-from binhyen.registry.store import DuplicateValue, UnitStore
+from binhyen.registry.store.units import DuplicateValue, UnitStore
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def unit_registered(unit: units.Unit) -> UnitRegistered:
 async def register_unit(
     cmd: RegisterUnit,
     *,
+    principal: Principal,
     store: UnitStore,
     topic: Callable[[str], str],
     wake_relay: Callable[[], None],
@@ -71,8 +73,14 @@ async def register_unit(
     parent = None
     if cmd.parent_id is not None:
         parent = await store.get(cmd.parent_id)
-        if parent is None:
+        if parent is None or not principal.allows("units:read", _path(parent)):
             raise Invalid(f"parent unit {cmd.parent_id} does not exist", field="parent_id")
+    authorize(
+        principal,
+        "units:write",
+        _path(parent) if parent else (),
+        what=f"unit {parent.id}" if parent else "the root of the tree",
+    )
     try:
         unit = units.register_unit(
             unit_id=str(uuid.uuid4()),
@@ -125,9 +133,14 @@ async def _replay(cmd: RegisterUnit, store: UnitStore) -> units.Unit | None:
     return unit
 
 
-async def get_unit(unit_id: str, *, store: UnitStore) -> units.Unit:
-    """The unit with this id, or NotFound."""
+async def get_unit(unit_id: str, *, principal: Principal, store: UnitStore) -> units.Unit:
+    """The unit with this id, if the caller may see it."""
     unit = await store.get(unit_id)
     if unit is None:
         raise NotFound(f"unit {unit_id} does not exist")
+    authorize(principal, "units:read", _path(unit), what=f"unit {unit_id}")
     return unit
+
+
+def _path(unit: units.Unit) -> tuple[str, ...]:
+    return (*unit.ancestor_ids, unit.id)

@@ -1,0 +1,43 @@
+"""What every registry route shares: the stores, error responses, the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from binhyen.kit.problems import PROBLEM_JSON
+from binhyen.kit.runtime import Runtime, runtime_of
+from binhyen.registry.store import Stores
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {PROBLEM_JSON: {}}}
+    for code, text in (
+        (401, "No valid bearer token"),
+        (403, "Your roles do not allow this"),
+        (404, "Not found, or outside your scope"),
+        (409, "Conflicts with the current state"),
+        (412, "Changed since you read it (If-Match)"),
+        (422, "Invalid request; errors[].field names the fields at fault"),
+        (503, "Database unavailable; nothing changed, retry later"),
+    )
+}
+
+
+def _stores(request: Request) -> Stores:
+    stores: Stores = runtime_of(request).extras["stores"]
+    return stores
+
+
+def _runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+StoresDep = Annotated[Stores, Depends(_stores)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+
+def wake(rt: Runtime) -> None:
+    """Wake the outbox relay after a write."""
+    if rt.relay is not None:
+        rt.relay.wake()

@@ -1,0 +1,5 @@
+"""HTTP API for identity."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])

@@ -1,0 +1,72 @@
+"""MongoDB access for the registry: one store per aggregate, each declaring its indexes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from binhyen.registry.store.enrolments import EnrolmentStore
+from binhyen.registry.store.households import HouseholdStore
+from binhyen.registry.store.identity import IdentityStore
+from binhyen.registry.store.organisations import OrganisationStore
+from binhyen.registry.store.people import PersonStore
+from binhyen.registry.store.tasks import TaskStore
+from binhyen.registry.store.units import UnitStore
+
+Document = dict[str, Any]
+
+
+@dataclass
+class Stores:
+    """Every store of the registry, opened on one database."""
+
+    units: UnitStore
+    households: HouseholdStore
+    people: PersonStore
+    organisations: OrganisationStore
+    tasks: TaskStore
+    enrolments: EnrolmentStore
+    identity: IdentityStore
+
+    @classmethod
+    def open(cls, db: AsyncDatabase[Document]) -> Stores:
+        """Open every store on ``db``."""
+        return cls(
+            units=UnitStore(db),
+            households=HouseholdStore(db),
+            people=PersonStore(db),
+            organisations=OrganisationStore(db),
+            tasks=TaskStore(db),
+            enrolments=EnrolmentStore(db),
+            identity=IdentityStore(db),
+        )
+
+    async def create_indexes(self) -> None:
+        """Declare every index."""
+        for store in self._all():
+            await store.create_indexes()
+
+    def outbox_collections(self) -> list[AsyncCollection[Document]]:
+        """Collections whose documents carry outbox entries."""
+        return [
+            self.units.collection,
+            self.households.collection,
+            self.people.collection,
+            self.organisations.collection,
+            self.tasks.collection,
+            self.enrolments.collection,
+        ]
+
+    def _all(self) -> tuple[Any, ...]:
+        return (
+            self.units,
+            self.households,
+            self.people,
+            self.organisations,
+            self.tasks,
+            self.enrolments,
+            self.identity,
+        )
