@@ -201,6 +201,10 @@ class TokenVerifier:
         if jwks is not None:
             self.set_keys(jwks)
 
+    def add_keys(self, jwks: dict[str, Any]) -> None:
+        """Trust the keys of a JWKS document as well (e.g. the service's own issuer)."""
+        self._keys.update({key["kid"]: PyJWK(key) for key in jwks.get("keys", []) if "kid" in key})
+
     def set_keys(self, jwks: dict[str, Any]) -> None:
         """Replace the known keys with those of a JWKS document."""
         self._keys = {key["kid"]: PyJWK(key) for key in jwks.get("keys", []) if "kid" in key}

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from binhyen.contracts.topics import CATALOGUE
 from binhyen.kit.runtime import Runtime, ServiceSpec, create_service_app
 from binhyen.registry.api import ROUTERS
+from binhyen.registry.service import identity
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
 
@@ -13,6 +14,7 @@ async def _startup(rt: Runtime) -> None:
     stores = Stores.open(rt.db)
     await stores.create_indexes()
     rt.extras["stores"] = stores
+    await identity.on_startup(rt, stores)
 
 
 def service_spec() -> ServiceSpec:
