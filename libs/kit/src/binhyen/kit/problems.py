@@ -113,6 +113,7 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         exc.detail,
         instance=request.url.path,
         errors=errors,
+        headers=exc.headers or None,
         **exc.extra,
     )
 

@@ -26,6 +26,9 @@ class HamletRead(BaseModel):
     parent_id: str | None
     ancestor_ids: list[str]
     valid_from: date
+    valid_to: date | None
+    status: str
+    successor_id: str | None
     version: int
 
     @classmethod
@@ -38,6 +41,9 @@ class HamletRead(BaseModel):
             parent_id=unit.parent_id,
             ancestor_ids=list(unit.ancestor_ids),
             valid_from=unit.valid_from,
+            valid_to=unit.valid_to,
+            status=unit.status,
+            successor_id=unit.successor_id,
             version=unit.version,
         )
 

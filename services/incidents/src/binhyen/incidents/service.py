@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.units import UnitRegistered
+from binhyen.contracts.events.units import UnitState
 from binhyen.incidents.domain.units import UnitReplica
 from binhyen.incidents.store import UnitReplicaStore
 from binhyen.kit.problems import NotFound
@@ -12,7 +12,8 @@ from binhyen.kit.problems import NotFound
 async def replicate_unit(event: CloudEvent, *, store: UnitReplicaStore) -> bool:
     """Keep the local unit replica in step with the registry; True if it changed."""
     data = event.payload()
-    assert isinstance(data, UnitRegistered)
+    if not isinstance(data, UnitState):
+        raise TypeError(f"{event.type} is not a unit event")
     unit = UnitReplica(
         id=data.unit_id,
         kind=data.kind.value,
@@ -22,6 +23,9 @@ async def replicate_unit(event: CloudEvent, *, store: UnitReplicaStore) -> bool:
         ancestor_ids=tuple(data.ancestor_ids),
         valid_from=data.valid_from,
         version=data.version,
+        status=data.status,
+        successor_id=data.successor_id,
+        valid_to=data.valid_to,
     )
     return await store.apply(unit, event_id=event.id)
 

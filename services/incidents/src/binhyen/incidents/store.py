@@ -35,6 +35,9 @@ class UnitReplicaStore:
             "ancestor_ids": list(unit.ancestor_ids),
             "valid_from": unit.valid_from.isoformat(),
             "version": unit.version,
+            "status": unit.status,
+            "successor_id": unit.successor_id,
+            "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
             "replicated_at": datetime.now(UTC),
         }
         return await apply_once(
@@ -67,4 +70,7 @@ class UnitReplicaStore:
             ancestor_ids=tuple(doc.get("ancestor_ids", ())),
             valid_from=date.fromisoformat(doc["valid_from"]),
             version=doc["version"],
+            status=doc.get("status", "active"),
+            successor_id=doc.get("successor_id"),
+            valid_to=date.fromisoformat(doc["valid_to"]) if doc.get("valid_to") else None,
         )

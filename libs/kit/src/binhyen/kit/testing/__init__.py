@@ -4,6 +4,14 @@ from binhyen.kit.testing.apps import serve
 from binhyen.kit.testing.kafka import read_topic
 from binhyen.kit.testing.servers import Servers
 from binhyen.kit.testing.tokens import TestIssuer
-from binhyen.kit.testing.waiting import eventually, outbox_drained
+from binhyen.kit.testing.waiting import eventually, outbox_drained, outboxes_empty
 
-__all__ = ["Servers", "TestIssuer", "eventually", "outbox_drained", "read_topic", "serve"]
+__all__ = [
+    "Servers",
+    "TestIssuer",
+    "eventually",
+    "outbox_drained",
+    "outboxes_empty",
+    "read_topic",
+    "serve",
+]

@@ -59,3 +59,11 @@ async def outbox_drained(collection: Any, doc_id: Any) -> bool:
     """True once the document exists and its outbox is empty (every event acked by Kafka)."""
     doc = await collection.find_one({"_id": doc_id})
     return doc is not None and doc.get("_outbox") == []
+
+
+async def outboxes_empty(*collections: Any) -> bool:
+    """True once no document of these collections has an event waiting to be relayed."""
+    for collection in collections:
+        if await collection.count_documents({"_outbox.0": {"$exists": True}}):
+            return False
+    return True

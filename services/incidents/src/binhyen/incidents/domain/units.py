@@ -18,6 +18,9 @@ class UnitReplica:
     ancestor_ids: tuple[str, ...]
     valid_from: date
     version: int
+    status: str = "active"
+    successor_id: str | None = None
+    valid_to: date | None = None
 
     @property
     def is_hamlet(self) -> bool:

@@ -1,22 +1,54 @@
-"""Registry use cases: turn commands into domain changes, contract events and writes."""
+"""Admin-unit use cases: register, rename, move, merge, dissolve, and dated queries."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from binhyen.contracts import CloudEvent, topic_for_event
-from binhyen.contracts.events.units import UnitRegistered
+from binhyen.contracts import CloudEvent
+from binhyen.contracts.events.public import PublicUnit
+from binhyen.contracts.events.units import (
+    UnitDissolved,
+    UnitMerged,
+    UnitMoved,
+    UnitRegistered,
+    UnitRenamed,
+    UnitState,
+)
+from binhyen.contracts.topics import REGISTRY_PUBLIC, REGISTRY_UNITS
 from binhyen.contracts.units import UnitKind, UnitLevel
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.idempotency import request_fingerprint
 from binhyen.kit.outbox import outbox_entry
-from binhyen.kit.problems import Conflict, Invalid, NotFound
-from binhyen.kit.text import fold, nfc
+from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
+from binhyen.kit.text import nfc
 from binhyen.registry.domain import units
+from binhyen.registry.domain.units import Unit, UnitRuleViolation
 from binhyen.registry.store.units import DuplicateValue, UnitStore
+
+log = logging.getLogger(__name__)
+
+Topic = Callable[[str], str]
+Wake = Callable[[], None]
+
+
+class PreconditionFailed(DomainError):
+    """The object changed since the caller read it (If-Match)."""
+
+    status, kind, title = 412, "precondition-failed", "Changed since you read it"
+
+
+@dataclass(frozen=True)
+class UnitsContext:
+    """What every unit use case needs: the store, topic naming and the relay's doorbell."""
+
+    store: UnitStore
+    topic: Topic
+    wake: Wake
 
 
 @dataclass(frozen=True)
@@ -43,44 +75,87 @@ class RegisterUnit:
         )
 
 
-def unit_registered(unit: units.Unit) -> UnitRegistered:
-    """The contract event carrying a unit's full current state."""
-    return UnitRegistered(
-        unit_id=unit.id,
-        kind=UnitKind(unit.kind),
-        level=UnitLevel(unit.level),
-        name=unit.name,
-        official_code=unit.official_code,
-        parent_id=unit.parent_id,
-        ancestor_ids=list(unit.ancestor_ids),
-        valid_from=unit.valid_from,
-        version=unit.version,
-    )
+def _state(unit: Unit, **extra: Any) -> dict[str, Any]:
+    return {
+        "unit_id": unit.id,
+        "kind": UnitKind(unit.kind),
+        "level": UnitLevel(unit.level),
+        "name": unit.name,
+        "official_code": unit.official_code,
+        "parent_id": unit.parent_id,
+        "ancestor_ids": list(unit.ancestor_ids),
+        "valid_from": unit.valid_from,
+        "version": unit.version,
+        "status": unit.status,
+        "successor_id": unit.successor_id,
+        "valid_to": unit.valid_to,
+        "changed_on": unit.last_change,
+        **extra,
+    }
+
+
+def unit_event(unit: Unit, event: type[UnitState], **extra: Any) -> UnitState:
+    """The contract event for a unit's latest change, carrying its full state."""
+    return event(**_state(unit, **extra))
+
+
+def public_unit(unit: Unit) -> PublicUnit:
+    """The unit as the public topic shows it."""
+    state = _state(unit)
+    del state["changed_on"]
+    return PublicUnit(**state)
+
+
+def _outbox(ctx: UnitsContext, unit: Unit, event: UnitState) -> list[dict[str, Any]]:
+    return [
+        outbox_entry(CloudEvent.wrap(event), ctx.topic(REGISTRY_UNITS.name)),
+        outbox_entry(CloudEvent.wrap(public_unit(unit)), ctx.topic(REGISTRY_PUBLIC.name)),
+    ]
+
+
+def _rule(exc: UnitRuleViolation) -> DomainError:
+    return (Conflict if exc.status == 409 else Invalid)(str(exc), field=exc.field)
+
+
+async def _load(ctx: UnitsContext, unit_id: str, principal: Principal, permission: str) -> Unit:
+    unit = await ctx.store.get(unit_id)
+    if unit is None:
+        raise NotFound(f"unit {unit_id} does not exist")
+    authorize(principal, permission, unit.path, what=f"unit {unit_id}")
+    return unit
+
+
+async def _other(
+    ctx: UnitsContext, unit_id: str, principal: Principal, field: str, permission: str
+) -> Unit:
+    """A unit named in a request body: unknown or out of scope is a 422 on that field."""
+    unit = await ctx.store.get(unit_id)
+    if unit is None or not principal.allows("units:read", unit.path):
+        raise Invalid(f"unit {unit_id} does not exist", field=field)
+    authorize(principal, permission, unit.path, what=f"unit {unit_id}")
+    return unit
+
+
+def _check_version(unit: Unit, expected: int | None) -> None:
+    if expected is not None and expected != unit.version:
+        raise PreconditionFailed(
+            f"unit {unit.id} is at version {unit.version}, not {expected}; "
+            "read it again and retry your change"
+        )
 
 
 async def register_unit(
-    cmd: RegisterUnit,
-    *,
-    principal: Principal,
-    store: UnitStore,
-    topic: Callable[[str], str],
-    wake_relay: Callable[[], None],
-) -> tuple[units.Unit, bool]:
+    cmd: RegisterUnit, *, principal: Principal, ctx: UnitsContext
+) -> tuple[Unit, bool]:
     """Register a unit; return it and whether it was created now (False: idempotent replay)."""
-    earlier = await _replay(cmd, store)
+    earlier = await _replay(cmd, ctx.store)
     if earlier is not None:
         return earlier, False
     parent = None
     if cmd.parent_id is not None:
-        parent = await store.get(cmd.parent_id)
-        if parent is None or not principal.allows("units:read", _path(parent)):
-            raise Invalid(f"parent unit {cmd.parent_id} does not exist", field="parent_id")
-    authorize(
-        principal,
-        "units:write",
-        _path(parent) if parent else (),
-        what=f"unit {parent.id}" if parent else "the root of the tree",
-    )
+        parent = await _other(ctx, cmd.parent_id, principal, "parent_id", "units:write")
+    else:
+        authorize(principal, "units:write", (), what="the root of the tree")
     try:
         unit = units.register_unit(
             unit_id=str(uuid.uuid4()),
@@ -90,20 +165,17 @@ async def register_unit(
             parent=parent,
             official_code=cmd.official_code,
         )
-    except units.UnitRuleViolation as exc:
-        raise Invalid(str(exc), field=exc.field) from exc
-    event = CloudEvent.wrap(unit_registered(unit))
-    entry = outbox_entry(event, topic(topic_for_event(UnitRegistered).name))
+    except UnitRuleViolation as exc:
+        raise _rule(exc) from exc
     try:
-        await store.insert(
+        await ctx.store.insert(
             unit,
-            search_name=fold(unit.name),
-            outbox=[entry],
-            idempotency=((cmd.idempotency_key, cmd.fingerprint()) if cmd.idempotency_key else None),
+            outbox=_outbox(ctx, unit, unit_event(unit, UnitRegistered)),
+            idempotency=(cmd.idempotency_key, cmd.fingerprint()) if cmd.idempotency_key else None,
         )
     except DuplicateValue as exc:
         if exc.field == "idempotency_key":  # a concurrent retry won the race
-            earlier = await _replay(cmd, store)
+            earlier = await _replay(cmd, ctx.store)
             if earlier is not None:
                 return earlier, False
         if exc.field == "official_code":
@@ -112,11 +184,11 @@ async def register_unit(
                 field="official_code",
             ) from exc
         raise
-    wake_relay()
+    ctx.wake()
     return unit, True
 
 
-async def _replay(cmd: RegisterUnit, store: UnitStore) -> units.Unit | None:
+async def _replay(cmd: RegisterUnit, store: UnitStore) -> Unit | None:
     """The unit an earlier request with the same Idempotency-Key created, if any."""
     if cmd.idempotency_key is None:
         return None
@@ -133,14 +205,248 @@ async def _replay(cmd: RegisterUnit, store: UnitStore) -> units.Unit | None:
     return unit
 
 
-async def get_unit(unit_id: str, *, principal: Principal, store: UnitStore) -> units.Unit:
-    """The unit with this id, if the caller may see it."""
+async def _commit(
+    ctx: UnitsContext,
+    before: Unit,
+    after: Unit,
+    event: UnitState,
+    *,
+    cascade: dict[str, Any] | None = None,
+) -> None:
+    saved = await ctx.store.save(
+        after,
+        expected_version=before.version,
+        outbox=_outbox(ctx, after, event),
+        cascade=cascade,
+    )
+    if not saved:
+        raise PreconditionFailed(
+            f"unit {before.id} was changed by someone else meanwhile; read it again and retry"
+        )
+    ctx.wake()
+
+
+async def rename_unit(
+    unit_id: str,
+    *,
+    name: str,
+    effective_date: date,
+    expected_version: int | None,
+    principal: Principal,
+    ctx: UnitsContext,
+) -> Unit:
+    """Give a unit a new name from a date on."""
+    unit = await _load(ctx, unit_id, principal, "units:write")
+    _check_version(unit, expected_version)
+    try:
+        renamed = units.rename(unit, name=nfc(name), effective_date=effective_date)
+    except UnitRuleViolation as exc:
+        raise _rule(exc) from exc
+    await _commit(ctx, unit, renamed, unit_event(renamed, UnitRenamed, previous_name=unit.name))
+    return renamed
+
+
+async def move_unit(
+    unit_id: str,
+    *,
+    parent_id: str,
+    effective_date: date,
+    expected_version: int | None,
+    principal: Principal,
+    ctx: UnitsContext,
+) -> Unit:
+    """Place a unit under another parent from a date on; its subtree follows."""
+    unit = await _load(ctx, unit_id, principal, "units:write")
+    _check_version(unit, expected_version)
+    parent = await _other(ctx, parent_id, principal, "parent_id", "units:write")
+    try:
+        moved = units.move(unit, new_parent=parent, effective_date=effective_date)
+        await _check_subtree_dates(ctx, unit, effective_date)
+    except UnitRuleViolation as exc:
+        raise _rule(exc) from exc
+    event = unit_event(moved, UnitMoved, previous_parent_id=unit.parent_id)
+    cascade = {"effective_date": effective_date.isoformat(), "because_of": unit.id}
+    await _commit(ctx, unit, moved, event, cascade=cascade)
+    await follow_ancestor(ctx, moved.id)
+    return moved
+
+
+async def merge_unit(
+    unit_id: str,
+    *,
+    successor_id: str,
+    effective_date: date,
+    expected_version: int | None,
+    principal: Principal,
+    ctx: UnitsContext,
+) -> Unit:
+    """End a unit by merging it into a successor; its children move to the successor."""
+    unit = await _load(ctx, unit_id, principal, "units:write")
+    _check_version(unit, expected_version)
+    successor = await _other(ctx, successor_id, principal, "successor_id", "units:write")
+    try:
+        merged = units.merge(unit, successor=successor, effective_date=effective_date)
+        await _check_subtree_dates(ctx, unit, effective_date)
+    except UnitRuleViolation as exc:
+        raise _rule(exc) from exc
+    cascade = {"effective_date": effective_date.isoformat(), "because_of": unit.id}
+    await _commit(ctx, unit, merged, unit_event(merged, UnitMerged), cascade=cascade)
+    await follow_ancestor(ctx, merged.id)
+    return merged
+
+
+async def dissolve_unit(
+    unit_id: str,
+    *,
+    effective_date: date,
+    expected_version: int | None,
+    principal: Principal,
+    ctx: UnitsContext,
+) -> Unit:
+    """End a unit that has nothing active under it."""
+    unit = await _load(ctx, unit_id, principal, "units:write")
+    _check_version(unit, expected_version)
+    try:
+        dissolved = units.dissolve(
+            unit,
+            effective_date=effective_date,
+            active_children=await ctx.store.count_active_children(unit.id),
+        )
+    except UnitRuleViolation as exc:
+        raise _rule(exc) from exc
+    await _commit(ctx, unit, dissolved, unit_event(dissolved, UnitDissolved))
+    return dissolved
+
+
+async def _check_subtree_dates(ctx: UnitsContext, unit: Unit, day: date) -> None:
+    """Refuse a move or merge dated before a later change somewhere below the unit."""
+    for below in await ctx.store.descendants(unit.id):
+        if below.status == "active" and below.last_change > day:
+            raise UnitRuleViolation(
+                f"unit {below.id} below this one changed on "
+                f"{below.last_change:%d/%m/%Y}, after {day:%d/%m/%Y}; "
+                "record changes in date order",
+                field="effective_date",
+            )
+
+
+async def follow_ancestor(ctx: UnitsContext, unit_id: str) -> None:
+    """Bring the subtree of a moved or merged unit up to date, then clear its marker.
+
+    Idempotent: units already under the right ancestors are left alone, so a crash
+    midway is finished by running it again (see ``resume_cascades``).
+    """
+    pending = dict(await ctx.store.pending_cascades()).get(unit_id)
+    head = await ctx.store.get(unit_id)
+    if pending is not None and head is not None:
+        day = date.fromisoformat(pending["effective_date"])
+        for _attempt in range(5):
+            successor = await ctx.store.get(head.successor_id) if head.successor_id else None
+            below = await ctx.store.descendants(head.id)
+            before = {u.id: u for u in below}
+            conflicts = 0
+            for unit in units.follow(head, below, effective_date=day, successor=successor):
+                old = before[unit.id]
+                event = unit_event(
+                    unit, UnitMoved, previous_parent_id=old.parent_id, because_of=head.id
+                )
+                saved = await ctx.store.save(
+                    unit, expected_version=old.version, outbox=_outbox(ctx, unit, event)
+                )
+                conflicts += not saved
+            ctx.wake()
+            if not conflicts:
+                break
+            log.info("subtree update raced with another change; retrying")
+    await ctx.store.clear_cascade(unit_id)
+
+
+async def resume_cascades(ctx: UnitsContext) -> int:
+    """Finish subtree updates a crash interrupted; returns how many were resumed."""
+    pending = await ctx.store.pending_cascades()
+    for unit_id, _ in pending:
+        await follow_ancestor(ctx, unit_id)
+    return len(pending)
+
+
+async def get_unit(
+    unit_id: str, *, principal: Principal, store: UnitStore, as_of: date | None = None
+) -> tuple[Unit, units.UnitVersion]:
+    """The unit (and its version in force on ``as_of``, default: now), if the caller may see it."""
     unit = await store.get(unit_id)
     if unit is None:
         raise NotFound(f"unit {unit_id} does not exist")
-    authorize(principal, "units:read", _path(unit), what=f"unit {unit_id}")
-    return unit
+    authorize(principal, "units:read", unit.path, what=f"unit {unit_id}")
+    if as_of is None:
+        return unit, unit.current
+    version = unit.as_of(as_of)
+    if version is None:
+        raise NotFound(
+            f"unit {unit_id} did not exist on {as_of:%d/%m/%Y} "
+            f"(from {unit.valid_from:%d/%m/%Y}"
+            + (f" to {unit.valid_to:%d/%m/%Y})" if unit.valid_to else ")")
+        )
+    return unit, version
 
 
-def _path(unit: units.Unit) -> tuple[str, ...]:
-    return (*unit.ancestor_ids, unit.id)
+async def ancestors(
+    unit_id: str, *, principal: Principal, store: UnitStore, as_of: date | None = None
+) -> list[tuple[Unit, units.UnitVersion]]:
+    """The unit's ancestors, root first, as they were on ``as_of`` (default: now)."""
+    _unit, version = await get_unit(unit_id, principal=principal, store=store, as_of=as_of)
+    found = await store.get_many(version.ancestor_ids)
+    result = []
+    for ancestor_id in version.ancestor_ids:
+        ancestor = found.get(ancestor_id)
+        if ancestor is None or not principal.allows("units:read", ancestor.path):
+            continue  # the caller's scope may start below the root
+        state = ancestor.current if as_of is None else ancestor.as_of(as_of)
+        if state is not None:
+            result.append((ancestor, state))
+    return result
+
+
+async def subtree(
+    unit_id: str,
+    *,
+    principal: Principal,
+    store: UnitStore,
+    as_of: date | None = None,
+) -> list[tuple[Unit, units.UnitVersion]]:
+    """Every unit under ``unit_id`` (itself included), as the tree was on ``as_of``."""
+    root, root_version = await get_unit(unit_id, principal=principal, store=store, as_of=as_of)
+    result = [(root, root_version)]
+    if as_of is None:
+        result += [(u, u.current) for u in await store.descendants(unit_id)]
+    else:
+        for candidate in await store.ever_under(unit_id):
+            version = candidate.as_of(as_of)
+            if version is not None and unit_id in version.ancestor_ids:
+                result.append((candidate, version))
+    return sorted(result, key=lambda pair: (len(pair[1].ancestor_ids), pair[1].name))
+
+
+async def list_units(
+    *,
+    principal: Principal,
+    store: UnitStore,
+    text: str | None = None,
+    kind: str | None = None,
+    parent_id: str | None = None,
+    status: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> list[Unit]:
+    """Units the caller may see, filtered; diacritics-insensitive name search."""
+    scopes = principal.scopes("units:read")
+    if scopes == []:
+        return []
+    return await store.search(
+        text=text,
+        kind=kind,
+        parent_id=parent_id,
+        status=status,
+        scopes=scopes,
+        after=after,
+        limit=limit,
+    )

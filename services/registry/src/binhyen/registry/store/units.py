@@ -1,7 +1,8 @@
-"""MongoDB access for the registry (indexes declared here)."""
+"""MongoDB access for admin units (indexes declared here)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,10 +11,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from binhyen.kit.outbox import with_outbox
-from binhyen.registry.domain.units import Unit
+from binhyen.kit.outbox import OUTBOX, with_outbox
+from binhyen.kit.text import fold
+from binhyen.registry.domain.units import Unit, UnitVersion
 
 Document = dict[str, Any]
+CASCADE = "_cascade"
 
 
 class DuplicateValue(Exception):
@@ -25,7 +28,7 @@ class DuplicateValue(Exception):
 
 
 class UnitStore:
-    """The ``units`` collection: one document per admin unit, with its outbox."""
+    """The ``units`` collection: one document per admin unit, its history and its outbox."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db["units"]
@@ -39,37 +42,35 @@ class UnitStore:
             [("idempotency_key", ASCENDING)], unique=True, sparse=True, name="idempotency_unique"
         )
         await self.collection.create_index([("parent_id", ASCENDING)], name="parent")
+        await self.collection.create_index([("ancestor_ids", ASCENDING)], name="ancestors")
+        await self.collection.create_index([("all_ancestor_ids", ASCENDING)], name="ever_under")
+        await self.collection.create_index([("search_name", ASCENDING)], name="search_name")
 
     async def get(self, unit_id: str) -> Unit | None:
         """The unit with this id, or None."""
         doc = await self.collection.find_one({"_id": unit_id})
-        return _to_unit(doc) if doc else None
+        return to_unit(doc) if doc else None
+
+    async def get_many(self, unit_ids: Iterable[str]) -> dict[str, Unit]:
+        """The units with these ids, by id."""
+        ids = list(set(unit_ids))
+        return {d["_id"]: to_unit(d) async for d in self.collection.find({"_id": {"$in": ids}})}
+
+    async def path_of(self, unit_id: str) -> tuple[str, ...] | None:
+        """The unit's ancestors and itself, or None if it does not exist."""
+        doc = await self.collection.find_one({"_id": unit_id}, {"ancestor_ids": 1})
+        return None if doc is None else (*doc.get("ancestor_ids", ()), unit_id)
 
     async def by_idempotency_key(self, key: str) -> tuple[Unit, str] | None:
         """The unit an earlier request with this Idempotency-Key created, and its fingerprint."""
         doc = await self.collection.find_one({"idempotency_key": key})
-        return (_to_unit(doc), doc.get("idempotency_fingerprint", "")) if doc else None
+        return (to_unit(doc), doc.get("idempotency_fingerprint", "")) if doc else None
 
     async def insert(
-        self,
-        unit: Unit,
-        *,
-        search_name: str,
-        outbox: list[Document],
-        idempotency: tuple[str, str] | None,
+        self, unit: Unit, *, outbox: list[Document], idempotency: tuple[str, str] | None
     ) -> None:
         """Insert a new unit and its pending events in one atomic write."""
-        doc: Document = {
-            "_id": unit.id,
-            "kind": unit.kind,
-            "name": unit.name,
-            "search_name": search_name,
-            "parent_id": unit.parent_id,
-            "ancestor_ids": list(unit.ancestor_ids),
-            "valid_from": unit.valid_from.isoformat(),
-            "version": unit.version,
-            "created_at": datetime.now(UTC),
-        }
+        doc: Document = {"_id": unit.id, **_state(unit), "created_at": datetime.now(UTC)}
         if unit.official_code is not None:
             doc["official_code"] = unit.official_code
         if idempotency is not None:
@@ -86,15 +87,143 @@ class UnitStore:
                 return field
         return "id"
 
+    async def save(
+        self,
+        unit: Unit,
+        *,
+        expected_version: int,
+        outbox: list[Document],
+        cascade: Document | None = None,
+    ) -> bool:
+        """Write a changed unit and its events if nobody changed it since ``expected_version``."""
+        update: Document = {
+            "$set": {**_state(unit), "updated_at": datetime.now(UTC)},
+            "$push": {OUTBOX: {"$each": outbox}},
+        }
+        if cascade is not None:
+            update["$set"][CASCADE] = cascade
+        result = await self.collection.update_one(
+            {"_id": unit.id, "version": expected_version}, update
+        )
+        return result.modified_count == 1
 
-def _to_unit(doc: Document) -> Unit:
+    async def clear_cascade(self, unit_id: str) -> None:
+        """Mark the descendants of a moved or merged unit as updated."""
+        await self.collection.update_one({"_id": unit_id}, {"$unset": {CASCADE: ""}})
+
+    async def pending_cascades(self) -> list[tuple[str, Document]]:
+        """Units whose descendants may still need their ancestors updated."""
+        return [
+            (d["_id"], d[CASCADE])
+            async for d in self.collection.find({CASCADE: {"$exists": True}}, {CASCADE: 1})
+        ]
+
+    async def children(self, unit_id: str, *, active_only: bool = True) -> list[Unit]:
+        """Units whose current parent is ``unit_id``."""
+        query: Document = {"parent_id": unit_id}
+        if active_only:
+            query["status"] = "active"
+        return [to_unit(d) async for d in self.collection.find(query).sort("name", ASCENDING)]
+
+    async def count_active_children(self, unit_id: str) -> int:
+        """How many active units are directly under ``unit_id``."""
+        return await self.collection.count_documents({"parent_id": unit_id, "status": "active"})
+
+    async def descendants(self, unit_id: str) -> list[Unit]:
+        """Every unit currently under ``unit_id``, at any depth."""
+        return [to_unit(d) async for d in self.collection.find({"ancestor_ids": unit_id})]
+
+    async def ever_under(self, unit_id: str) -> list[Unit]:
+        """Every unit that was under ``unit_id`` at some time (for as-of queries)."""
+        return [to_unit(d) async for d in self.collection.find({"all_ancestor_ids": unit_id})]
+
+    async def subtree_ids(self, roots: Sequence[str]) -> set[str]:
+        """Ids of ``roots`` and every unit currently under them."""
+        found = set(roots)
+        async for doc in self.collection.find({"ancestor_ids": {"$in": list(roots)}}, {"_id": 1}):
+            found.add(doc["_id"])
+        return found
+
+    async def search(
+        self,
+        *,
+        text: str | None,
+        kind: str | None,
+        parent_id: str | None,
+        status: str | None,
+        scopes: list[str] | None,
+        after: str | None,
+        limit: int,
+    ) -> list[Unit]:
+        """Units matching the filters inside ``scopes`` (None: everywhere), ordered by id."""
+        query: Document = {}
+        if text:
+            query["search_name"] = {"$regex": _escape(fold(text))}
+        if kind:
+            query["kind"] = kind
+        if parent_id:
+            query["parent_id"] = parent_id
+        if status:
+            query["status"] = status
+        if scopes is not None:
+            query["$or"] = [{"_id": {"$in": scopes}}, {"ancestor_ids": {"$in": scopes}}]
+        if after:
+            query["_id"] = {"$gt": after}
+        cursor = self.collection.find(query).sort("_id", ASCENDING).limit(limit)
+        return [to_unit(d) async for d in cursor]
+
+
+def _escape(text: str) -> str:
+    return "".join("\\" + ch if ch in r".^$*+?()[]{}|\/" else ch for ch in text)
+
+
+def _state(unit: Unit) -> Document:
+    versions = [
+        {
+            "effective_from": v.effective_from.isoformat(),
+            "change": v.change,
+            "name": v.name,
+            "parent_id": v.parent_id,
+            "ancestor_ids": list(v.ancestor_ids),
+            "status": v.status,
+            "successor_id": v.successor_id,
+        }
+        for v in unit.versions
+    ]
+    return {
+        "kind": unit.kind,
+        "name": unit.name,
+        "search_name": fold(unit.name),
+        "parent_id": unit.parent_id,
+        "ancestor_ids": list(unit.ancestor_ids),
+        "all_ancestor_ids": sorted({a for v in unit.versions for a in v.ancestor_ids}),
+        "status": unit.status,
+        "successor_id": unit.successor_id,
+        "valid_from": unit.valid_from.isoformat(),
+        "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
+        "version": unit.version,
+        "versions": versions,
+    }
+
+
+def to_unit(doc: Document) -> Unit:
+    """Rebuild the domain unit from its document."""
+    versions = tuple(
+        UnitVersion(
+            effective_from=date.fromisoformat(v["effective_from"]),
+            change=v["change"],
+            name=v["name"],
+            parent_id=v.get("parent_id"),
+            ancestor_ids=tuple(v.get("ancestor_ids", ())),
+            status=v.get("status", "active"),
+            successor_id=v.get("successor_id"),
+        )
+        for v in doc["versions"]
+    )
     return Unit(
         id=doc["_id"],
         kind=doc["kind"],
-        name=doc["name"],
-        valid_from=date.fromisoformat(doc["valid_from"]),
-        parent_id=doc.get("parent_id"),
-        ancestor_ids=tuple(doc.get("ancestor_ids", ())),
+        versions=versions,
         official_code=doc.get("official_code"),
         version=doc.get("version", 1),
     )
