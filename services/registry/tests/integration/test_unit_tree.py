@@ -192,3 +192,31 @@ async def test_interrupted_subtree_update_is_finished_on_resume(
         fixed = (await client.get(f"/api/v1/units/{u['h1']['id']}")).json()
         assert fixed["ancestor_ids"] == [u["p"]["id"], other["id"], u["c"]["id"]]
         assert await service.resume_cascades(ctx) == 0
+
+
+async def test_after_a_merge_the_successors_officers_see_the_moved_hamlets_teams(
+    registry_settings: Settings, admin: dict[str, str], issuer: TestIssuer
+) -> None:
+    async with serve(create_app(registry_settings), headers=admin) as (client, _):
+        u = await _ky_nam(client)
+        neighbour = await _create(client, "commune", "Kỳ Phương", u["t"]["id"])
+        team = await client.post(
+            "/api/v1/organisations",
+            json={
+                "unit_id": u["h1"]["id"],
+                "kind": "people_security",
+                "name": "Tổ ANTT",
+                "valid_from": "2024-01-01",
+            },
+        )
+        assert team.status_code == 201, team.text
+        officer = issuer.headers(("commune_officer", neighbour["id"]))
+        before = await client.get(f"/api/v1/organisations/{team.json()['id']}", headers=officer)
+        assert before.status_code == 404
+        merged = await client.post(
+            f"/api/v1/units/{u['c']['id']}/merge",
+            json={"successor_id": neighbour["id"], "effective_date": "2025-07-01"},
+        )
+        assert merged.status_code == 200
+        after = await client.get(f"/api/v1/organisations/{team.json()['id']}", headers=officer)
+        assert after.status_code == 200

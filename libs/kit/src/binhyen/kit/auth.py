@@ -195,6 +195,7 @@ class TokenVerifier:
         self._audience = audience
         self._url = jwks_url
         self._keys: dict[str, PyJWK] = {}
+        self._pinned: dict[str, PyJWK] = {}  # from add_keys; kept when the JWKS is refetched
         self._fetched = 0.0
         self._refresh = refresh_seconds
         self._lock = asyncio.Lock()
@@ -203,11 +204,14 @@ class TokenVerifier:
 
     def add_keys(self, jwks: dict[str, Any]) -> None:
         """Trust the keys of a JWKS document as well (e.g. the service's own issuer)."""
-        self._keys.update({key["kid"]: PyJWK(key) for key in jwks.get("keys", []) if "kid" in key})
+        added = {key["kid"]: PyJWK(key) for key in jwks.get("keys", []) if "kid" in key}
+        self._pinned.update(added)
+        self._keys.update(added)
 
     def set_keys(self, jwks: dict[str, Any]) -> None:
-        """Replace the known keys with those of a JWKS document."""
-        self._keys = {key["kid"]: PyJWK(key) for key in jwks.get("keys", []) if "kid" in key}
+        """Replace the known keys with those of a JWKS document (keys from add_keys stay)."""
+        fetched = {key["kid"]: PyJWK(key) for key in jwks.get("keys", []) if "kid" in key}
+        self._keys = fetched | self._pinned
         self._fetched = time.monotonic()
 
     async def _key(self, kid: str) -> PyJWK:

@@ -47,6 +47,18 @@ def outbox_entry(event: CloudEvent, topic: str) -> Document:
     }
 
 
+def tombstone_entry(key: str, topic: str) -> Document:
+    """An outbox entry that deletes ``key`` from a compacted topic (a null value)."""
+    return {
+        "id": f"tombstone-{uuid.uuid4()}",
+        "topic": topic,
+        "key": key,
+        "value": None,
+        "type": None,
+        "created_at": datetime.now(UTC),
+    }
+
+
 def with_outbox(document: Document, entries: Sequence[Document]) -> Document:
     """Return a new document to insert, carrying its pending events."""
     return {**document, OUTBOX: list(entries)}
@@ -164,7 +176,7 @@ class OutboxRelay:
                 for entry in doc.get(OUTBOX, []):
                     future = await producer.send(
                         entry["topic"],
-                        value=entry["value"].encode(),
+                        value=None if entry["value"] is None else entry["value"].encode(),
                         key=entry["key"].encode() if entry.get("key") else None,
                         headers=[("content-type", b"application/cloudevents+json")],
                     )

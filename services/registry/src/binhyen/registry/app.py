@@ -5,7 +5,8 @@ from fastapi import FastAPI
 from binhyen.contracts.topics import CATALOGUE
 from binhyen.kit.runtime import Runtime, ServiceSpec, create_service_app
 from binhyen.registry.api import ROUTERS
-from binhyen.registry.service import identity
+from binhyen.registry.service import households, identity, units
+from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
 
@@ -15,6 +16,10 @@ async def _startup(rt: Runtime) -> None:
     await stores.create_indexes()
     rt.extras["stores"] = stores
     await identity.on_startup(rt, stores)
+    # Finish multi-document writes a crash interrupted (their markers are durable).
+    wake = rt.relay.wake if rt.relay else (lambda: None)
+    await units.resume_cascades(units.units_context(stores, topic=rt.settings.topic, wake=wake))
+    await households.resume_pending(Context(stores, rt.settings.topic, wake))
 
 
 def service_spec() -> ServiceSpec:

@@ -1,15 +1,106 @@
 """Registry settings (env prefix BINHYEN_REGISTRY_)."""
 
+from __future__ import annotations
+
+import warnings
+from typing import Self
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from binhyen.kit.settings import ServiceSettings
+
+# Values copied from examples and templates; never acceptable as a real secret.
+PLACEHOLDER_SECRETS = frozenset(
+    {"changethis", "changeme", "change-me", "password", "password123", "secret", "admin"}
+)
 
 
 class Settings(ServiceSettings):
     """Settings of the registry service."""
 
-    model_config = SettingsConfigDict(env_prefix="BINHYEN_REGISTRY_", extra="ignore")
+    # Secrets must not appear in the errors of a refused configuration.
+    model_config = SettingsConfigDict(
+        env_prefix="BINHYEN_REGISTRY_", extra="ignore", hide_input_in_errors=True
+    )
 
     mongodb_database: str = "binhyen_registry"
     consumer_group: str = "binhyen-registry"
     http_port: int = 8001
+    auth_jwks_url: str | None = Field(
+        None,
+        description=(
+            "JWKS of an external OpenID Connect provider; none by default, the registry "
+            "verifies the tokens it issues itself with its own key."
+        ),
+    )
+    signing_key_pem: SecretStr | None = Field(
+        None,
+        description=(
+            "RSA private key (PEM) that signs the registry's tokens. Required in prod; "
+            "in dev and test one is generated once and kept in MongoDB."
+        ),
+    )
+    signing_key_id: str | None = Field(
+        None,
+        max_length=64,
+        description="`kid` of the signing key; default: its RFC 7638 thumbprint.",
+    )
+    access_token_ttl_seconds: int = Field(
+        900, ge=60, le=86_400, description="Lifetime of an access token."
+    )
+    public_url: str | None = Field(
+        None,
+        description="Public base URL for the discovery document; default: the request's.",
+    )
+    bootstrap_admin_username: str | None = Field(
+        None, description="Created at startup, if missing, as admin everywhere."
+    )
+    bootstrap_admin_password: SecretStr | None = Field(
+        None, description="Password of the bootstrap admin (at least 10 characters)."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins for one username that trigger a lockout."
+    )
+    login_window_seconds: int = Field(
+        900, ge=1, description="Window in which failed logins are counted."
+    )
+    login_lockout_seconds: int = Field(
+        900, ge=1, description="How long a username stays locked after too many failures."
+    )
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Self:
+        """Refuse a missing signing key or placeholder secrets in prod; warn elsewhere."""
+        if self.signing_key_pem is not None:
+            _check_signing_key(self.signing_key_pem.get_secret_value())
+        elif self.environment == "prod":
+            raise ValueError(
+                "set BINHYEN_REGISTRY_SIGNING_KEY_PEM to an RSA private key in prod "
+                "(e.g. openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072)"
+            )
+        if (self.bootstrap_admin_username is None) != (self.bootstrap_admin_password is None):
+            raise ValueError(
+                "set both BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME and _PASSWORD, or neither"
+            )
+        if self.bootstrap_admin_password is not None:
+            password = self.bootstrap_admin_password.get_secret_value()
+            if len(password) < 10:
+                raise ValueError("the bootstrap admin password needs at least 10 characters")
+            if password.casefold() in PLACEHOLDER_SECRETS:
+                message = "the bootstrap admin password is a placeholder; choose a real one"
+                if self.environment == "prod":
+                    raise ValueError(message)
+                warnings.warn(message, stacklevel=2)
+        return self
+
+
+def _check_signing_key(pem: str) -> None:
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("the signing key is not an unencrypted PEM private key") from exc
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < 2048:
+        raise ValueError("the signing key must be an RSA key of at least 2048 bits")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request, Response
 
-from binhyen.kit.problems import PROBLEM_JSON
+from binhyen.kit.problems import PROBLEM_JSON, Invalid
 from binhyen.kit.runtime import Runtime, runtime_of
+from binhyen.registry.service.common import Context
 from binhyen.registry.store import Stores
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -41,3 +42,30 @@ def wake(rt: Runtime) -> None:
     """Wake the outbox relay after a write."""
     if rt.relay is not None:
         rt.relay.wake()
+
+
+def _context(stores: StoresDep, rt: RuntimeDep) -> Context:
+    return Context(stores=stores, topic=rt.settings.topic, wake=lambda: wake(rt))
+
+
+ContextDep = Annotated[Context, Depends(_context)]
+IfMatch = Annotated[str | None, Header(description="The ETag you read; a stale one answers 412.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, description="Retries with the same key return the first result."),
+]
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version named by an If-Match header, if any."""
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError as exc:
+        raise Invalid('If-Match must be the ETag you read, e.g. "3"', field="If-Match") from exc
+
+
+def set_etag(response: Response, version: int) -> None:
+    """Tell the client which version it holds."""
+    response.headers["ETag"] = f'"{version}"'

@@ -2,9 +2,647 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from binhyen.kit.auth import (
+    EVERYWHERE,
+    ROLES,
+    Forbidden,
+    Grant,
+    Principal,
+    TokenVerifier,
+    authorize,
+    grants_claim,
+    require_permission,
+)
+from binhyen.kit.problems import Conflict, Invalid, NotFound
 from binhyen.kit.runtime import Runtime
+from binhyen.kit.text import nfc
+from binhyen.registry.domain import identity as domain
+from binhyen.registry.domain.identity import User, UserGrant
+from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
+from binhyen.registry.store.identity import DuplicateUsername, IdentityStore
+
+log = logging.getLogger(__name__)
+
+GENERATED_KEY_ID = "generated-rs256"  # fixed _id: the first replica to insert it wins
+SYSTEM = "system"  # granted_by of grants made by startup and demo code
+SAVE_ATTEMPTS = 3
+
+
+# passwords
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified against when the username is unknown, so both cases take as long.
+    return _hasher().hash(uuid.uuid4().hex)
+
+
+def hash_password_sync(password: str) -> str:
+    """The argon2id hash of a password."""
+    return _hasher().hash(password)
+
+
+def verify_password_sync(password_hash: str, password: str) -> bool:
+    """True if ``password`` matches ``password_hash``."""
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def hash_password(password: str) -> str:
+    """The argon2id hash of a password, computed off the event loop."""
+    return await asyncio.to_thread(hash_password_sync, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    """True if ``password`` matches ``password_hash``, checked off the event loop."""
+    return await asyncio.to_thread(verify_password_sync, password_hash, password)
+
+
+# signing keys and tokens
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The RSA key the registry signs tokens with, and its key id."""
+
+    kid: str
+    private_key: rsa.RSAPrivateKey
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The public half as a JWK."""
+        jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        return jwk | {"kid": self.kid, "use": "sig", "alg": "RS256"}
+
+    def jwks(self) -> dict[str, Any]:
+        """A JWKS document with the public key."""
+        return {"keys": [self.public_jwk()]}
+
+
+def thumbprint(private_key: rsa.RSAPrivateKey) -> str:
+    """The RFC 7638 JWK thumbprint of the key's public half (base64url SHA-256)."""
+    jwk = json.loads(RSAAlgorithm.to_jwk(private_key.public_key()))
+    canonical = json.dumps(
+        {"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"), sort_keys=True
+    )
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _rsa(pem: str) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("the signing key must be an RSA key")
+    return key
+
+
+async def load_signing_key(settings: Settings, store: IdentityStore) -> SigningKey:
+    """The key from settings; else (dev, test) the one kept in MongoDB, made on first start."""
+    if settings.signing_key_pem is not None:
+        key = _rsa(settings.signing_key_pem.get_secret_value())
+        return SigningKey(settings.signing_key_id or thumbprint(key), key)
+    doc = await store.signing_key(GENERATED_KEY_ID)
+    if doc is None:
+        key = await asyncio.to_thread(
+            rsa.generate_private_key, public_exponent=65537, key_size=2048
+        )
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        candidate = {
+            "_id": GENERATED_KEY_ID,
+            "kid": thumbprint(key),
+            "pem": pem,
+            "created_at": datetime.now(UTC),
+        }
+        if await store.insert_signing_key(candidate):
+            log.info("generated a token signing key (dev/test only)")
+            doc = candidate
+        else:
+            doc = await store.signing_key(GENERATED_KEY_ID)
+        if doc is None:
+            raise RuntimeError("the stored signing key vanished during startup")
+    return SigningKey(str(doc["kid"]), _rsa(str(doc["pem"])))
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """An access token and how long it lives."""
+
+    access_token: str
+    expires_in: int
+    token_type: str = "Bearer"  # noqa: S105
+
+
+def mint_token(user: User, *, key: SigningKey, settings: Settings) -> IssuedToken:
+    """A signed RS256 access token for ``user`` carrying its grants."""
+    now = int(time.time())
+    ttl = settings.access_token_ttl_seconds
+    claims = {
+        "iss": settings.auth_issuer,
+        "aud": settings.auth_audience,
+        "sub": user.id,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+        "kind": user.kind,
+        "name": user.display_name,
+        "grants": grants_claim([Grant(g.role, g.unit_id) for g in user.grants]),
+    }
+    token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+    return IssuedToken(token, ttl)
+
+
+@dataclass
+class TokenError(Exception):
+    """An OAuth2 error answer (RFC 6749 §5.2)."""
+
+    error: str
+    description: str
+    status: int = 400
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _login_key(prefix: str, name: str) -> str:
+    # Hashed so that whatever strangers type as a username is not stored as such.
+    return prefix + hashlib.sha256(domain.username_key(name).encode()).hexdigest()
+
+
+async def login(
+    *,
+    grant_type: str,
+    name: str,
+    secret: str,
+    stores: Stores,
+    key: SigningKey,
+    settings: Settings,
+) -> IssuedToken:
+    """Check a username and password (or client id and secret); a token, or TokenError.
+
+    An unknown name and a wrong secret give the same answer, after the same work.
+    After ``login_max_failures`` failures within the window, the name is locked.
+    """
+    client = grant_type == "client_credentials"
+    error = "invalid_client" if client else "invalid_grant"
+    status = 401 if client else 400
+    headers = {"WWW-Authenticate": 'Basic realm="binhyen"'} if client else {}
+    wrong = "the client id or secret is wrong" if client else "the username or password is wrong"
+    store = stores.identity
+    attempt_key = _login_key("c:" if client else "u:", name)
+    now = datetime.now(UTC)
+    locked = await store.locked_until(attempt_key, now=now)
+    if locked is not None:
+        raise _locked(error, locked, now)
+    found = await store.by_username(domain.username_key(name))
+    if found is None:
+        await verify_password(_dummy_hash(), secret)
+        ok = False
+    else:
+        user, password_hash = found
+        ok = await verify_password(password_hash, secret)
+    if not ok:
+        until = await store.record_failure(
+            attempt_key,
+            now=now,
+            window=timedelta(seconds=settings.login_window_seconds),
+            max_failures=settings.login_max_failures,
+            lockout=timedelta(seconds=settings.login_lockout_seconds),
+        )
+        if until is not None:
+            log.warning("login locked after repeated failures")
+            raise _locked(error, until, now)
+        raise TokenError(error, wrong, status, headers)
+    assert found is not None
+    user, password_hash = found
+    await store.clear_failures(attempt_key)
+    if not user.active:
+        raise TokenError(error, "this account is deactivated; ask your manager", status, headers)
+    if client and user.kind != "agency":
+        raise TokenError("unauthorized_client", "personal accounts use grant_type=password")
+    if not client and user.kind != "user":
+        raise TokenError("unauthorized_client", "agency accounts use grant_type=client_credentials")
+    if _hasher().check_needs_rehash(password_hash):
+        await store.set_password_hash(user.id, old=password_hash, new=await hash_password(secret))
+    return mint_token(user, key=key, settings=settings)
+
+
+def _locked(error: str, until: datetime, now: datetime) -> TokenError:
+    seconds = max(1, int((until - now).total_seconds()))
+    minutes = -(-seconds // 60)
+    return TokenError(
+        error,
+        f"too many failed attempts for this account; try again in {minutes} minutes",
+        429,
+        {"Retry-After": str(seconds)},
+    )
+
+
+# users and grants
+
+
+@dataclass(frozen=True)
+class GrantSpec:
+    """A role to give at a unit ("*" for everywhere)."""
+
+    role: str
+    unit_id: str
+
+
+@dataclass(frozen=True)
+class CreateUser:
+    """Command: create an account with its first grants."""
+
+    username: str
+    display_name: str
+    kind: str
+    password: str
+    grants: tuple[GrantSpec, ...] = ()
+
+
+def manage_scope(principal: Principal) -> domain.Scope:
+    """Units where the caller may manage users; None means everywhere."""
+    return principal.scopes("users:manage")
+
+
+def admin_scope(principal: Principal) -> domain.Scope:
+    """Units where the caller is an administrator; None means everywhere."""
+    units = [g.unit_id for g in principal.grants if g.role == domain.ADMIN_ROLE]
+    return None if EVERYWHERE in units else units
+
+
+async def _unit_path(stores: Stores, unit_id: str, *, field: str) -> tuple[str, ...]:
+    if unit_id == EVERYWHERE:
+        return (EVERYWHERE,)
+    unit = await stores.units.get(unit_id)
+    if unit is None:
+        raise Invalid(f"unit {unit_id} does not exist", field=field)
+    return (*unit.ancestor_ids, unit.id)
+
+
+def _refusal(
+    exc: domain.GrantRefused, principal: Principal, unit_path: Sequence[str], what: str
+) -> Exception:
+    """404 outside every unit the caller can see, 403 inside, like kit's ``authorize``."""
+    if exc.outside_scope and not principal.allows("units:read", unit_path):
+        return NotFound(f"{what} does not exist")
+    return Forbidden(str(exc))
+
+
+def _new_grant(spec: GrantSpec, unit_path: tuple[str, ...], granted_by: str) -> UserGrant:
+    return UserGrant(
+        id=str(uuid.uuid4()),
+        role=spec.role,
+        unit_id=spec.unit_id,
+        unit_path=unit_path,
+        granted_by=granted_by,
+        granted_at=datetime.now(UTC).replace(microsecond=0),
+    )
+
+
+def _check_grant(
+    principal: Principal,
+    *,
+    grantee: str,
+    grantee_kind: str,
+    spec: GrantSpec,
+    unit_path: tuple[str, ...],
+    field_prefix: str = "",
+) -> None:
+    try:
+        domain.check_grant(
+            grantor=principal.subject,
+            grantee=grantee,
+            grantee_kind=grantee_kind,
+            role=spec.role,
+            unit_path=unit_path,
+            manage_scope=manage_scope(principal),
+            admin_scope=admin_scope(principal),
+            roles=ROLES,
+        )
+    except domain.IdentityRuleViolation as exc:
+        raise Invalid(str(exc), field=field_prefix + exc.field) from exc
+    except domain.GrantRefused as exc:
+        raise _refusal(exc, principal, unit_path, f"unit {spec.unit_id}") from exc
+
+
+def _validated(username: str, kind: str, password: str) -> str:
+    try:
+        name = domain.normalise_username(username)
+        domain.check_kind(kind)
+        domain.check_password(password, username=name)
+    except domain.IdentityRuleViolation as exc:
+        raise Invalid(str(exc), field=exc.field) from exc
+    return name
+
+
+async def create_user(cmd: CreateUser, *, principal: Principal, stores: Stores) -> User:
+    """Create an account whose grants all lie where the caller manages users."""
+    require_permission(principal, "users:manage")
+    username = _validated(cmd.username, cmd.kind, cmd.password)
+    display_name = nfc(cmd.display_name)
+    if not display_name:
+        raise Invalid("display_name must not be blank", field="display_name")
+    if not cmd.grants and manage_scope(principal) is not None:
+        raise Invalid("give the new user at least one role in your units", field="grants")
+    user_id = str(uuid.uuid4())
+    grants: list[UserGrant] = []
+    for i, spec in enumerate(cmd.grants):
+        path = await _unit_path(stores, spec.unit_id, field=f"grants.{i}.unit_id")
+        _check_grant(
+            principal,
+            grantee=user_id,
+            grantee_kind=cmd.kind,
+            spec=spec,
+            unit_path=path,
+            field_prefix=f"grants.{i}.",
+        )
+        if any(g.role == spec.role and g.unit_id == spec.unit_id for g in grants):
+            raise Invalid("the same role at the same unit is given twice", field=f"grants.{i}")
+        grants.append(_new_grant(spec, path, principal.subject))
+    user = User(
+        id=user_id,
+        username=username,
+        display_name=display_name,
+        kind=cmd.kind,
+        grants=tuple(grants),
+        created_at=datetime.now(UTC).replace(microsecond=0),
+    )
+    try:
+        await stores.identity.insert(user, password_hash=await hash_password(cmd.password))
+    except DuplicateUsername as exc:
+        raise Conflict("this username is already taken", field="username") from exc
+    return user
+
+
+async def _visible(user_id: str, *, principal: Principal, stores: Stores) -> tuple[User, str]:
+    found = await stores.identity.get(user_id)
+    if found is None or not domain.can_see(
+        viewer=principal.subject, user=found[0], manage_scope=manage_scope(principal)
+    ):
+        raise NotFound(f"user {user_id} does not exist")
+    return found
+
+
+async def get_user(user_id: str, *, principal: Principal, stores: Stores) -> User:
+    """The user, if the caller is that user or manages one of its units."""
+    user, _ = await _visible(user_id, principal=principal, stores=stores)
+    return user
+
+
+def shown(user: User, principal: Principal) -> User:
+    """The user with only the grants the caller may see."""
+    grants = domain.visible_grants(
+        user, viewer=principal.subject, manage_scope=manage_scope(principal)
+    )
+    return replace(user, grants=grants)
+
+
+async def users_in_unit(
+    unit_id: str,
+    *,
+    principal: Principal,
+    stores: Stores,
+    limit: int = 100,
+    after: str | None = None,
+) -> list[User]:
+    """Users holding a grant at ``unit_id`` or below, if the caller manages users there."""
+    path = await _unit_path(stores, unit_id, field="unit_id")
+    authorize(principal, "users:manage", path, what=f"unit {unit_id}")
+    return await stores.identity.in_subtree(unit_id, limit=limit, after=after)
+
+
+async def _change(
+    user_id: str,
+    change: Callable[[User, str], User],
+    *,
+    principal: Principal,
+    stores: Stores,
+    password_hash: Callable[[], str | None] = lambda: None,
+) -> User:
+    """Apply ``change`` with an optimistic version guard, re-reading on a concurrent write."""
+    for _ in range(SAVE_ATTEMPTS):
+        user, current_hash = await _visible(user_id, principal=principal, stores=stores)
+        changed = change(user, current_hash)
+        if await stores.identity.save(
+            changed, expected_version=user.version, password_hash=password_hash()
+        ):
+            return changed
+    raise Conflict("the user was changed by someone else meanwhile; send the request again")
+
+
+async def add_grant(
+    user_id: str, spec: GrantSpec, *, principal: Principal, stores: Stores
+) -> tuple[User, UserGrant]:
+    """Give the user a role at a unit inside the caller's scope."""
+    path = await _unit_path(stores, spec.unit_id, field="unit_id")
+    grant = _new_grant(spec, path, principal.subject)
+
+    def change(user: User, _hash: str) -> User:
+        _check_grant(principal, grantee=user.id, grantee_kind=user.kind, spec=spec, unit_path=path)
+        try:
+            return domain.add_grant(user, grant)
+        except domain.IdentityConflict as exc:
+            raise Conflict(str(exc)) from exc
+
+    return await _change(user_id, change, principal=principal, stores=stores), grant
+
+
+async def revoke_grant(
+    user_id: str, grant_id: str, *, principal: Principal, stores: Stores
+) -> User:
+    """Take a grant away from the user, if the caller could have given it."""
+
+    def change(user: User, _hash: str) -> User:
+        try:
+            changed, grant = domain.remove_grant(user, grant_id)
+        except KeyError as exc:
+            raise NotFound(f"grant {grant_id} does not exist") from exc
+        try:
+            domain.check_revoke(
+                grantor=principal.subject,
+                user=user,
+                grant=grant,
+                manage_scope=manage_scope(principal),
+                admin_scope=admin_scope(principal),
+            )
+        except domain.GrantRefused as exc:
+            raise _refusal(exc, principal, grant.unit_path, f"grant {grant_id}") from exc
+        return changed
+
+    return await _change(user_id, change, principal=principal, stores=stores)
+
+
+def _check_manage_account(principal: Principal, user: User) -> None:
+    try:
+        domain.check_manage_account(
+            manager=principal.subject,
+            user=user,
+            manage_scope=manage_scope(principal),
+            admin_scope=admin_scope(principal),
+        )
+    except domain.GrantRefused as exc:
+        if exc.outside_scope:
+            raise NotFound(f"user {user.id} does not exist") from exc
+        raise Forbidden(str(exc)) from exc
+
+
+async def set_password(
+    user_id: str,
+    password: str,
+    *,
+    current_password: str | None,
+    principal: Principal,
+    stores: Stores,
+) -> None:
+    """Change a password: the user with the current one, or a manager of all its grants."""
+    user, current_hash = await _visible(user_id, principal=principal, stores=stores)
+    if principal.subject == user.id:
+        if current_password is None:
+            raise Invalid("give your current password to change it", field="current_password")
+        if not await verify_password(current_hash, current_password):
+            raise Invalid("the current password is wrong", field="current_password")
+    else:
+        _check_manage_account(principal, user)
+    try:
+        domain.check_password(password, username=user.username)
+    except domain.IdentityRuleViolation as exc:
+        raise Invalid(str(exc), field=exc.field) from exc
+    new_hash = await hash_password(password)
+
+    def change(latest: User, _hash: str) -> User:
+        if latest.id != principal.subject:
+            _check_manage_account(principal, latest)
+        return replace(latest, version=latest.version + 1)
+
+    await _change(
+        user_id, change, principal=principal, stores=stores, password_hash=lambda: new_hash
+    )
+    await stores.identity.clear_failures(_login_key("u:", user.username))
+    await stores.identity.clear_failures(_login_key("c:", user.username))
+
+
+async def deactivate_user(user_id: str, *, principal: Principal, stores: Stores) -> User:
+    """Deactivate an account: it can get no new tokens."""
+
+    def change(user: User, _hash: str) -> User:
+        _check_manage_account(principal, user)
+        try:
+            return domain.deactivate(user)
+        except domain.IdentityConflict as exc:
+            raise Conflict(str(exc)) from exc
+
+    return await _change(user_id, change, principal=principal, stores=stores)
+
+
+async def ensure_user(
+    stores: Stores,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    kind: str,
+    grants: Sequence[Grant | tuple[str, str]],
+) -> str:
+    """Create the account unless it exists, add any missing grants; return its id.
+
+    Idempotent and safe when several replicas run it at once (unique username).
+    An existing account keeps its password.
+    """
+    name = _validated(username, kind, password)
+    specs = [
+        GrantSpec(g.role, g.unit_id) if isinstance(g, Grant) else GrantSpec(g[0], g[1])
+        for g in grants
+    ]
+    paths = [
+        await _unit_path(stores, s.unit_id, field=f"grants.{i}.unit_id")
+        for i, s in enumerate(specs)
+    ]
+    for i, spec in enumerate(specs):
+        if spec.role not in ROLES:
+            raise Invalid(f"role must be one of {', '.join(ROLES)}", field=f"grants.{i}.role")
+    for _ in range(SAVE_ATTEMPTS):
+        found = await stores.identity.by_username(domain.username_key(name))
+        if found is None:
+            user = User(
+                id=str(uuid.uuid4()),
+                username=name,
+                display_name=nfc(display_name) or name,
+                kind=kind,
+                grants=tuple(_new_grant(s, p, SYSTEM) for s, p in zip(specs, paths, strict=True)),
+                created_at=datetime.now(UTC).replace(microsecond=0),
+            )
+            try:
+                await stores.identity.insert(user, password_hash=await hash_password(password))
+            except DuplicateUsername:
+                continue  # another replica created it first: read it back
+            return user.id
+        user = found[0]
+        changed = user
+        for spec, path in zip(specs, paths, strict=True):
+            held = any(g.role == spec.role and g.unit_id == spec.unit_id for g in changed.grants)
+            if not held:
+                changed = domain.add_grant(changed, _new_grant(spec, path, SYSTEM))
+        if changed is user:
+            return user.id
+        if await stores.identity.save(changed, expected_version=user.version, password_hash=None):
+            return user.id
+    raise Conflict("the account was changed concurrently; run again")
+
+
+def _registry_settings(rt: Runtime) -> Settings:
+    if not isinstance(rt.settings, Settings):
+        raise TypeError("the registry runtime needs registry Settings")
+    return rt.settings
 
 
 async def on_startup(rt: Runtime, stores: Stores) -> None:
     """Load or create the signing keys, trust them, and ensure the bootstrap admin exists."""
+    settings = _registry_settings(rt)
+    key = await load_signing_key(settings, stores.identity)
+    rt.extras["signing_key"] = key
+    if rt.verifier is None:
+        rt.verifier = TokenVerifier(
+            issuer=settings.auth_issuer, audience=settings.auth_audience, jwks=key.jwks()
+        )
+    else:
+        rt.verifier.add_keys(key.jwks())
+    if settings.bootstrap_admin_username and settings.bootstrap_admin_password:
+        await ensure_user(
+            stores,
+            username=settings.bootstrap_admin_username,
+            password=settings.bootstrap_admin_password.get_secret_value(),
+            display_name="Administrator",
+            kind="user",
+            grants=[(domain.ADMIN_ROLE, EVERYWHERE)],
+        )
+        log.info("bootstrap admin account is present")

@@ -1,1 +1,346 @@
-"""Use cases for tasks."""
+"""Use cases for commune implementation plans and their tasks."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from binhyen.contracts import CloudEvent
+from binhyen.contracts.events.tasks import TOPIC, TaskAssigned, TaskUpdated
+from binhyen.kit.auth import Forbidden, Principal, authorize
+from binhyen.kit.idempotency import request_fingerprint
+from binhyen.kit.outbox import outbox_entry
+from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
+from binhyen.kit.text import nfc
+from binhyen.registry.domain import tasks as domain
+from binhyen.registry.domain.tasks import Plan, Task
+from binhyen.registry.service.organisations import (
+    StaleVersion,
+    Topic,
+    Wake,
+    check_version,
+    today_vn,
+)
+from binhyen.registry.store import Stores
+from binhyen.registry.store.organisations import DuplicateRequest
+
+EDITABLE = ("title", "description", "due_date", "organisation_id")
+
+
+def _refuse(exc: domain.TaskRuleViolation) -> DomainError:
+    if exc.conflict:
+        extra = {"allowed": exc.allowed} if exc.allowed is not None else None
+        return Conflict(str(exc), field=exc.field, extra=extra)
+    return Invalid(str(exc), field=exc.field)
+
+
+def _duplicate_key() -> Invalid:
+    return Invalid(
+        "this Idempotency-Key was already used for a different request; use a new key",
+        field="Idempotency-Key",
+    )
+
+
+# Plans
+
+
+@dataclass(frozen=True)
+class CreatePlan:
+    """Command: a commune adopts an implementation plan for a year."""
+
+    commune_id: str
+    year: int
+    title: str
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """What makes two requests the same, for Idempotency-Key checks."""
+        return request_fingerprint(
+            {"commune_id": self.commune_id, "year": self.year, "title": nfc(self.title)}
+        )
+
+
+async def create_plan(
+    cmd: CreatePlan, *, principal: Principal, stores: Stores
+) -> tuple[Plan, bool]:
+    """Create a commune plan; return it and whether it was created now."""
+    earlier = await _replay_plan(cmd, stores)
+    if earlier is not None:
+        authorize(principal, "tasks:read", earlier.unit_path, what=f"plan {earlier.id}")
+        return earlier, False
+    unit = await stores.units.get(cmd.commune_id)
+    path = (*unit.ancestor_ids, unit.id) if unit else ()
+    if unit is None or not principal.allows("units:read", path):
+        raise Invalid(f"unit {cmd.commune_id} does not exist", field="commune_id")
+    authorize(principal, "tasks:write", path, what=f"unit {cmd.commune_id}")
+    try:
+        plan = domain.create_plan(
+            plan_id=str(uuid.uuid4()),
+            commune_id=unit.id,
+            unit_path=path,
+            unit_level=unit.level,
+            year=cmd.year,
+            title=nfc(cmd.title),
+        )
+    except domain.TaskRuleViolation as exc:
+        raise _refuse(exc) from exc
+    idempotency = (cmd.idempotency_key, cmd.fingerprint()) if cmd.idempotency_key else None
+    try:
+        await stores.tasks.insert_plan(plan, idempotency=idempotency)
+    except DuplicateRequest:
+        earlier = await _replay_plan(cmd, stores)
+        if earlier is None:
+            raise
+        return earlier, False
+    return plan, True
+
+
+async def _replay_plan(cmd: CreatePlan, stores: Stores) -> Plan | None:
+    if cmd.idempotency_key is None:
+        return None
+    found = await stores.tasks.plan_by_idempotency_key(cmd.idempotency_key)
+    if found is None:
+        return None
+    if found[1] != cmd.fingerprint():
+        raise _duplicate_key()
+    return found[0]
+
+
+async def get_plan(
+    plan_id: str, *, principal: Principal, stores: Stores, permission: str = "tasks:read"
+) -> Plan:
+    """The plan with this id, if the caller may see it."""
+    plan = await stores.tasks.get_plan(plan_id)
+    if plan is None:
+        raise NotFound(f"plan {plan_id} does not exist")
+    authorize(principal, permission, plan.unit_path, what=f"plan {plan_id}")
+    return plan
+
+
+async def list_plans(
+    *, principal: Principal, stores: Stores, commune_id: str | None, year: int | None
+) -> list[Plan]:
+    """Plans in the caller's scope."""
+    return await stores.tasks.find_plans(
+        scopes=principal.scopes("tasks:read"), commune_id=commune_id, year=year
+    )
+
+
+# Tasks
+
+
+def task_state(task: Task, plan: Plan) -> dict[str, Any]:
+    """The fields every task event carries: the full current state."""
+    return {
+        "task_id": task.id,
+        "plan_id": plan.id,
+        "plan_year": plan.year,
+        "plan_title": plan.title,
+        "commune_id": task.commune_id,
+        "organisation_id": task.organisation_id,
+        "organisation_unit_id": task.organisation_unit_path[-1],
+        "title": task.title,
+        "description": task.description,
+        "due_date": task.due_date,
+        "status": task.status,
+        "completed_at": task.completed_at,
+        "version": task.version,
+    }
+
+
+@dataclass(frozen=True)
+class AssignTask:
+    """Command: the plan gives an organisation a task with a due date."""
+
+    title: str
+    organisation_id: str
+    due_date: date
+    description: str | None = None
+    idempotency_key: str | None = None
+
+    def fingerprint(self, plan_id: str) -> str:
+        """What makes two requests the same, for Idempotency-Key checks."""
+        return request_fingerprint(
+            {
+                "plan_id": plan_id,
+                "title": nfc(self.title),
+                "organisation_id": self.organisation_id,
+                "due_date": self.due_date,
+                "description": self.description,
+            }
+        )
+
+
+async def _assignee(stores: Stores, organisation_id: str) -> tuple[str, tuple[str, ...], bool]:
+    org = await stores.organisations.get(organisation_id)
+    if org is None:
+        raise Invalid(f"organisation {organisation_id} does not exist", field="organisation_id")
+    return org.id, org.unit_path, org.active
+
+
+async def assign_task(
+    plan_id: str,
+    cmd: AssignTask,
+    *,
+    principal: Principal,
+    stores: Stores,
+    topic: Topic,
+    wake: Wake,
+) -> tuple[Task, bool]:
+    """Add a task to a plan; return it and whether it was created now."""
+    plan = await get_plan(plan_id, principal=principal, stores=stores)
+    authorize(principal, "tasks:write", plan.unit_path, what=f"plan {plan_id}")
+    earlier = await _replay_task(plan.id, cmd, stores)
+    if earlier is not None:
+        return earlier, False
+    org_id, org_path, org_active = await _assignee(stores, cmd.organisation_id)
+    try:
+        task = domain.assign_task(
+            task_id=str(uuid.uuid4()),
+            plan=plan,
+            title=nfc(cmd.title),
+            description=cmd.description,
+            organisation_id=org_id,
+            organisation_unit_path=org_path,
+            organisation_active=org_active,
+            due_date=cmd.due_date,
+        )
+    except domain.TaskRuleViolation as exc:
+        raise _refuse(exc) from exc
+    event = CloudEvent.wrap(TaskAssigned(**task_state(task, plan)))
+    idempotency = (cmd.idempotency_key, cmd.fingerprint(plan.id)) if cmd.idempotency_key else None
+    try:
+        await stores.tasks.insert(
+            task, outbox=[outbox_entry(event, topic(TOPIC.name))], idempotency=idempotency
+        )
+    except DuplicateRequest:
+        earlier = await _replay_task(plan.id, cmd, stores)
+        if earlier is None:
+            raise
+        return earlier, False
+    wake()
+    return task, True
+
+
+async def _replay_task(plan_id: str, cmd: AssignTask, stores: Stores) -> Task | None:
+    if cmd.idempotency_key is None:
+        return None
+    found = await stores.tasks.by_idempotency_key(cmd.idempotency_key)
+    if found is None:
+        return None
+    if found[1] != cmd.fingerprint(plan_id):
+        raise _duplicate_key()
+    return found[0]
+
+
+async def get_task(
+    task_id: str, *, principal: Principal, stores: Stores, permission: str = "tasks:read"
+) -> Task:
+    """The task with this id, if the caller may see it."""
+    task = await stores.tasks.get(task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    authorize(principal, permission, task.organisation_unit_path, what=f"task {task_id}")
+    return task
+
+
+async def list_tasks(
+    *,
+    principal: Principal,
+    stores: Stores,
+    plan_id: str | None,
+    organisation_id: str | None,
+    status: str | None,
+    overdue: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[Task], int]:
+    """Tasks in the caller's scope matching the filters, soonest due first."""
+    return await stores.tasks.find(
+        scopes=principal.scopes("tasks:read"),
+        plan_id=plan_id,
+        organisation_id=organisation_id,
+        status=status,
+        overdue_on=today_vn() if overdue else None,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def update_task(
+    task_id: str,
+    *,
+    changes: dict[str, Any],
+    expected_version: int | None,
+    principal: Principal,
+    stores: Stores,
+    topic: Topic,
+    wake: Wake,
+) -> Task:
+    """Change a task's status or content (If-Match required).
+
+    The assigned organisation may move the status; what the task is, when it is due and
+    who does it are the commune's to change.
+    """
+    task = await get_task(task_id, principal=principal, stores=stores)
+    authorize(principal, "tasks:write", task.organisation_unit_path, what=f"task {task_id}")
+    check_version(task.version, expected_version, f"task {task_id}")
+    plan = await stores.tasks.get_plan(task.plan_id)
+    if plan is None:
+        raise NotFound(f"plan {task.plan_id} does not exist")
+    edits = {k: v for k, v in changes.items() if k in EDITABLE}
+    if edits and not principal.allows("tasks:write", plan.unit_path):
+        raise Forbidden(
+            "only the commune may change what a task is, when it is due or who does it; "
+            "you may change its status"
+        )
+    assignee = (
+        await _assignee(stores, edits["organisation_id"])
+        if edits.get("organisation_id") not in (None, task.organisation_id)
+        else None
+    )
+    try:
+        new = (
+            domain.edit_task(
+                task,
+                plan,
+                title=nfc(edits["title"]) if edits.get("title") else None,
+                description=edits.get("description"),
+                clear_description="description" in edits and edits["description"] is None,
+                due_date=edits.get("due_date"),
+                organisation=assignee,
+            )
+            if edits
+            else task
+        )
+        if changes.get("status") is not None:
+            new = domain.change_status(new, changes["status"], now=datetime.now(UTC))
+    except domain.TaskRuleViolation as exc:
+        raise _refuse(exc) from exc
+    if new == task:
+        return task
+    new = replace(new, version=task.version + 1)  # one version step per request
+    changed = [
+        name
+        for name, before, after in (
+            ("status", task.status, new.status),
+            ("title", task.title, new.title),
+            ("description", task.description, new.description),
+            ("due_date", task.due_date, new.due_date),
+            ("organisation_id", task.organisation_id, new.organisation_id),
+        )
+        if before != after
+    ]
+    event = CloudEvent.wrap(TaskUpdated(**task_state(new, plan), changes=changed))
+    written = await stores.tasks.replace(
+        new, expected_version=task.version, outbox=[outbox_entry(event, topic(TOPIC.name))]
+    )
+    if not written:  # someone else wrote between our read and our write
+        raise StaleVersion(
+            f"task {task_id} changed while you were updating it; read it again and retry",
+            field="If-Match",
+        )
+    wake()
+    return new

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
+
 from binhyen.contracts import CloudEvent
 from binhyen.contracts.events.public import PublicUnit
 from binhyen.contracts.events.units import (
@@ -28,6 +30,7 @@ from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import units
 from binhyen.registry.domain.units import Unit, UnitRuleViolation
+from binhyen.registry.store import Stores
 from binhyen.registry.store.units import DuplicateValue, UnitStore
 
 log = logging.getLogger(__name__)
@@ -44,11 +47,29 @@ class PreconditionFailed(DomainError):
 
 @dataclass(frozen=True)
 class UnitsContext:
-    """What every unit use case needs: the store, topic naming and the relay's doorbell."""
+    """What every unit use case needs: the store, topic naming and the relay's doorbell.
+
+    ``references`` are collections of other aggregates that keep a copy of their
+    unit's path (``unit_path``, or ``grants.unit_path``) for scope filtering; they are
+    brought up to date after a move or merge.
+    """
 
     store: UnitStore
     topic: Topic
     wake: Wake
+    references: tuple[AsyncCollection[dict[str, Any]], ...] = ()
+    grant_references: tuple[AsyncCollection[dict[str, Any]], ...] = ()
+
+
+def units_context(stores: Stores, *, topic: Topic, wake: Wake) -> UnitsContext:
+    """The units context, with every collection that keeps copies of unit paths."""
+    return UnitsContext(
+        store=stores.units,
+        topic=topic,
+        wake=wake,
+        references=(stores.organisations.collection, stores.tasks.collection, stores.tasks.plans),
+        grant_references=(stores.identity.collection,),
+    )
 
 
 @dataclass(frozen=True)
@@ -358,7 +379,40 @@ async def follow_ancestor(ctx: UnitsContext, unit_id: str) -> None:
             if not conflicts:
                 break
             log.info("subtree update raced with another change; retrying")
+        await _repath_references(ctx, head.id)
     await ctx.store.clear_cascade(unit_id)
+
+
+async def _repath_references(ctx: UnitsContext, moved_id: str) -> None:
+    """Refresh the copies of unit paths other aggregates keep, under a moved unit."""
+    paths: dict[str, tuple[str, ...] | None] = {}
+
+    async def path(unit_id: str) -> tuple[str, ...] | None:
+        if unit_id not in paths:
+            paths[unit_id] = await ctx.store.path_of(unit_id)
+        return paths[unit_id]
+
+    for collection in ctx.references:
+        async for doc in collection.find({"unit_path": moved_id}, {"unit_path": 1}):
+            new = await path(doc["unit_path"][-1])
+            if new is not None and list(new) != doc["unit_path"]:
+                await collection.update_one(
+                    {"_id": doc["_id"], "unit_path": doc["unit_path"]},
+                    {"$set": {"unit_path": list(new)}},
+                )
+    for collection in ctx.grant_references:
+        async for doc in collection.find({"grants.unit_path": moved_id}, {"grants": 1}):
+            grants = [dict(g) for g in doc["grants"]]
+            for grant in grants:
+                new = await path(grant["unit_path"][-1]) if grant.get("unit_path") else None
+                if new is not None:
+                    grant["unit_path"] = list(new)
+            if grants != doc["grants"]:
+                # The old array is the guard: a concurrent grant change wins, and its own
+                # write already recorded fresh paths.
+                await collection.update_one(
+                    {"_id": doc["_id"], "grants": doc["grants"]}, {"$set": {"grants": grants}}
+                )
 
 
 async def resume_cascades(ctx: UnitsContext) -> int:

@@ -1,20 +1,202 @@
-"""MongoDB access for identity (indexes declared here)."""
+"""MongoDB access for identity: users, signing keys, failed logins (indexes declared here)."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+from binhyen.registry.domain.identity import User, UserGrant
 
 Document = dict[str, Any]
 
 
+class DuplicateUsername(Exception):
+    """Another account already has this username (case-insensitive)."""
+
+
 class IdentityStore:
-    """The ``users`` collection."""
+    """The ``users`` collection, plus ``signing_keys`` and ``login_failures``."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db["users"]
+        self.signing_keys: AsyncCollection[Document] = db["signing_keys"]
+        self.login_failures: AsyncCollection[Document] = db["login_failures"]
 
     async def create_indexes(self) -> None:
         """Declare the indexes this store relies on."""
+        await self.collection.create_index(
+            [("username_key", ASCENDING)], unique=True, name="username_unique"
+        )
+        await self.collection.create_index([("grants.unit_path", ASCENDING)], name="grant_units")
+        # Housekeeping only: the lockout logic reads the dates and never relies on expiry,
+        # so a server without TTL indexes merely keeps a few stale documents.
+        with contextlib.suppress(OperationFailure):
+            await self.login_failures.create_index(
+                [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"
+            )
+
+    # users
+
+    async def insert(self, user: User, *, password_hash: str) -> None:
+        """Insert a new user; DuplicateUsername if the username is taken."""
+        doc = _user_doc(user) | {"password_hash": password_hash}
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise DuplicateUsername() from exc
+
+    async def get(self, user_id: str) -> tuple[User, str] | None:
+        """The user with this id and its password hash, or None."""
+        doc = await self.collection.find_one({"_id": user_id})
+        return (_to_user(doc), doc["password_hash"]) if doc else None
+
+    async def by_username(self, key: str) -> tuple[User, str] | None:
+        """The user with this username key and its password hash, or None."""
+        doc = await self.collection.find_one({"username_key": key})
+        return (_to_user(doc), doc["password_hash"]) if doc else None
+
+    async def save(self, user: User, *, expected_version: int, password_hash: str | None) -> bool:
+        """Write the user's mutable state if nobody changed it since ``expected_version``."""
+        changes: Document = {
+            "display_name": user.display_name,
+            "active": user.active,
+            "grants": [_grant_doc(g) for g in user.grants],
+            "version": user.version,
+            "updated_at": datetime.now(UTC),
+        }
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        result = await self.collection.update_one(
+            {"_id": user.id, "version": expected_version}, {"$set": changes}
+        )
+        return result.matched_count == 1
+
+    async def set_password_hash(self, user_id: str, *, old: str, new: str) -> None:
+        """Replace a hash by a stronger one (rehash on login) unless it changed meanwhile."""
+        await self.collection.update_one(
+            {"_id": user_id, "password_hash": old}, {"$set": {"password_hash": new}}
+        )
+
+    async def in_subtree(self, unit_id: str, *, limit: int, after: str | None) -> list[User]:
+        """Users holding a grant at ``unit_id`` or below it, ordered by id."""
+        query: Document = {"grants.unit_path": unit_id}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self.collection.find(query).sort("_id", ASCENDING).limit(limit)
+        return [_to_user(doc) async for doc in cursor]
+
+    # signing keys
+
+    async def signing_key(self, key_id: str) -> Document | None:
+        """The stored signing key document with this id, or None."""
+        return await self.signing_keys.find_one({"_id": key_id})
+
+    async def insert_signing_key(self, doc: Document) -> bool:
+        """Store a signing key; False if another replica stored one with this id first."""
+        try:
+            await self.signing_keys.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    # failed logins
+
+    async def locked_until(self, key: str, *, now: datetime) -> datetime | None:
+        """When the lockout of this login key ends, if it is locked now."""
+        doc = await self.login_failures.find_one({"_id": key})
+        until = doc.get("locked_until") if doc else None
+        return until if isinstance(until, datetime) and until > now else None
+
+    async def record_failure(
+        self,
+        key: str,
+        *,
+        now: datetime,
+        window: timedelta,
+        max_failures: int,
+        lockout: timedelta,
+    ) -> datetime | None:
+        """Count a failed login; lock the key when it reaches ``max_failures`` in ``window``.
+
+        Returns the end of the lockout if this failure started one.
+        """
+        update = {"$push": {"failures": now}, "$set": {"expires_at": now + max(window, lockout)}}
+        try:
+            doc = await self.login_failures.find_one_and_update(
+                {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:  # two first failures raced to create the document
+            doc = await self.login_failures.find_one_and_update(
+                {"_id": key}, update, return_document=ReturnDocument.AFTER
+            )
+        failures = [t for t in (doc or {}).get("failures", []) if isinstance(t, datetime)]
+        stale = [t for t in failures if t <= now - window]
+        if len(failures) - len(stale) >= max_failures:
+            until = now + lockout
+            await self.login_failures.update_one(
+                {"_id": key},
+                {"$set": {"locked_until": until, "failures": [], "expires_at": until}},
+            )
+            return until
+        if stale:
+            # $pull with a condition is a no-op on FerretDB; $pullAll of exact values works.
+            await self.login_failures.update_one({"_id": key}, {"$pullAll": {"failures": stale}})
+        return None
+
+    async def clear_failures(self, key: str) -> None:
+        """Forget the failed logins of this key (after a success or a password reset)."""
+        await self.login_failures.delete_one({"_id": key})
+
+
+def _grant_doc(grant: UserGrant) -> Document:
+    return {
+        "id": grant.id,
+        "role": grant.role,
+        "unit_id": grant.unit_id,
+        "unit_path": list(grant.unit_path),
+        "granted_by": grant.granted_by,
+        "granted_at": grant.granted_at,
+    }
+
+
+def _user_doc(user: User) -> Document:
+    return {
+        "_id": user.id,
+        "username": user.username,
+        "username_key": user.username_key,
+        "display_name": user.display_name,
+        "kind": user.kind,
+        "active": user.active,
+        "grants": [_grant_doc(g) for g in user.grants],
+        "version": user.version,
+        "created_at": user.created_at or datetime.now(UTC),
+    }
+
+
+def _to_user(doc: Document) -> User:
+    return User(
+        id=doc["_id"],
+        username=doc["username"],
+        display_name=doc["display_name"],
+        kind=doc["kind"],
+        active=bool(doc.get("active", True)),
+        grants=tuple(
+            UserGrant(
+                id=g["id"],
+                role=g["role"],
+                unit_id=g["unit_id"],
+                unit_path=tuple(g.get("unit_path", (g["unit_id"],))),
+                granted_by=g.get("granted_by", ""),
+                granted_at=g["granted_at"],
+            )
+            for g in doc.get("grants", [])
+        ),
+        version=int(doc.get("version", 1)),
+        created_at=doc.get("created_at"),
+    )

@@ -1,0 +1,96 @@
+"""What the registry's use cases share: context, error mapping, scope helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from binhyen.kit.auth import Principal, authorize
+from binhyen.kit.problems import Conflict, DomainError, Invalid
+from binhyen.registry.domain.units import Unit
+from binhyen.registry.store import Stores
+
+
+class PreconditionFailed(DomainError):
+    """The object changed since the caller read it (If-Match)."""
+
+    status, kind, title = 412, "precondition-failed", "Changed since you read it"
+
+
+class RuleViolation(Protocol):
+    """A domain rule error: a message, the field at fault, 409 or 422."""
+
+    field: str
+    status: int
+
+
+@dataclass(frozen=True)
+class Context:
+    """Stores, topic naming (deployment prefix) and the outbox relay's doorbell."""
+
+    stores: Stores
+    topic: Callable[[str], str]
+    wake: Callable[[], None]
+
+
+def domain_error(exc: Exception) -> DomainError:
+    """Map a domain rule violation to the problem it answers."""
+    field = getattr(exc, "field", None)
+    if getattr(exc, "status", 422) == 409:
+        return Conflict(str(exc), field=field)
+    return Invalid(str(exc), field=field)
+
+
+def check_version(current: int, expected: int | None, what: str) -> None:
+    """Raise 412 if the caller's If-Match names another version."""
+    if expected is not None and expected != current:
+        raise PreconditionFailed(
+            f"{what} is at version {current}, not {expected}; read it again and retry"
+        )
+
+
+def lost_race(what: str) -> PreconditionFailed:
+    """The error for a write whose version guard did not match."""
+    return PreconditionFailed(f"{what} was changed by someone else meanwhile; read it again")
+
+
+async def hamlet(
+    ctx: Context, unit_id: str, principal: Principal, permission: str, *, field: str = "unit_id"
+) -> Unit:
+    """An active hamlet-tier unit inside the caller's scope for ``permission``."""
+    unit = await ctx.stores.units.get(unit_id)
+    if unit is None or not principal.allows("units:read", unit.path):
+        raise Invalid(f"unit {unit_id} does not exist", field=field)
+    authorize(principal, permission, unit.path, what=f"unit {unit_id}")
+    if unit.level != "hamlet":
+        raise Invalid(
+            f"{unit.name} is a {unit.kind}; households and residents belong to a hamlet "
+            "(thôn, xóm, bản or tổ dân phố)",
+            field=field,
+        )
+    if unit.status != "active":
+        successor = f"; use its successor {unit.successor_id}" if unit.successor_id else ""
+        raise Invalid(
+            f"hamlet {unit.id} is {unit.status} since {unit.current.effective_from:%d/%m/%Y}"
+            f"{successor}",
+            field=field,
+        )
+    return unit
+
+
+async def units_in_scope(
+    ctx: Context, principal: Principal, permission: str, under: str | None
+) -> set[str] | None:
+    """Unit ids the caller may see for ``permission``, narrowed to ``under``; None: all."""
+    scopes = principal.scopes(permission)
+    if under is not None:
+        path = await ctx.stores.units.path_of(under)
+        if path is None:
+            return set()
+        if scopes is not None and not set(path) & set(scopes):
+            return set()
+        return await ctx.stores.units.subtree_ids([under])
+    if scopes is None:
+        return None
+    return await ctx.stores.units.subtree_ids(scopes) if scopes else set()

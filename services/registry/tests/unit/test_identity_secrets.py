@@ -1,0 +1,97 @@
+"""Password hashing, token signing and the settings that refuse weak secrets (no servers)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import ValidationError
+
+from binhyen.kit.auth import TokenVerifier
+from binhyen.registry.domain.identity import User, UserGrant
+from binhyen.registry.service import identity as service
+from binhyen.registry.settings import Settings
+
+
+def _pem(bits: int = 2048) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_argon2_hash_round_trip() -> None:
+    hashed = service.hash_password_sync("một mật khẩu dài")
+    assert hashed.startswith("$argon2id$")
+    assert "một mật khẩu dài" not in hashed
+    assert service.verify_password_sync(hashed, "một mật khẩu dài")
+    assert not service.verify_password_sync(hashed, "một mật khẩu dàI")
+    assert not service.verify_password_sync("not a hash", "một mật khẩu dài")
+    assert service.hash_password_sync("một mật khẩu dài") != hashed  # salted
+
+
+async def test_async_hashing_runs_off_the_loop_and_agrees() -> None:
+    hashed = await service.hash_password("correct horse battery")
+    assert await service.verify_password(hashed, "correct horse battery")
+    assert not await service.verify_password(hashed, "wrong horse battery")
+
+
+async def test_minted_token_verifies_with_the_published_jwks() -> None:
+    settings = Settings(auth_issuer="http://registry.test")
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = service.SigningKey(service.thumbprint(private), private)
+    grant = UserGrant("g", "commune_officer", "ky-nam", ("ky-nam",), "x", datetime.now(UTC))
+    user = User("u-1", "officer", "Cán bộ xã", "user", grants=(grant,))
+    issued = service.mint_token(user, key=key, settings=settings)
+    assert jwt.get_unverified_header(issued.access_token)["kid"] == key.kid
+    verifier = TokenVerifier(issuer="http://registry.test", audience="binhyen", jwks=key.jwks())
+    principal = await verifier.verify(issued.access_token)
+    assert (principal.subject, principal.kind, principal.name) == ("u-1", "user", "Cán bộ xã")
+    assert principal.allows("users:manage", ["ha-tinh", "ky-anh", "ky-nam", "tan-thanh"])
+    assert not principal.allows("users:manage", ["ha-tinh", "ky-anh", "ky-bac"])
+    public = key.jwks()["keys"][0]
+    assert "d" not in public and "p" not in public  # never the private part
+    assert key.kid == service.thumbprint(private)
+
+
+def test_prod_refuses_a_missing_signing_key() -> None:
+    with pytest.raises(ValidationError, match="SIGNING_KEY_PEM"):
+        Settings(environment="prod")
+    Settings(environment="prod", signing_key_pem=_pem())
+
+
+def test_a_weak_or_malformed_signing_key_is_refused() -> None:
+    with pytest.raises(ValidationError, match="PEM"):
+        Settings(signing_key_pem="-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----")
+    with pytest.raises(ValidationError, match="2048"):
+        Settings(signing_key_pem=_pem(1024))
+
+
+def test_prod_refuses_a_placeholder_bootstrap_password_without_echoing_it() -> None:
+    with pytest.raises(ValidationError, match="placeholder") as refused:
+        Settings(
+            environment="prod",
+            signing_key_pem=_pem(),
+            bootstrap_admin_username="root",
+            bootstrap_admin_password="password123",
+        )
+    assert "password123" not in str(refused.value)
+    with pytest.warns(UserWarning, match="placeholder"):
+        Settings(bootstrap_admin_username="root", bootstrap_admin_password="password123")
+
+
+def test_bootstrap_admin_needs_both_username_and_a_long_password() -> None:
+    with pytest.raises(ValidationError, match="both"):
+        Settings(bootstrap_admin_username="root")
+    with pytest.raises(ValidationError, match="10 characters") as refused:
+        Settings(bootstrap_admin_username="root", bootstrap_admin_password="short")
+    assert "short'" not in str(refused.value)
+
+
+def test_registry_verifies_its_own_tokens_by_default() -> None:
+    assert Settings().auth_jwks_url is None
