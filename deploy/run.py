@@ -24,9 +24,13 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import localservers  # noqa: E402
 
-from binhyen.registry.demo import load_demo  # noqa: E402
+from binhyen.registry.__main__ import DEMO_PASSWORD  # noqa: E402
+from binhyen.registry.demo import DemoResult, load_demo  # noqa: E402
 
 SERVICES = {"registry": 8001, "incidents": 8002}
+# Local demo only: the registry creates this administrator at its first start.
+ADMIN = os.environ.get("BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME", "admin")
+ADMIN_PASSWORD = os.environ.get("BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD", "binhyen-admin-2026")
 
 
 def docker_answers() -> bool:
@@ -97,6 +101,8 @@ def run_local() -> int:
         for name, port in SERVICES.items():
             prefix = f"BINHYEN_{name.upper()}_"
             env = os.environ | {
+                "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME": ADMIN,
+                "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
                 prefix + "MONGODB_URI": ferretdb.address,
                 prefix + "KAFKA_BOOTSTRAP": kafka.address,
                 prefix + "HTTP_PORT": str(port),
@@ -104,8 +110,14 @@ def run_local() -> int:
             procs[name] = subprocess.Popen([sys.executable, "-m", f"binhyen.{name}"], env=env)
         for name, port in SERVICES.items():
             wait_ready(name, port, procs[name])
-        ids = load_demo(f"http://127.0.0.1:{SERVICES['registry']}")
-        print_urls(kafka.address, ferretdb.address, ids)
+        print("loading the Kỳ Nam demo data …", file=sys.stderr, flush=True)
+        result = load_demo(
+            f"http://127.0.0.1:{SERVICES['registry']}",
+            admin_username=ADMIN,
+            admin_password=ADMIN_PASSWORD,
+            demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+        )
+        print_urls(kafka.address, ferretdb.address, result)
         while all(proc.poll() is None for proc in procs.values()):
             time.sleep(1)
         failed = [name for name, proc in procs.items() if proc.poll() is not None]
@@ -118,10 +130,11 @@ def run_local() -> int:
     return 0
 
 
-def print_urls(kafka: str, mongodb: str, ids: dict[str, str]) -> None:
-    """Tell the user where everything is."""
+def print_urls(kafka: str, mongodb: str, demo: DemoResult) -> None:
+    """Tell the user where everything is and how to log in."""
     registry = f"http://127.0.0.1:{SERVICES['registry']}"
     incidents = f"http://127.0.0.1:{SERVICES['incidents']}"
+    ids = demo.units
     print(
         f"""
 Bình Yên is running (Ctrl-C stops everything this command started).
@@ -130,13 +143,18 @@ Bình Yên is running (Ctrl-C stops everything this command started).
   Kafka      {kafka}
   MongoDB    {mongodb}  (FerretDB)
 
-Demo units: Hà Tĩnh → Kỳ Anh → Kỳ Nam → Tân Thành, Quý Huệ
-  curl {incidents}/api/v1/hamlets/{ids["tan-thanh"]}
+Demo: Hà Tĩnh → Kỳ Anh → Kỳ Nam → Tân Thành, Quý Huệ; {demo.households} households.
+Accounts (password {demo.password!r}): {", ".join(demo.accounts)}; administrator {ADMIN!r}
+(password {ADMIN_PASSWORD!r}).
 
-Create a hamlet under Kỳ Nam, then read it from incidents with the id it answers:
-  curl -s {registry}/api/v1/units -H 'Content-Type: application/json' \\
+Log in, create a hamlet under Kỳ Nam, then read it from incidents with the id it answers:
+  TOKEN=$(curl -s {registry}/api/v1/auth/token -d grant_type=password \\
+    -d username=ky-nam -d password={demo.password} \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s {registry}/api/v1/units -H "Authorization: Bearer $TOKEN" \\
+    -H 'Content-Type: application/json' \\
     -d '{{"kind": "hamlet", "name": "Thôn Mới", "parent_id": "{ids["ky-nam"]}"}}'
-  curl -s {incidents}/api/v1/hamlets/<id>
+  curl -s {incidents}/api/v1/hamlets/<id> -H "Authorization: Bearer $TOKEN"
 """,
         flush=True,
     )

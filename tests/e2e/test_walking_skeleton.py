@@ -33,7 +33,7 @@ async def test_hamlet_created_in_registry_appears_in_incidents(
     )
     async with (
         serve(create_registry(registry), headers=issuer.headers(("admin", "*"))) as (reg, _),
-        serve(create_incidents(incidents)) as (inc, _),
+        serve(create_incidents(incidents), headers=issuer.headers(("admin", "*"))) as (inc, _),
     ):
         parent: str | None = None
         for kind, name in (("province", "Hà Tĩnh"), ("commune", "Kỳ Nam"), ("hamlet", "Tân Thành")):

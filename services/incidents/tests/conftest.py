@@ -3,11 +3,13 @@
 import pytest
 
 from binhyen.incidents.settings import Settings
-from binhyen.kit.testing import Servers
+from binhyen.kit.testing import Servers, TestIssuer
 
 
 @pytest.fixture
-def incidents_settings(servers: Servers, database_name: str, topic_prefix: str) -> Settings:
+def incidents_settings(
+    servers: Servers, database_name: str, topic_prefix: str, issuer: TestIssuer
+) -> Settings:
     """Incidents settings pointing at the session servers, private db, topics and group."""
     return Settings(
         mongodb_uri=servers.mongodb,
@@ -17,4 +19,6 @@ def incidents_settings(servers: Servers, database_name: str, topic_prefix: str) 
         consumer_group=f"incidents-{database_name}",
         consumer_backoff_seconds=0.01,
         environment="test",
+        auth_issuer=issuer.issuer,
+        auth_jwks_json=issuer.jwks_json,
     )

@@ -12,7 +12,7 @@ from binhyen.contracts.units import UnitKind
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
 from binhyen.kit.kafka import start_producer
-from binhyen.kit.testing import Servers, eventually, serve
+from binhyen.kit.testing import Servers, TestIssuer, eventually, serve
 
 
 def _hamlet(version: int, name: str) -> CloudEvent:
@@ -40,11 +40,14 @@ async def _publish(servers: Servers, topic: str, events: list[CloudEvent]) -> No
 
 
 async def test_duplicate_and_stale_events_leave_the_replica_correct(
-    incidents_settings: Settings, servers: Servers
+    incidents_settings: Settings, servers: Servers, issuer: TestIssuer
 ) -> None:
     v1, v2 = _hamlet(1, "Tân Thành"), _hamlet(2, "Tân Thành mới")
     topic = incidents_settings.topic(REGISTRY_UNITS.name)
-    async with serve(create_app(incidents_settings)) as (client, rt):
+    async with serve(create_app(incidents_settings), headers=issuer.headers(("admin", "*"))) as (
+        client,
+        rt,
+    ):
         # v1 delivered twice, then v2, then a late copy of v1 again.
         await _publish(servers, topic, [v1, v1, v2, v1])
 
@@ -76,8 +79,13 @@ async def _committed_all(rt: Any) -> bool:
     return sum(int(meta.offset) for meta in offsets.values()) >= 4
 
 
-async def test_unknown_or_non_hamlet_unit_is_404(incidents_settings: Settings) -> None:
-    async with serve(create_app(incidents_settings)) as (client, _):
+async def test_unknown_or_non_hamlet_unit_is_404(
+    incidents_settings: Settings, issuer: TestIssuer
+) -> None:
+    async with serve(create_app(incidents_settings), headers=issuer.headers(("admin", "*"))) as (
+        client,
+        _,
+    ):
         response = await client.get("/api/v1/hamlets/nope")
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"

@@ -71,6 +71,7 @@ class ServiceSpec:
     )
     subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda rt: ()
     on_startup: Callable[[Runtime], Awaitable[None]] | None = None
+    on_shutdown: Callable[[Runtime], Awaitable[None]] | None = None
     description: str = ""
     version: str = "0.1.0"
 
@@ -125,6 +126,8 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
             rt.consumers.append(runner)
         yield rt
     finally:
+        if spec.on_shutdown is not None:
+            await spec.on_shutdown(rt)
         for runner in rt.consumers:
             await runner.stop()
         if rt.relay is not None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from binhyen.incidents import service
 from binhyen.incidents.domain.units import UnitReplica
 from binhyen.incidents.store import UnitReplicaStore
+from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.problems import PROBLEM_JSON
 from binhyen.kit.runtime import runtime_of
 
@@ -60,7 +61,9 @@ def _units(request: Request) -> UnitReplicaStore:
     summary="Get a hamlet",
 )
 async def read_hamlet(
-    hamlet_id: str, units: Annotated[UnitReplicaStore, Depends(_units)]
+    hamlet_id: str,
+    units: Annotated[UnitReplicaStore, Depends(_units)],
+    principal: CurrentPrincipal,
 ) -> HamletRead:
     """One hamlet from the local replica of the registry."""
-    return HamletRead.of(await service.get_hamlet(hamlet_id, store=units))
+    return HamletRead.of(await service.get_hamlet(hamlet_id, principal=principal, store=units))

@@ -6,6 +6,7 @@ from binhyen.contracts import CloudEvent
 from binhyen.contracts.events.units import UnitState
 from binhyen.incidents.domain.units import UnitReplica
 from binhyen.incidents.store import UnitReplicaStore
+from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.problems import NotFound
 
 
@@ -30,9 +31,15 @@ async def replicate_unit(event: CloudEvent, *, store: UnitReplicaStore) -> bool:
     return await store.apply(unit, event_id=event.id)
 
 
-async def get_hamlet(hamlet_id: str, *, store: UnitReplicaStore) -> UnitReplica:
-    """A hamlet known to incidents, or NotFound."""
+async def get_hamlet(
+    hamlet_id: str, *, principal: Principal, store: UnitReplicaStore
+) -> UnitReplica:
+    """A hamlet known to incidents that the caller may see, or NotFound."""
     unit = await store.get(hamlet_id)
+    if unit is not None:
+        authorize(
+            principal, "units:read", (*unit.ancestor_ids, unit.id), what=f"hamlet {hamlet_id}"
+        )
     if unit is None or not unit.is_hamlet:
         raise NotFound(
             f"hamlet {hamlet_id} is not known here; if it was just registered, retry in a moment"

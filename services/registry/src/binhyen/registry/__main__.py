@@ -1,10 +1,13 @@
-"""python -m binhyen.registry [api | demo --url URL]: run the API, or load the demo units."""
+"""python -m binhyen.registry [api | demo --url URL]: run the API, or load the Kỳ Nam demo."""
 
 import argparse
+import os
 
 from binhyen.kit.runtime import serve_forever
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
+
+DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (demo accounts of make run only)
 
 
 def main() -> None:
@@ -17,7 +20,13 @@ def main() -> None:
         from binhyen.registry import demo
 
         demo.wait_until_ready(args.url)
-        for slug, unit_id in demo.load_demo(args.url).items():
+        result = demo.load_demo(
+            args.url,
+            admin_username=os.environ["BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME"],
+            admin_password=os.environ["BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD"],
+            demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+        )
+        for slug, unit_id in result.units.items():
             print(f"{slug}\t{unit_id}")
         return
     settings = Settings()

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from binhyen.contracts.topics import CATALOGUE
 from binhyen.kit.runtime import Runtime, ServiceSpec, create_service_app
 from binhyen.registry.api import ROUTERS
-from binhyen.registry.service import households, identity, units
+from binhyen.registry.service import households, identity, stats, units
 from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
@@ -19,7 +19,20 @@ async def _startup(rt: Runtime) -> None:
     # Finish multi-document writes a crash interrupted (their markers are durable).
     wake = rt.relay.wake if rt.relay else (lambda: None)
     await units.resume_cascades(units.units_context(stores, topic=rt.settings.topic, wake=wake))
-    await households.resume_pending(Context(stores, rt.settings.topic, wake))
+    ctx = Context(stores, rt.settings.topic, wake)
+    await households.resume_pending(ctx)
+    settings = rt.settings
+    assert isinstance(settings, Settings)
+    if settings.counts_publish_seconds > 0:
+        publisher = stats.CountsPublisher(ctx, interval=settings.counts_publish_seconds)
+        await publisher.start()
+        rt.extras["counts_publisher"] = publisher
+
+
+async def _shutdown(rt: Runtime) -> None:
+    publisher = rt.extras.get("counts_publisher")
+    if publisher is not None:
+        await publisher.stop()
 
 
 def service_spec() -> ServiceSpec:
@@ -35,6 +48,7 @@ def service_spec() -> ServiceSpec:
         topics=[t for t in CATALOGUE if t.name.startswith("binhyen.registry.")],
         outbox_collections=lambda db: Stores.open(db).outbox_collections(),
         on_startup=_startup,
+        on_shutdown=_shutdown,
     )
 
 

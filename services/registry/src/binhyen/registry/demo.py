@@ -1,14 +1,25 @@
-"""Demo data: the units of the article, loaded through the public API (idempotent)."""
+"""Demo data for Kỳ Nam, loaded through the public API (idempotent: re-running changes nothing).
+
+The five units of the article (Hà Tĩnh → thị xã Kỳ Anh → xã Kỳ Nam → thôn Tân
+Thành, thôn Quý Huệ), about 300 invented households with their residents and
+pledges, the teams of each hamlet, the year's enrolments, and one account per
+role so every view can be tried.
+"""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
-# Hà Tĩnh → thị xã Kỳ Anh → xã Kỳ Nam → thôn Tân Thành, thôn Quý Huệ.
+import httpx
+
+from binhyen.registry.demo_data import DemoHousehold, iter_households
+
+SEED = 2020_09_09  # the day of the conference in the article
+YEAR = 2026
+HOUSEHOLDS_PER_HAMLET = 150
+
 DEMO_UNITS: list[tuple[str, str, str, str | None]] = [
     ("ha-tinh", "province", "Hà Tĩnh", None),
     ("ky-anh", "town", "Kỳ Anh", "ha-tinh"),
@@ -16,15 +27,70 @@ DEMO_UNITS: list[tuple[str, str, str, str | None]] = [
     ("tan-thanh", "hamlet", "Tân Thành", "ky-nam"),
     ("quy-hue", "hamlet", "Quý Huệ", "ky-nam"),
 ]
+HAMLETS = ("tan-thanh", "quy-hue")
+# Teams and bodies of each hamlet: kind, name pattern, how many members.
+BODIES = [
+    ("front_work_committee", "Ban công tác Mặt trận thôn {}", 5),
+    ("people_security", "Tổ an ninh nhân dân thôn {}", 6),
+    ("self_management", "Tổ tự quản thôn {}", 5),
+    ("mediation", "Tổ hòa giải thôn {}", 4),
+    ("youth_shock_troop", "Đội thanh niên xung kích thôn {}", 6),
+    ("gong_point", "Điểm kẻng an ninh thôn {}", 2),
+]
+# Demo accounts: username, display name, role, unit slug ("*" everywhere), kind.
+ACCOUNTS = [
+    ("ky-nam", "Cán bộ xã Kỳ Nam", "commune_officer", "ky-nam", "user"),
+    (
+        "tan-thanh",
+        "Trưởng ban công tác Mặt trận thôn Tân Thành",
+        "hamlet_officer",
+        "tan-thanh",
+        "user",
+    ),
+    ("quy-hue", "Trưởng ban công tác Mặt trận thôn Quý Huệ", "hamlet_officer", "quy-hue", "user"),
+    ("an-ninh-tan-thanh", "Tổ an ninh thôn Tân Thành", "team_member", "tan-thanh", "user"),
+    ("cong-an-ky-nam", "Công an xã Kỳ Nam", "police", "ky-nam", "user"),
+    ("so-ngoai-vu", "Cơ quan đăng ký nhận dữ liệu công khai", "agency", "*", "agency"),
+]
 
 
-def _post(url: str, body: dict[str, Any], key: str) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
-    request.add_header("Content-Type", "application/json")
-    request.add_header("Idempotency-Key", key)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        result: dict[str, Any] = json.loads(response.read())
-        return result
+@dataclass
+class DemoResult:
+    """What the demo created: unit ids by slug and the demo accounts' password."""
+
+    units: dict[str, str]
+    households: int
+    accounts: list[str]
+    password: str
+
+
+class _Api:
+    def __init__(self, base_url: str, token: str) -> None:
+        self.client = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
+    def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
+        headers = {"Idempotency-Key": key} if key else {}
+        response = self.client.request(method, path, json=body, headers=headers)
+        if response.status_code == 409 and method == "POST" and path == "/api/v1/users":
+            return None  # the account exists from an earlier run
+        if response.is_error:
+            raise RuntimeError(f"{method} {path} → {response.status_code}: {response.text}")
+        return response.json()
+
+
+def login(base_url: str, username: str, password: str) -> str:
+    """A bearer token from the registry's token endpoint."""
+    response = httpx.post(
+        f"{base_url}/api/v1/auth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+        timeout=30,
+    )
+    if response.is_error:
+        raise RuntimeError(f"cannot log in as {username}: {response.status_code} {response.text}")
+    token: str = response.json()["access_token"]
+    return token
 
 
 def wait_until_ready(base_url: str, timeout: float = 120) -> None:
@@ -32,20 +98,117 @@ def wait_until_ready(base_url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(f"{base_url}/readyz", timeout=5):
+            if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
                 return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{base_url} was not ready after {timeout:.0f}s")
+        time.sleep(0.5)
 
 
-def load_demo(base_url: str) -> dict[str, str]:
-    """Register the demo units; re-running returns the same ids (Idempotency-Key)."""
+def _household_body(unit_id: str, household: DemoHousehold) -> dict[str, Any]:
+    return {
+        "unit_id": unit_id,
+        "address": household.address,
+        "registration_code": household.code,
+        "members": [
+            {
+                "full_name": p.full_name,
+                "birth_year": p.birth_year,
+                "phones": [p.phone] if p.phone else [],
+                "alert_consent": p.alert_consent,
+                "alert_channels": ["sms"] if p.alert_consent and p.phone else [],
+            }
+            for p in household.members
+        ],
+    }
+
+
+def load_demo(
+    base_url: str, *, admin_username: str, admin_password: str, demo_password: str
+) -> DemoResult:
+    """Create (or find again) all demo data through the API."""
+    api = _Api(base_url, login(base_url, admin_username, admin_password))
     ids: dict[str, str] = {}
     for slug, kind, name, parent in DEMO_UNITS:
         body: dict[str, Any] = {"kind": kind, "name": name, "valid_from": "2020-01-01"}
         if parent is not None:
             body["parent_id"] = ids[parent]
-        ids[slug] = _post(f"{base_url}/api/v1/units", body, f"demo-{slug}")["id"]
-    return ids
+        ids[slug] = api.call("POST", "/api/v1/units", body, f"demo-{slug}")["id"]
+    total = 0
+    for slug in HAMLETS:
+        name = next(n for s, _, n, _ in DEMO_UNITS if s == slug)
+        residents: list[dict[str, Any]] = []
+        for household in iter_households(
+            seed=SEED, count=HOUSEHOLDS_PER_HAMLET, hamlet_name=name, year=YEAR
+        ):
+            created = api.call(
+                "POST",
+                "/api/v1/households",
+                _household_body(ids[slug], household),
+                f"demo-{slug}-{household.code}",
+            )
+            total += 1
+            residents += created.get("members") or []
+            if household.pledge_signed_on and not created["pledges"]:
+                api.call(
+                    "PUT",
+                    f"/api/v1/households/{created['id']}/pledges/{YEAR}",
+                    {"signed_on": household.pledge_signed_on.isoformat()},
+                )
+        _teams(api, slug, name, ids[slug], residents)
+        enrolment = f"/api/v1/units/{ids[slug]}/enrolments/{YEAR}"
+        if api.client.get(enrolment).status_code == 404:
+            api.call(
+                "PUT",
+                enrolment,
+                {"resolution_date": f"{YEAR}-01-20", "registered_on": f"{YEAR}-02-05"},
+            )
+    accounts = []
+    for username, display, role, unit, kind in ACCOUNTS:
+        grants = [{"role": role, "unit_id": "*" if unit == "*" else ids[unit]}]
+        api.call(
+            "POST",
+            "/api/v1/users",
+            {
+                "username": username,
+                "display_name": display,
+                "kind": kind,
+                "password": demo_password,
+                "grants": grants,
+            },
+        )
+        accounts.append(username)
+    return DemoResult(ids, total, accounts, demo_password)
+
+
+def _teams(
+    api: _Api, slug: str, hamlet: str, unit_id: str, residents: list[dict[str, Any]]
+) -> None:
+    adults = [r for r in residents if r.get("birth_year") and YEAR - r["birth_year"] >= 18]
+    young = [r for r in adults if YEAR - r["birth_year"] <= 35]
+    picked = 0
+    for kind, pattern, size in BODIES:
+        body = {
+            "unit_id": unit_id,
+            "kind": kind,
+            "name": pattern.format(hamlet),
+            "valid_from": "2024-01-01",
+        }
+        team = api.call("POST", "/api/v1/organisations", body, f"demo-{slug}-{kind}")
+        pool = young if kind == "youth_shock_troop" and len(young) >= size else adults
+        for i in range(size):
+            person = pool[(picked + i * 7) % len(pool)]
+            api.call(
+                "POST",
+                f"/api/v1/organisations/{team['id']}/members",
+                {
+                    "person_id": person["id"],
+                    "role": "leader" if i == 0 else "member",
+                    "valid_from": "2024-01-01",
+                    "contact_order": i + 1 if i < 2 else None,
+                },
+                f"demo-{slug}-{kind}-{i}",
+            )
+        picked += size

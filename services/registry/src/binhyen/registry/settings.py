@@ -29,6 +29,11 @@ class Settings(ServiceSettings):
     mongodb_database: str = "binhyen_registry"
     consumer_group: str = "binhyen-registry"
     http_port: int = 8001
+    counts_publish_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How often count snapshots go to the public topic (0: never).",
+    )
     auth_jwks_url: str | None = Field(
         None,
         description=(
