@@ -6,6 +6,7 @@ local Kafka and FerretDB of deploy/local/ and runs each service as a process.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import localservers  # noqa: E402
 
 from binhyen.registry.__main__ import DEMO_PASSWORD  # noqa: E402
-from binhyen.registry.demo import DemoResult, load_demo  # noqa: E402
+from binhyen.registry.demo import DemoResult, load_demo_at  # noqa: E402
 
 SERVICES = {"registry": 8001, "incidents": 8002}
 # Local demo only: the registry creates this administrator at its first start.
@@ -111,11 +112,13 @@ def run_local() -> int:
         for name, port in SERVICES.items():
             wait_ready(name, port, procs[name])
         print("loading the Kỳ Nam demo data …", file=sys.stderr, flush=True)
-        result = load_demo(
-            f"http://127.0.0.1:{SERVICES['registry']}",
-            admin_username=ADMIN,
-            admin_password=ADMIN_PASSWORD,
-            demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+        result = asyncio.run(
+            load_demo_at(
+                f"http://127.0.0.1:{SERVICES['registry']}",
+                admin_username=ADMIN,
+                admin_password=ADMIN_PASSWORD,
+                demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+            )
         )
         print_urls(kafka.address, ferretdb.address, result)
         while all(proc.poll() is None for proc in procs.values()):

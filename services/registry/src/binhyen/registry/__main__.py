@@ -1,6 +1,7 @@
 """python -m binhyen.registry [api | demo --url URL]: run the API, or load the Kỳ Nam demo."""
 
 import argparse
+import asyncio
 import os
 
 from binhyen.kit.runtime import serve_forever
@@ -20,11 +21,13 @@ def main() -> None:
         from binhyen.registry import demo
 
         demo.wait_until_ready(args.url)
-        result = demo.load_demo(
-            args.url,
-            admin_username=os.environ["BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME"],
-            admin_password=os.environ["BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD"],
-            demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+        result = asyncio.run(
+            demo.load_demo_at(
+                args.url,
+                admin_username=os.environ["BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME"],
+                admin_password=os.environ["BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD"],
+                demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+            )
         )
         for slug, unit_id in result.units.items():
             print(f"{slug}\t{unit_id}")

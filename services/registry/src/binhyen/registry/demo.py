@@ -65,14 +65,16 @@ class DemoResult:
 
 
 class _Api:
-    def __init__(self, base_url: str, token: str) -> None:
-        self.client = httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        )
+    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
+        self.client = client
+        self.auth = {"Authorization": f"Bearer {token}"}
 
-    def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
-        headers = {"Idempotency-Key": key} if key else {}
-        response = self.client.request(method, path, json=body, headers=headers)
+    async def get(self, path: str) -> httpx.Response:
+        return await self.client.get(path, headers=self.auth)
+
+    async def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
+        headers = self.auth | ({"Idempotency-Key": key} if key else {})
+        response = await self.client.request(method, path, json=body, headers=headers)
         if response.status_code == 409 and method == "POST" and path == "/api/v1/users":
             return None  # the account exists from an earlier run
         if response.is_error:
@@ -80,12 +82,11 @@ class _Api:
         return response.json()
 
 
-def login(base_url: str, username: str, password: str) -> str:
+async def login(client: httpx.AsyncClient, username: str, password: str) -> str:
     """A bearer token from the registry's token endpoint."""
-    response = httpx.post(
-        f"{base_url}/api/v1/auth/token",
+    response = await client.post(
+        "/api/v1/auth/token",
         data={"grant_type": "password", "username": username, "password": password},
-        timeout=30,
     )
     if response.is_error:
         raise RuntimeError(f"cannot log in as {username}: {response.status_code} {response.text}")
@@ -125,25 +126,30 @@ def _household_body(unit_id: str, household: DemoHousehold) -> dict[str, Any]:
     }
 
 
-def load_demo(
-    base_url: str, *, admin_username: str, admin_password: str, demo_password: str
+async def load_demo(
+    client: httpx.AsyncClient,
+    *,
+    admin_username: str,
+    admin_password: str,
+    demo_password: str,
+    households_per_hamlet: int = HOUSEHOLDS_PER_HAMLET,
 ) -> DemoResult:
-    """Create (or find again) all demo data through the API."""
-    api = _Api(base_url, login(base_url, admin_username, admin_password))
+    """Create (or find again) all demo data through the API ``client`` talks to."""
+    api = _Api(client, await login(client, admin_username, admin_password))
     ids: dict[str, str] = {}
     for slug, kind, name, parent in DEMO_UNITS:
         body: dict[str, Any] = {"kind": kind, "name": name, "valid_from": "2020-01-01"}
         if parent is not None:
             body["parent_id"] = ids[parent]
-        ids[slug] = api.call("POST", "/api/v1/units", body, f"demo-{slug}")["id"]
+        ids[slug] = (await api.call("POST", "/api/v1/units", body, f"demo-{slug}"))["id"]
     total = 0
     for slug in HAMLETS:
         name = next(n for s, _, n, _ in DEMO_UNITS if s == slug)
         residents: list[dict[str, Any]] = []
         for household in iter_households(
-            seed=SEED, count=HOUSEHOLDS_PER_HAMLET, hamlet_name=name, year=YEAR
+            seed=SEED, count=households_per_hamlet, hamlet_name=name, year=YEAR
         ):
-            created = api.call(
+            created = await api.call(
                 "POST",
                 "/api/v1/households",
                 _household_body(ids[slug], household),
@@ -152,15 +158,15 @@ def load_demo(
             total += 1
             residents += created.get("members") or []
             if household.pledge_signed_on and not created["pledges"]:
-                api.call(
+                await api.call(
                     "PUT",
                     f"/api/v1/households/{created['id']}/pledges/{YEAR}",
                     {"signed_on": household.pledge_signed_on.isoformat()},
                 )
-        _teams(api, slug, name, ids[slug], residents)
+        await _teams(api, slug, name, ids[slug], residents)
         enrolment = f"/api/v1/units/{ids[slug]}/enrolments/{YEAR}"
-        if api.client.get(enrolment).status_code == 404:
-            api.call(
+        if (await api.get(enrolment)).status_code == 404:
+            await api.call(
                 "PUT",
                 enrolment,
                 {"resolution_date": f"{YEAR}-01-20", "registered_on": f"{YEAR}-02-05"},
@@ -168,7 +174,7 @@ def load_demo(
     accounts = []
     for username, display, role, unit, kind in ACCOUNTS:
         grants = [{"role": role, "unit_id": "*" if unit == "*" else ids[unit]}]
-        api.call(
+        await api.call(
             "POST",
             "/api/v1/users",
             {
@@ -183,7 +189,7 @@ def load_demo(
     return DemoResult(ids, total, accounts, demo_password)
 
 
-def _teams(
+async def _teams(
     api: _Api, slug: str, hamlet: str, unit_id: str, residents: list[dict[str, Any]]
 ) -> None:
     adults = [r for r in residents if r.get("birth_year") and YEAR - r["birth_year"] >= 18]
@@ -196,11 +202,11 @@ def _teams(
             "name": pattern.format(hamlet),
             "valid_from": "2024-01-01",
         }
-        team = api.call("POST", "/api/v1/organisations", body, f"demo-{slug}-{kind}")
+        team = await api.call("POST", "/api/v1/organisations", body, f"demo-{slug}-{kind}")
         pool = young if kind == "youth_shock_troop" and len(young) >= size else adults
         for i in range(size):
             person = pool[(picked + i * 7) % len(pool)]
-            api.call(
+            await api.call(
                 "POST",
                 f"/api/v1/organisations/{team['id']}/members",
                 {
@@ -212,3 +218,9 @@ def _teams(
                 f"demo-{slug}-{kind}-{i}",
             )
         picked += size
+
+
+async def load_demo_at(base_url: str, **kwargs: Any) -> DemoResult:
+    """Load the demo into the registry at ``base_url``."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        return await load_demo(client, **kwargs)
