@@ -236,7 +236,7 @@ async def test_interrupted_household_registration_is_finished_on_resume(
         await rt.db["households"].update_one(
             {"_id": household["id"]}, {"$set": {"_pending": {"people": saved}}}
         )
-        ctx = Context(stores=rt.extras["stores"], topic=rt.settings.topic, wake=lambda: None)
+        ctx = Context(stores=rt.extras["stores"], topic=rt.settings.topic, wake=lambda *hint: None)
         assert await households_service.resume_pending(ctx) == 1
         assert await people.count_documents({"household_id": household["id"]}) == 2
         assert await households_service.resume_pending(ctx) == 0

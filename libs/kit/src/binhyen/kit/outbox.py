@@ -93,9 +93,20 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
+        self._by_name = {c.name: c for c in self._collections}
+        self._hints: dict[str, set[Any]] = {}
+        self._scan = True
 
-    def wake(self) -> None:
-        """Ask the relay to look for pending events now (call right after a write)."""
+    def wake(self, collection: str | None = None, *doc_ids: Any) -> None:
+        """Ask the relay to send pending events now (call right after a write).
+
+        Naming the collection and the documents written lets the relay go straight
+        to them; without them it scans every collection, as the periodic sweep does.
+        """
+        if collection in self._by_name and doc_ids:
+            self._hints.setdefault(collection, set()).update(doc_ids)
+        else:
+            self._scan = True
         self._wake.set()
 
     async def start(self) -> None:
@@ -117,10 +128,17 @@ class OutboxRelay:
 
     async def _loop(self) -> None:
         backoff = 0.2
+        next_sweep = 0.0
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()
             try:
-                more = await self.relay_once()
+                if self._scan or loop.time() >= next_sweep:
+                    self._scan = False
+                    next_sweep = loop.time() + self._sweep
+                    more = await self.relay_once()
+                else:
+                    more = await self._relay_hinted()
             except Exception as exc:  # entries stay in the outbox; try again after a backoff
                 log.warning(
                     "outbox relay pass failed, retrying", extra={"error": type(exc).__name__}
@@ -146,8 +164,16 @@ class OutboxRelay:
             more = more or left
         return more
 
+    async def _relay_hinted(self) -> bool:
+        """Relay the documents named by recent writes; True if more may be pending."""
+        hints, self._hints = self._hints, {}
+        for name, ids in hints.items():
+            pending = sorted(ids, key=str)
+            for start in range(0, len(pending), self._batch):
+                await self._relay_ids(self._by_name[name], pending[start : start + self._batch])
+        return bool(self._hints)
+
     async def _relay_collection(self, collection: AsyncCollection[Document]) -> tuple[int, bool]:
-        now = datetime.now(UTC)
         ids = [
             doc["_id"]
             async for doc in collection.find(
@@ -156,18 +182,27 @@ class OutboxRelay:
         ]
         if not ids:
             return 0, False
-        # Claim the documents with a lease so replicas do not send the same events at once.
+        return await self._relay_ids(collection, ids), len(ids) == self._batch
+
+    async def _relay_ids(self, collection: AsyncCollection[Document], ids: list[Any]) -> int:
+        """Claim these documents, send their pending events, remove what Kafka acked."""
+        now = datetime.now(UTC)
+        # Claim each document with a lease so replicas do not send the same events at
+        # once. One document at a time, by _id: the only lookup every MongoDB-wire
+        # server (FerretDB included) answers without scanning the collection.
         token = uuid.uuid4().hex
-        await collection.update_many(
-            {
-                "_id": {"$in": ids},
-                "$or": [{_UNTIL: {"$exists": False}}, {_UNTIL: {"$lt": now}}],
-            },
-            {"$set": {_OWNER: token, _UNTIL: now + self._lease}},
-        )
-        claimed = [doc async for doc in collection.find({"_id": {"$in": ids}, _OWNER: token})]
+        claimed: list[Document] = []
+        for doc_id in ids:
+            result = await collection.update_one(
+                {"_id": doc_id, _UNTIL: {"$not": {"$gt": now}}, f"{OUTBOX}.0": {"$exists": True}},
+                {"$set": {_OWNER: token, _UNTIL: now + self._lease}},
+            )
+            if result.modified_count:
+                doc = await collection.find_one({"_id": doc_id, _OWNER: token})
+                if doc is not None:
+                    claimed.append(doc)
         if not claimed:
-            return 0, len(ids) == self._batch
+            return 0
         producer = await self._get_producer()
         acked: dict[Any, list[Document]] = {}
         try:
@@ -188,8 +223,7 @@ class OutboxRelay:
                 OUTBOX_PENDING_SECONDS.observe((now - _aware(entry["created_at"])).total_seconds())
         finally:
             await self._remove_sent(collection, claimed, acked)
-        sent = sum(len(entries) for entries in acked.values())
-        return sent, len(ids) == self._batch
+        return sum(len(entries) for entries in acked.values())
 
     async def _remove_sent(
         self,

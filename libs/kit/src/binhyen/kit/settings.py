@@ -21,7 +21,7 @@ class ServiceSettings(BaseSettings):
     topic_prefix: str = Field("", description="Prefix for every topic name (tests, tenants).")
     consumer_group: str = Field(description="Kafka consumer group id of this service.")
     outbox_sweep_seconds: float = Field(
-        5.0, gt=0, description="Interval of the outbox sweep that catches anything left."
+        30.0, gt=0, description="Interval of the outbox sweep that catches anything left."
     )
     consumer_max_attempts: int = Field(
         5, ge=1, description="Attempts of a failing handler before the message goes to the DLQ."

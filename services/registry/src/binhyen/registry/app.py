@@ -17,7 +17,7 @@ async def _startup(rt: Runtime) -> None:
     rt.extras["stores"] = stores
     await identity.on_startup(rt, stores)
     # Finish multi-document writes a crash interrupted (their markers are durable).
-    wake = rt.relay.wake if rt.relay else (lambda: None)
+    wake = rt.relay.wake if rt.relay else (lambda *hint: None)
     await units.resume_cascades(units.units_context(stores, topic=rt.settings.topic, wake=wake))
     ctx = Context(stores, rt.settings.topic, wake)
     await households.resume_pending(ctx)

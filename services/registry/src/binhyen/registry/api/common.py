@@ -38,14 +38,14 @@ StoresDep = Annotated[Stores, Depends(_stores)]
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
-def wake(rt: Runtime) -> None:
-    """Wake the outbox relay after a write."""
+def wake(rt: Runtime, collection: str | None = None, *doc_ids: Any) -> None:
+    """Wake the outbox relay after a write (naming the documents written, if known)."""
     if rt.relay is not None:
-        rt.relay.wake()
+        rt.relay.wake(collection, *doc_ids)
 
 
 def _context(stores: StoresDep, rt: RuntimeDep) -> Context:
-    return Context(stores=stores, topic=rt.settings.topic, wake=lambda: wake(rt))
+    return Context(stores=stores, topic=rt.settings.topic, wake=lambda *hint: wake(rt, *hint))
 
 
 ContextDep = Annotated[Context, Depends(_context)]

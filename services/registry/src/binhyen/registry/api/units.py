@@ -145,7 +145,9 @@ class UnitPage(BaseModel):
 
 
 def _ctx(stores: StoresDep, rt: RuntimeDep) -> service.UnitsContext:
-    return service.units_context(stores, topic=rt.settings.topic, wake=lambda: wake(rt))
+    return service.units_context(
+        stores, topic=rt.settings.topic, wake=lambda *hint: wake(rt, *hint)
+    )
 
 
 def _version(if_match: str | None) -> int | None:

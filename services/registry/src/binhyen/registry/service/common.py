@@ -31,7 +31,7 @@ class Context:
 
     stores: Stores
     topic: Callable[[str], str]
-    wake: Callable[[], None]
+    wake: Callable[..., None]  # wake(collection, *ids): the outbox relay's doorbell
 
 
 def domain_error(exc: Exception) -> DomainError:

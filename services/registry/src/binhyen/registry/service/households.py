@@ -188,11 +188,13 @@ async def _replay(ctx: Context, cmd: RegisterHousehold) -> Household | None:
 async def finish_pending(ctx: Context, household_id: str) -> None:
     """Write what a household change left for other documents, then clear its marker."""
     for _, pending in await ctx.stores.households.pending(household_id):
-        await ctx.stores.people.insert_many(pending.get("people", []))
+        people = pending.get("people", [])
+        await ctx.stores.people.insert_many(people)
+        ctx.wake("people", *(p["_id"] for p in people))
         if "follow_unit" in pending:
             await _members_follow(ctx, household_id, pending["follow_unit"])
         await ctx.stores.households.clear_pending(household_id)
-    ctx.wake()
+    ctx.wake("households", household_id)
 
 
 async def resume_pending(ctx: Context) -> int:
@@ -217,7 +219,9 @@ async def _members_follow(ctx: Context, household_id: str, unit_id: str) -> None
                     previous_unit_id=person.unit_id,
                 )
                 changes.append((moved, person.version, person_outbox(ctx, event)))
-        if await ctx.stores.people.save_many(changes) == len(changes):
+        saved = await ctx.stores.people.save_many(changes)
+        ctx.wake("people", *(person.id for person, _, _ in changes))
+        if saved == len(changes):
             return
     log.warning("residents of a moved household kept changing; will finish on resume")
 
@@ -237,7 +241,7 @@ async def _save(
     )
     if not saved:
         raise lost_race(f"household {before.id}")
-    ctx.wake()
+    ctx.wake("households", after.id)
 
 
 async def update_household(
@@ -283,7 +287,7 @@ async def clear_head_if(ctx: Context, household_id: str, person_id: str) -> None
             expected_version=household.version,
             outbox=household_outbox(ctx, household_event(updated, HouseholdUpdated)),
         ):
-            ctx.wake()
+            ctx.wake("households", household_id)
             return
 
 

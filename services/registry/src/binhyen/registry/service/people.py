@@ -55,7 +55,7 @@ async def register_person(
         raise Invalid("the household is dissolved", field="household_id")
     person = new_person(spec, unit_id=unit.id, household_id=household.id)
     await ctx.stores.people.insert_many([new_person_document(ctx, person)])
-    ctx.wake()
+    ctx.wake("people", person.id)
     return person
 
 
@@ -147,7 +147,7 @@ async def erase_person(person_id: str, *, principal: Principal, ctx: Context) ->
         erased, expected_version=person.version, outbox=[tombstone]
     ):
         raise lost_race(f"resident {person_id}")
-    ctx.wake()
+    ctx.wake("people", person_id)
     return erased
 
 
@@ -157,7 +157,7 @@ async def _save(ctx: Context, before: Person, after: Person, event: PersonState)
     )
     if not saved:
         raise lost_race(f"resident {before.id}")
-    ctx.wake()
+    ctx.wake("people", before.id)
 
 
 async def get_person(person_id: str, *, principal: Principal, ctx: Context) -> Person:

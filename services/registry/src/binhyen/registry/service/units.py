@@ -36,7 +36,7 @@ from binhyen.registry.store.units import DuplicateValue, UnitStore
 log = logging.getLogger(__name__)
 
 Topic = Callable[[str], str]
-Wake = Callable[[], None]
+Wake = Callable[..., None]
 
 
 class PreconditionFailed(DomainError):
@@ -205,7 +205,7 @@ async def register_unit(
                 field="official_code",
             ) from exc
         raise
-    ctx.wake()
+    ctx.wake("units", unit.id)
     return unit, True
 
 
@@ -244,7 +244,7 @@ async def _commit(
         raise PreconditionFailed(
             f"unit {before.id} was changed by someone else meanwhile; read it again and retry"
         )
-    ctx.wake()
+    ctx.wake("units", after.id)
 
 
 async def rename_unit(
@@ -375,7 +375,7 @@ async def follow_ancestor(ctx: UnitsContext, unit_id: str) -> None:
                     unit, expected_version=old.version, outbox=_outbox(ctx, unit, event)
                 )
                 conflicts += not saved
-            ctx.wake()
+                ctx.wake("units", unit.id)
             if not conflicts:
                 break
             log.info("subtree update raced with another change; retrying")
