@@ -32,6 +32,8 @@ _OWNER = "_outbox_owner"
 _UNTIL = "_outbox_until"
 
 Document = dict[str, Any]
+MAX_BULK = 50  # statements per bulk write
+FEW = 8  # up to this many documents are claimed one by one, by _id
 ProducerFactory = Callable[[], Awaitable[AIOKafkaProducer]]
 
 
@@ -187,20 +189,24 @@ class OutboxRelay:
     async def _relay_ids(self, collection: AsyncCollection[Document], ids: list[Any]) -> int:
         """Claim these documents, send their pending events, remove what Kafka acked."""
         now = datetime.now(UTC)
-        # Claim each document with a lease so replicas do not send the same events at
-        # once. One document at a time, by _id: the only lookup every MongoDB-wire
-        # server (FerretDB included) answers without scanning the collection.
+        # Claim the documents with a lease so replicas do not send the same events at
+        # once. Only top-level conditions: FerretDB v1 scans for anything but _id.
         token = uuid.uuid4().hex
         claimed: list[Document] = []
-        for doc_id in ids:
-            result = await collection.update_one(
-                {"_id": doc_id, _UNTIL: {"$not": {"$gt": now}}, f"{OUTBOX}.0": {"$exists": True}},
-                {"$set": {_OWNER: token, _UNTIL: now + self._lease}},
-            )
-            if result.modified_count:
-                doc = await collection.find_one({"_id": doc_id, _OWNER: token})
-                if doc is not None:
-                    claimed.append(doc)
+        free = {_UNTIL: {"$not": {"$gt": now}}}
+        claim = {"$set": {_OWNER: token, _UNTIL: now + self._lease}}
+        if len(ids) > FEW:
+            # A batch: two queries in all (each may scan on FerretDB, once per batch).
+            await collection.update_many({"_id": {"$in": ids}, **free}, claim)
+            claimed = [d async for d in collection.find({"_id": {"$in": ids}, _OWNER: token})]
+        else:
+            # A few documents just written: by _id, the lookup no server has to scan for.
+            for doc_id in ids:
+                result = await collection.update_one({"_id": doc_id, **free}, claim)
+                if result.modified_count:
+                    doc = await collection.find_one({"_id": doc_id, _OWNER: token})
+                    if doc is not None:
+                        claimed.append(doc)
         if not claimed:
             return 0
         producer = await self._get_producer()
@@ -244,8 +250,9 @@ class OutboxRelay:
             )
             for doc in claimed
         ]
-        if ops:
-            await collection.bulk_write(ops, ordered=False)
+        # FerretDB v1 never answers an update command of 100 or more statements.
+        for start in range(0, len(ops), MAX_BULK):
+            await collection.bulk_write(ops[start : start + MAX_BULK], ordered=False)
 
     async def _get_producer(self) -> AIOKafkaProducer:
         if self._producer is None:

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from binhyen.contracts.topics import CATALOGUE
 from binhyen.kit.runtime import Runtime, ServiceSpec, create_service_app
 from binhyen.registry.api import ROUTERS
-from binhyen.registry.service import households, identity, stats, units
+from binhyen.registry.service import households, identity, imports, stats, units
 from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
@@ -21,6 +21,7 @@ async def _startup(rt: Runtime) -> None:
     await units.resume_cascades(units.units_context(stores, topic=rt.settings.topic, wake=wake))
     ctx = Context(stores, rt.settings.topic, wake)
     await households.resume_pending(ctx)
+    await imports.resume_imports(ctx)
     settings = rt.settings
     assert isinstance(settings, Settings)
     if settings.counts_publish_seconds > 0:
@@ -30,6 +31,7 @@ async def _startup(rt: Runtime) -> None:
 
 
 async def _shutdown(rt: Runtime) -> None:
+    await imports.stop_jobs()  # their leases expire and another replica resumes them
     publisher = rt.extras.get("counts_publisher")
     if publisher is not None:
         await publisher.stop()

@@ -1,1 +1,780 @@
-"""Use cases for imports."""
+"""Bulk import and export of a hamlet's households and residents (XLSX and CSV).
+
+An upload becomes a job. Every row is checked first; if any is bad the job ends
+``rejected`` and nothing is written. Otherwise the households and residents are
+written in large ``insert_many`` batches, as the same documents with the same outbox
+events the API writes. Ids derive from the job id and the row, and the job records
+each finished batch, so a job interrupted mid-write is continued (by whichever
+replica takes its expired lease) and every row is written exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import logging
+import re
+import threading
+import uuid
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from pymongo.errors import PyMongoError
+from python_calamine import CalamineWorkbook
+
+from binhyen.contracts.events.households import HouseholdPledged, HouseholdRegistered
+from binhyen.kit.auth import Principal, authorize
+from binhyen.kit.outbox import OUTBOX
+from binhyen.kit.problems import DomainError, Invalid, NotFound
+from binhyen.registry.domain import imports as layout
+from binhyen.registry.domain.households import Household
+from binhyen.registry.domain.imports import (
+    FORMULA,
+    Header,
+    HouseholdRows,
+    LayoutError,
+    Message,
+    Parsed,
+)
+from binhyen.registry.domain.people import Person
+from binhyen.registry.domain.units import Unit
+from binhyen.registry.service.common import Context, hamlet
+from binhyen.registry.service.households import household_event, household_outbox
+from binhyen.registry.service.members import new_person_document
+from binhyen.registry.store.households import household_document
+from binhyen.registry.store.imports import ImportStore, codes_in_use, insert_new
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_UNCOMPRESSED = 1024 * 1024 * 1024  # an XLSX is a zip: refuse zip bombs
+BATCH_HOUSEHOLDS = 500
+LEASE = timedelta(seconds=60)
+FIRST_ERRORS = 20
+_NAMESPACE = uuid.UUID("6f0c2a4e-1d7b-5c1e-9a57-3b1e0c4d2f10")
+_TASKS: set[asyncio.Task[None]] = set()  # strong references to running jobs
+
+
+class TooLarge(DomainError):
+    """The upload is larger than an import accepts."""
+
+    status, kind, title = 413, "payload-too-large", "File too large"
+
+
+class LostLease(Exception):
+    """Another replica took over the job (this one was too slow or was paused)."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded spreadsheet."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass
+class Table:
+    """The cells of the first sheet: rows with their Excel row numbers."""
+
+    kind: str  # xlsx or csv
+    rows: list[tuple[int, list[object]]]
+    first_row: int  # Excel row number of rows[0]
+    first_column: int  # 0-based column index of each row's first value
+
+
+def _invalid(error: LayoutError) -> Invalid:
+    return Invalid(
+        error.message.en,
+        field="file",
+        extra={
+            "detail_vi": error.message.vi,
+            "columns": list(error.columns),
+        },
+    )
+
+
+# --- reading files -------------------------------------------------------------------------
+
+
+def _not_a_spreadsheet() -> LayoutError:
+    return LayoutError(
+        Message(
+            "tệp không phải bảng tính; hãy gửi tệp .xlsx hoặc .csv (UTF-8)",
+            "the file is not a spreadsheet; send an .xlsx or a .csv (UTF-8) file",
+        )
+    )
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(archive: zipfile.ZipFile) -> bool:
+    for name in archive.namelist():
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        tail = b""
+        with archive.open(name) as member:
+            while chunk := member.read(1 << 20):
+                if _FORMULA_TAG.search(tail + chunk):
+                    return True
+                tail = chunk[-16:]
+    return False
+
+
+def _read_xlsx(data: bytes) -> Table:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise _not_a_spreadsheet() from exc
+    with archive:
+        if "xl/workbook.xml" not in archive.namelist():
+            raise _not_a_spreadsheet()
+        if sum(i.file_size for i in archive.infolist()) > MAX_UNCOMPRESSED:
+            raise LayoutError(
+                Message(
+                    "tệp quá lớn khi giải nén; hãy chia thành nhiều tệp",
+                    "the file is too large once unpacked; split it",
+                )
+            )
+        formulas = _has_formulas(archive)
+    if formulas:
+        return _read_xlsx_slowly(data)  # rare: find exactly which cells hold formulas
+    try:
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+        values: list[list[object]] = [list(row) for row in sheet.to_python()]
+        start_row, start_column = sheet.start or (0, 0)
+    except Exception as exc:  # calamine raises its own error types for broken files
+        raise _not_a_spreadsheet() from exc
+    first = start_row + 1
+    return Table("xlsx", [(first + i, row) for i, row in enumerate(values)], first, start_column)
+
+
+def _read_xlsx_slowly(data: bytes) -> Table:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:
+        raise _not_a_spreadsheet() from exc
+    try:
+        sheet = workbook.worksheets[0]
+        rows: list[tuple[int, list[object]]] = []
+        for number, cells in enumerate(sheet.iter_rows(), start=1):
+            rows.append(
+                (
+                    number,
+                    [FORMULA if getattr(c, "data_type", None) == "f" else c.value for c in cells],
+                )
+            )
+    finally:
+        workbook.close()
+    return Table("xlsx", rows, 1, 0)
+
+
+def _read_csv(data: bytes) -> Table:
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise LayoutError(
+            Message(
+                "tệp Excel cũ (.xls) chưa được hỗ trợ; hãy lưu thành .xlsx",
+                "old Excel files (.xls) are not supported; save it as .xlsx",
+            )
+        )
+    if any(b < 9 for b in data[:4096]) or data.startswith(b"%PDF"):
+        raise _not_a_spreadsheet()  # binary: a PDF, an image, a Word file …
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LayoutError(
+            Message(
+                "tệp CSV phải dùng mã UTF-8; trong Excel chọn Lưu dưới dạng "
+                "'CSV UTF-8 (Comma delimited)'",
+                "a CSV file must be UTF-8; in Excel use Save As 'CSV UTF-8 (Comma delimited)'",
+            )
+        ) from exc
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows: list[tuple[int, list[object]]] = [
+            (
+                number,
+                [FORMULA if v.startswith("=") and len(v) > 1 else (v or None) for v in values],
+            )
+            for number, values in enumerate(reader, start=1)
+        ]
+    except csv.Error as exc:
+        raise _not_a_spreadsheet() from exc
+    return Table("csv", rows, 1, 0)
+
+
+def read_table(data: bytes) -> Table:
+    """The rows of an uploaded .xlsx or .csv file; LayoutError if it is not one."""
+    if not data.strip():
+        raise LayoutError(Message("tệp rỗng", "the file is empty"))
+    table = _read_xlsx(data) if data.startswith(b"PK\x03\x04") else _read_csv(data)
+    if not any(any(v not in (None, "") for v in values) for _, values in table.rows):
+        raise LayoutError(Message("tệp không có dữ liệu", "the file has no data"))
+    return table
+
+
+def header_of(table: Table) -> Header:
+    """The header row of a table (LayoutError naming the columns at fault)."""
+    return layout.find_header(
+        [values for _, values in table.rows[: layout.HEADER_SEARCH_ROWS]],
+        first_row=table.first_row,
+        first_column=table.first_column,
+    )
+
+
+def _data_rows(table: Table, header: Header) -> Iterator[tuple[int, list[object]]]:
+    return ((number, values) for number, values in table.rows if number > header.row)
+
+
+# --- starting and reading jobs -------------------------------------------------------------
+
+
+def _store(ctx: Context) -> ImportStore:
+    return ImportStore(ctx.stores.households.collection.database)
+
+
+async def _unit_in_scope(ctx: Context, unit_id: str, principal: Principal) -> Unit:
+    unit = await ctx.stores.units.get(unit_id)
+    if unit is None or not principal.allows("units:read", unit.path):
+        raise NotFound(f"unit {unit_id} does not exist")
+    return unit
+
+
+async def check_import_allowed(hamlet_id: str, *, principal: Principal, ctx: Context) -> Unit:
+    """The hamlet, if the caller may import into it (checked before the upload is read)."""
+    await _unit_in_scope(ctx, hamlet_id, principal)
+    unit = await hamlet(ctx, hamlet_id, principal, "households:write", field="hamlet_id")
+    for permission in ("people:write", "imports:run"):
+        authorize(principal, permission, unit.path, what=f"unit {hamlet_id}")
+    return unit
+
+
+async def start_import(
+    hamlet_id: str,
+    upload: Upload,
+    *,
+    principal: Principal,
+    ctx: Context,
+    batch_households: int = BATCH_HOUSEHOLDS,
+    run: bool = True,
+) -> dict[str, Any]:
+    """Check the file's layout, record the job and start it in the background."""
+    unit = await check_import_allowed(hamlet_id, principal=principal, ctx=ctx)
+    if len(upload.data) > MAX_BYTES:
+        raise TooLarge(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it")
+    try:
+        table = await asyncio.to_thread(read_table, upload.data)
+        header = header_of(table)
+    except LayoutError as exc:
+        raise _invalid(exc) from exc
+    now = datetime.now(UTC)
+    job: dict[str, Any] = {
+        "_id": str(uuid.uuid4()),
+        "unit_id": unit.id,
+        "status": "validating",
+        "file": {"name": upload.filename[:200], "kind": table.kind, "size": len(upload.data)},
+        "created_by": principal.subject,
+        "created_at": now,
+        "updated_at": now,
+        "batch_households": batch_households,
+        "rows": {"total": 0, "validated": 0, "written": 0},
+        "households": {"total": 0, "written": 0},
+        "batches_done": 0,
+        "ignored_columns": list(header.ignored),
+        "errors_total": 0,
+        "first_errors": [],
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    store = _store(ctx)
+    await store.create_indexes()
+    await store.insert(job, upload.data)
+    log.info(
+        "import started",
+        extra={"job_id": job["_id"], "unit_id": unit.id, "bytes": len(upload.data)},
+    )
+    if run:
+        token = uuid.uuid4().hex
+        if await store.claim(job["_id"], token, LEASE):
+            _spawn(run_job(ctx, job["_id"], token, table=table))
+    return job
+
+
+async def get_job(job_id: str, *, principal: Principal, ctx: Context) -> dict[str, Any]:
+    """A job the caller may see (imports:run on its hamlet)."""
+    job = await _store(ctx).get(job_id)
+    if job is None:
+        raise NotFound(f"import {job_id} does not exist")
+    path = await ctx.stores.units.path_of(job["unit_id"]) or (job["unit_id"],)
+    authorize(principal, "imports:run", path, what=f"import {job_id}")
+    return job
+
+
+async def list_jobs(
+    hamlet_id: str, *, principal: Principal, ctx: Context, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The latest jobs of a hamlet."""
+    unit = await _unit_in_scope(ctx, hamlet_id, principal)
+    authorize(principal, "imports:run", unit.path, what=f"unit {hamlet_id}")
+    return await _store(ctx).of_unit(unit.id, limit)
+
+
+async def report(
+    job_id: str, *, principal: Principal, ctx: Context
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A job and every row error (people:read too: the report shows the clerk's rows)."""
+    job = await get_job(job_id, principal=principal, ctx=ctx)
+    path = await ctx.stores.units.path_of(job["unit_id"]) or (job["unit_id"],)
+    authorize(principal, "people:read", path, what=f"import {job_id}")
+    return job, await _store(ctx).errors(job_id)
+
+
+async def report_rows(
+    job_id: str, *, principal: Principal, ctx: Context
+) -> tuple[dict[str, Any], list[dict[str, Any]], Table]:
+    """The job, its errors and the clerk's own rows (from the stored file)."""
+    job, errors = await report(job_id, principal=principal, ctx=ctx)
+    data = await _store(ctx).file(job_id)
+    return job, errors, await asyncio.to_thread(read_table, data)
+
+
+# --- running a job -------------------------------------------------------------------------
+
+
+_RESUMERS: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coro: Any) -> None:
+    task = asyncio.get_running_loop().create_task(coro)
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+
+
+async def wait_for_jobs() -> None:
+    """Wait for the jobs this process runs (tests; a graceful shutdown)."""
+    while _TASKS:
+        await asyncio.gather(*list(_TASKS), return_exceptions=True)
+
+
+async def stop_jobs() -> None:
+    """Cancel the jobs this process runs; their leases expire and another replica resumes."""
+    tasks = list(_TASKS) + list(_RESUMERS)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def resume_imports(ctx: Context, *, every: float | None = 30.0) -> int:
+    """Continue jobs whose process died (lease expired); with ``every``, keep checking."""
+    store = _store(ctx)
+    await store.create_indexes()
+    resumed = await _resume_once(ctx, store)
+    if every:
+        # Not a job: wait_for_jobs() must not wait for this loop, which never ends.
+        task = asyncio.get_running_loop().create_task(_keep_resuming(ctx, store, every))
+        _RESUMERS.add(task)
+        task.add_done_callback(_RESUMERS.discard)
+    return resumed
+
+
+async def _resume_once(ctx: Context, store: ImportStore) -> int:
+    resumed = 0
+    for job_id in await store.expired():
+        token = uuid.uuid4().hex
+        if await store.claim(job_id, token, LEASE):
+            log.info("import resumed", extra={"job_id": job_id})
+            _spawn(run_job(ctx, job_id, token))
+            resumed += 1
+    return resumed
+
+
+async def _keep_resuming(ctx: Context, store: ImportStore, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await _resume_once(ctx, store)
+        except PyMongoError as exc:
+            log.warning("import resume pass failed", extra={"error": type(exc).__name__})
+
+
+async def run_job(
+    ctx: Context,
+    job_id: str,
+    token: str,
+    *,
+    table: Table | None = None,
+    stop_after_batches: int | None = None,
+) -> None:
+    """Validate and write a job whose lease ``token`` holds (``stop_after_batches``: tests)."""
+    store = _store(ctx)
+    try:
+        job = await store.get(job_id)
+        if job is None:
+            return
+        if table is None:
+            table = await asyncio.to_thread(read_table, await store.file(job_id))
+        header = header_of(table)
+        parsed = await _validate(store, job, token, table, header)
+        if job["status"] == "validating" and not await _check_codes(
+            ctx, store, job, token, header, parsed
+        ):
+            return
+        await _write(ctx, store, job, token, parsed, stop_after_batches)
+    except LostLease:
+        log.warning("import lease lost; another replica continues", extra={"job_id": job_id})
+    except PyMongoError as exc:
+        # The lease expires and a replica resumes the job once the database answers.
+        log.warning("import paused", extra={"job_id": job_id, "error": type(exc).__name__})
+    except LayoutError:
+        await store.update(job_id, token, LEASE, {"status": "failed"}, release=True)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("import failed", extra={"job_id": job_id})
+        with contextlib.suppress(PyMongoError):
+            await store.update(job_id, token, LEASE, {"status": "failed"}, release=True)
+
+
+async def _progress(store: ImportStore, job_id: str, token: str, changes: dict[str, Any]) -> None:
+    if not await store.update(job_id, token, LEASE, changes):
+        raise LostLease(job_id)
+
+
+async def _validate(
+    store: ImportStore, job: dict[str, Any], token: str, table: Table, header: Header
+) -> Parsed:
+    """Check every row in a worker thread, reporting progress meanwhile."""
+    started: datetime = job.get("validated_at") or job["created_at"]
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    counted = [0]
+    done = threading.Event()
+
+    def rows() -> Iterator[tuple[int, list[object]]]:
+        for item in _data_rows(table, header):
+            counted[0] += 1
+            yield item
+
+    def check() -> Parsed:
+        try:
+            return layout.parse_rows(rows(), header, now=started)
+        finally:
+            done.set()
+
+    work = asyncio.ensure_future(asyncio.to_thread(check))
+    while not work.done():
+        await asyncio.wait([work], timeout=1.0)
+        if not done.is_set():  # renew the lease; show progress while validating
+            progress = {"rows.validated": counted[0]} if job["status"] == "validating" else {}
+            await _progress(store, job["_id"], token, progress)
+    parsed = work.result()
+    if job["status"] == "validating":
+        job["validated_at"] = started
+    return parsed
+
+
+async def _check_codes(
+    ctx: Context,
+    store: ImportStore,
+    job: dict[str, Any],
+    token: str,
+    header: Header,
+    parsed: Parsed,
+) -> bool:
+    """Add errors for codes registered already; reject the job if any row is bad."""
+    errors = list(parsed.errors)
+    in_use = await codes_in_use(
+        ctx.stores.households.collection, [h.code for h in parsed.households]
+    )
+    for household in parsed.households:
+        unit_id = in_use.get(household.code)
+        if unit_id is None:
+            continue
+        if unit_id == job["unit_id"]:
+            errors.append(layout.code_taken_here(household, header))
+        else:
+            errors.append(layout.code_in_other_hamlet(household, header))
+    errors.sort(key=lambda e: (e.row, e.column))
+    totals = {
+        "rows.total": parsed.rows,
+        "rows.validated": parsed.rows,
+        "households.total": len(parsed.households),
+        "validated_at": job["validated_at"],
+    }
+    if errors:
+        await store.save_errors(job["_id"], [e.as_dict() for e in errors])
+        await store.update(
+            job["_id"],
+            token,
+            LEASE,
+            {
+                **totals,
+                "status": "rejected",
+                "errors_total": len(errors),
+                "first_errors": [e.as_dict() for e in errors[:FIRST_ERRORS]],
+                "finished_at": datetime.now(UTC),
+            },
+            release=True,
+        )
+        log.info(
+            "import rejected",
+            extra={"job_id": job["_id"], "rows": parsed.rows, "errors": len(errors)},
+        )
+        return False
+    await _progress(store, job["_id"], token, {**totals, "status": "writing"})
+    job["status"] = "writing"
+    return True
+
+
+def household_id(job_id: str, household: HouseholdRows) -> str:
+    """The id the import gives a household (the same on every run of the job)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{job_id}:household:{household.first_row}"))
+
+
+def person_id(job_id: str, row: int) -> str:
+    """The id the import gives the resident of a row."""
+    return str(uuid.uuid5(_NAMESPACE, f"{job_id}:person:{row}"))
+
+
+def build_documents(
+    ctx: Context,
+    job: dict[str, Any],
+    batch: Sequence[HouseholdRows],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Household and resident documents of a batch, with their outbox events, ready to insert."""
+    created_at = datetime.now(UTC)
+    household_docs: list[dict[str, Any]] = []
+    person_docs: list[dict[str, Any]] = []
+    for rows in batch:
+        registered, pledged, residents = layout.build_household(
+            rows,
+            household_id=household_id(job["_id"], rows),
+            unit_id=job["unit_id"],
+            person_ids=[person_id(job["_id"], r) for r in rows.rows],
+            collected_by=job["created_by"],
+        )
+        outbox = household_outbox(ctx, household_event(registered, HouseholdRegistered))
+        final = registered
+        if pledged is not None and rows.pledge is not None:
+            outbox += household_outbox(
+                ctx, household_event(pledged, HouseholdPledged, year=rows.pledge.year)
+            )
+            final = pledged
+        household_docs.append(
+            household_document(final) | {"created_at": created_at, OUTBOX: outbox}
+        )
+        person_docs.extend(
+            new_person_document(ctx, p) | {"created_at": created_at} for p in residents
+        )
+    return household_docs, person_docs
+
+
+async def _write(
+    ctx: Context,
+    store: ImportStore,
+    job: dict[str, Any],
+    token: str,
+    parsed: Parsed,
+    stop_after_batches: int | None,
+) -> None:
+    size = int(job.get("batch_households") or BATCH_HOUSEHOLDS)
+    found = parsed.households
+    batches = [found[i : i + size] for i in range(0, len(found), size)]
+    done = int(job.get("batches_done", 0))
+    written_rows = sum(len(h.rows) for b in batches[:done] for h in b)
+
+    def build(index: int) -> asyncio.Future[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        # Build the next batch in a thread while the database inserts this one.
+        return asyncio.ensure_future(asyncio.to_thread(build_documents, ctx, job, batches[index]))
+
+    upcoming = build(done) if done < len(batches) else None
+    for index in range(done, len(batches)):
+        if stop_after_batches is not None and index - done >= stop_after_batches:
+            if upcoming is not None:
+                await upcoming
+            return
+        assert upcoming is not None
+        household_docs, person_docs = await upcoming
+        upcoming = build(index + 1) if index + 1 < len(batches) else None
+        await insert_new(ctx.stores.people.collection, person_docs)
+        await insert_new(ctx.stores.households.collection, household_docs)
+        written_rows += len(person_docs)
+        await _progress(
+            store,
+            job["_id"],
+            token,
+            {
+                "batches_done": index + 1,
+                "rows.written": written_rows,
+                "households.written": min((index + 1) * size, len(found)),
+            },
+        )
+        ctx.wake()
+    await store.update(
+        job["_id"],
+        token,
+        LEASE,
+        {
+            "status": "done",
+            "rows.written": written_rows,
+            "households.written": len(found),
+            "finished_at": datetime.now(UTC),
+        },
+        release=True,
+    )
+    log.info("import done", extra={"job_id": job["_id"], "rows": written_rows})
+
+
+# --- report and export files ---------------------------------------------------------------
+
+_BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
+_BAD_FONT = Font(color="9C0006")
+_BOLD = Font(bold=True)
+
+
+def _cell(sheet: Any, value: object) -> Any:
+    cell = WriteOnlyCell(sheet, value=None if value is FORMULA else value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"  # text a clerk typed, never a formula we write
+    return cell
+
+
+def report_workbook(job: dict[str, Any], errors: Sequence[dict[str, Any]], table: Table) -> bytes:
+    """The clerk's rows with a 'Lỗi / Error' column; the cells at fault highlighted."""
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for error in errors:
+        by_row.setdefault(error["row"], []).append(error)
+    header = header_of(table)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Báo cáo lỗi")
+    width = max((len(values) for _, values in table.rows), default=0) + table.first_column
+    sheet.column_dimensions[layout.column_letter(width)].width = 80
+    number = 0
+    for row_number, values in table.rows:
+        while number + 1 < row_number:
+            number += 1
+            sheet.append([])
+        number = row_number
+        padded = [None] * table.first_column + list(values)
+        padded += [None] * (width - len(padded))
+        bad_letters = {e["column"] for e in by_row.get(row_number, [])}
+        cells = []
+        for index, value in enumerate(padded):
+            cell = _cell(sheet, value)
+            if layout.column_letter(index) in bad_letters:
+                cell.fill, cell.font = _BAD_FILL, _BAD_FONT
+            if row_number == header.row:
+                cell.font = _BOLD
+            cells.append(cell)
+        if row_number == header.row:
+            note = _cell(sheet, layout.ERROR_HEADER)
+            note.font = _BOLD
+        else:
+            text = "\n".join(
+                (f"{e['column']} ({e['header']}): " if e["column"] else "")
+                + f"{e['message_vi']} / {e['message_en']}"
+                for e in by_row.get(row_number, [])
+            )
+            note = _cell(sheet, text or None)
+            if text:
+                note.fill, note.font = _BAD_FILL, _BAD_FONT
+                note.alignment = Alignment(wrap_text=True, vertical="top")
+        cells.append(note)
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def report_json(
+    job: dict[str, Any], errors: Sequence[dict[str, Any]], table: Table
+) -> dict[str, Any]:
+    """The report as JSON: every error, and each bad row's cells under their headers."""
+    header = header_of(table)
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for error in errors:
+        by_row.setdefault(error["row"], []).append(error)
+    rows = []
+    for number, values in table.rows:
+        if number not in by_row:
+            continue
+        cells = {
+            header.names[i] or header.letter(i): _json_value(v)
+            for i, v in enumerate(values)
+            if i < len(header.names) and v not in (None, "")
+        }
+        rows.append({"row": number, "values": cells, "errors": by_row[number]})
+    return {"job_id": job["_id"], "status": job["status"], "errors": list(errors), "rows": rows}
+
+
+def _json_value(value: object) -> object:
+    if value is FORMULA:
+        return "(formula)"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+async def export_households(hamlet_id: str, *, principal: Principal, ctx: Context) -> bytes:
+    """The hamlet's active households and residents as an XLSX in the import layout."""
+    unit = await _unit_in_scope(ctx, hamlet_id, principal)
+    for permission in ("households:read", "people:read"):
+        authorize(principal, permission, unit.path, what=f"unit {hamlet_id}")
+    found: list[Household] = []
+    after: str | None = None
+    while True:
+        page = await ctx.stores.households.search(
+            unit_ids={unit.id}, text=None, status="active", pledged_in=None, after=after, limit=500
+        )
+        found.extend(page)
+        if len(page) < 500:
+            break
+        after = page[-1].id
+    members: dict[str, list[Person]] = {}
+    after = None
+    while True:
+        residents = await ctx.stores.people.search(
+            unit_ids={unit.id},
+            household_id=None,
+            text=None,
+            phone=None,
+            status="active",
+            after=after,
+            limit=500,
+        )
+        for person in residents:
+            members.setdefault(person.household_id, []).append(person)
+        if len(residents) < 500:
+            break
+        after = residents[-1].id
+    found.sort(key=lambda h: (h.registration_code or "", h.id))
+    return await asyncio.to_thread(
+        _export_workbook, [(h, members.get(h.id, [])) for h in found], unit.name
+    )
+
+
+def _export_workbook(found: list[tuple[Household, list[Person]]], name: str) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", name)[:31] or "Households")
+    for number, values in enumerate(layout.export_rows(found)):
+        cells = [_cell(sheet, v) for v in values]
+        if number == 0:
+            for cell in cells:
+                cell.font = _BOLD
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -12,7 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from binhyen.kit.outbox import OUTBOX
+from binhyen.kit.outbox import MAX_BULK, OUTBOX
 from binhyen.kit.text import fold
 from binhyen.registry.domain.people import Person
 
@@ -137,8 +137,11 @@ class PersonStore:
                     {"$set": {**state, "updated_at": now}, "$push": {OUTBOX: {"$each": outbox}}},
                 )
             )
-        result = await self.collection.bulk_write(ops, ordered=False)
-        return result.modified_count
+        modified = 0
+        for start in range(0, len(ops), MAX_BULK):  # FerretDB v1 hangs on 100+ statements
+            result = await self.collection.bulk_write(ops[start : start + MAX_BULK], ordered=False)
+            modified += result.modified_count
+        return modified
 
     async def of_household(self, household_id: str, *, active_only: bool = True) -> list[Person]:
         """Residents of a household."""
