@@ -19,6 +19,7 @@ def incidents_settings(
         consumer_group=f"incidents-{database_name}",
         consumer_backoff_seconds=0.01,
         environment="test",
+        mongodb_max_pool_size=1,  # FerretDB v1 loses concurrent updates of one document
         auth_issuer=issuer.issuer,
         auth_jwks_json=issuer.jwks_json,
     )

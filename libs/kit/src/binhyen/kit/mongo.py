@@ -5,10 +5,13 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 
-def create_mongo_client(uri: str, *, timeout_ms: int = 2000) -> AsyncMongoClient[dict[str, Any]]:
+def create_mongo_client(
+    uri: str, *, timeout_ms: int = 2000, max_pool_size: int = 100
+) -> AsyncMongoClient[dict[str, Any]]:
     """Return a client that fails fast when the server is unreachable."""
     return AsyncMongoClient(
         uri,
+        maxPoolSize=max_pool_size,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=max(timeout_ms * 5, 10_000),

@@ -85,7 +85,11 @@ def runtime_of(request: Request) -> Runtime:
 @asynccontextmanager
 async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator[Runtime]:
     """Open clients, create topics, start the relay and consumers; close all on exit."""
-    mongo = create_mongo_client(settings.mongodb_uri, timeout_ms=settings.mongodb_timeout_ms)
+    mongo = create_mongo_client(
+        settings.mongodb_uri,
+        timeout_ms=settings.mongodb_timeout_ms,
+        max_pool_size=settings.mongodb_max_pool_size,
+    )
     rt = Runtime(spec.name, settings, mongo, mongo[settings.mongodb_database])
     rt.kafka_probe = KafkaProbe(settings.kafka_bootstrap)
     if settings.auth_jwks_json or settings.auth_jwks_url:

@@ -17,6 +17,14 @@ class ServiceSettings(BaseSettings):
     mongodb_timeout_ms: int = Field(
         2000, ge=100, description="Server selection timeout: how long before a 503 when down."
     )
+    mongodb_max_pool_size: int = Field(
+        100,
+        ge=1,
+        description=(
+            "Connections to the database. Set 1 on FerretDB v1, which loses one of two "
+            "concurrent updates of the same document: one connection serialises them."
+        ),
+    )
     kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers.")
     topic_prefix: str = Field("", description="Prefix for every topic name (tests, tenants).")
     consumer_group: str = Field(description="Kafka consumer group id of this service.")
