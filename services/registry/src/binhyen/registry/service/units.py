@@ -26,10 +26,11 @@ from binhyen.contracts.units import UnitKind, UnitLevel
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.idempotency import request_fingerprint
 from binhyen.kit.outbox import outbox_entry
-from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
+from binhyen.kit.problems import Conflict, Invalid, NotFound
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import units
 from binhyen.registry.domain.units import Unit, UnitRuleViolation
+from binhyen.registry.service.common import check_version, domain_error, lost_race
 from binhyen.registry.store import Stores
 from binhyen.registry.store.units import DuplicateValue, UnitStore
 
@@ -37,12 +38,6 @@ log = logging.getLogger(__name__)
 
 Topic = Callable[[str], str]
 Wake = Callable[..., None]
-
-
-class PreconditionFailed(DomainError):
-    """The object changed since the caller read it (If-Match)."""
-
-    status, kind, title = 412, "precondition-failed", "Changed since you read it"
 
 
 @dataclass(frozen=True)
@@ -134,10 +129,6 @@ def _outbox(ctx: UnitsContext, unit: Unit, event: UnitState) -> list[dict[str, A
     ]
 
 
-def _rule(exc: UnitRuleViolation) -> DomainError:
-    return (Conflict if exc.status == 409 else Invalid)(str(exc), field=exc.field)
-
-
 async def _load(ctx: UnitsContext, unit_id: str, principal: Principal, permission: str) -> Unit:
     unit = await ctx.store.get(unit_id)
     if unit is None:
@@ -155,14 +146,6 @@ async def _other(
         raise Invalid(f"unit {unit_id} does not exist", field=field)
     authorize(principal, permission, unit.path, what=f"unit {unit_id}")
     return unit
-
-
-def _check_version(unit: Unit, expected: int | None) -> None:
-    if expected is not None and expected != unit.version:
-        raise PreconditionFailed(
-            f"unit {unit.id} is at version {unit.version}, not {expected}; "
-            "read it again and retry your change"
-        )
 
 
 async def register_unit(
@@ -187,7 +170,7 @@ async def register_unit(
             official_code=cmd.official_code,
         )
     except UnitRuleViolation as exc:
-        raise _rule(exc) from exc
+        raise domain_error(exc) from exc
     try:
         await ctx.store.insert(
             unit,
@@ -241,9 +224,7 @@ async def _commit(
         cascade=cascade,
     )
     if not saved:
-        raise PreconditionFailed(
-            f"unit {before.id} was changed by someone else meanwhile; read it again and retry"
-        )
+        raise lost_race(f"unit {before.id}")
     ctx.wake("units", after.id)
 
 
@@ -258,11 +239,11 @@ async def rename_unit(
 ) -> Unit:
     """Give a unit a new name from a date on."""
     unit = await _load(ctx, unit_id, principal, "units:write")
-    _check_version(unit, expected_version)
+    check_version(unit.version, expected_version, f"unit {unit.id}")
     try:
         renamed = units.rename(unit, name=nfc(name), effective_date=effective_date)
     except UnitRuleViolation as exc:
-        raise _rule(exc) from exc
+        raise domain_error(exc) from exc
     await _commit(ctx, unit, renamed, unit_event(renamed, UnitRenamed, previous_name=unit.name))
     return renamed
 
@@ -278,13 +259,13 @@ async def move_unit(
 ) -> Unit:
     """Place a unit under another parent from a date on; its subtree follows."""
     unit = await _load(ctx, unit_id, principal, "units:write")
-    _check_version(unit, expected_version)
+    check_version(unit.version, expected_version, f"unit {unit.id}")
     parent = await _other(ctx, parent_id, principal, "parent_id", "units:write")
     try:
         moved = units.move(unit, new_parent=parent, effective_date=effective_date)
         await _check_subtree_dates(ctx, unit, effective_date)
     except UnitRuleViolation as exc:
-        raise _rule(exc) from exc
+        raise domain_error(exc) from exc
     event = unit_event(moved, UnitMoved, previous_parent_id=unit.parent_id)
     cascade = {"effective_date": effective_date.isoformat(), "because_of": unit.id}
     await _commit(ctx, unit, moved, event, cascade=cascade)
@@ -303,13 +284,13 @@ async def merge_unit(
 ) -> Unit:
     """End a unit by merging it into a successor; its children move to the successor."""
     unit = await _load(ctx, unit_id, principal, "units:write")
-    _check_version(unit, expected_version)
+    check_version(unit.version, expected_version, f"unit {unit.id}")
     successor = await _other(ctx, successor_id, principal, "successor_id", "units:write")
     try:
         merged = units.merge(unit, successor=successor, effective_date=effective_date)
         await _check_subtree_dates(ctx, unit, effective_date)
     except UnitRuleViolation as exc:
-        raise _rule(exc) from exc
+        raise domain_error(exc) from exc
     cascade = {"effective_date": effective_date.isoformat(), "because_of": unit.id}
     await _commit(ctx, unit, merged, unit_event(merged, UnitMerged), cascade=cascade)
     await follow_ancestor(ctx, merged.id)
@@ -326,7 +307,7 @@ async def dissolve_unit(
 ) -> Unit:
     """End a unit that has nothing active under it."""
     unit = await _load(ctx, unit_id, principal, "units:write")
-    _check_version(unit, expected_version)
+    check_version(unit.version, expected_version, f"unit {unit.id}")
     try:
         dissolved = units.dissolve(
             unit,
@@ -334,7 +315,7 @@ async def dissolve_unit(
             active_children=await ctx.store.count_active_children(unit.id),
         )
     except UnitRuleViolation as exc:
-        raise _rule(exc) from exc
+        raise domain_error(exc) from exc
     await _commit(ctx, unit, dissolved, unit_event(dissolved, UnitDissolved))
     return dissolved
 
