@@ -7,6 +7,7 @@ from binhyen.contracts.envelope import EventData
 from binhyen.contracts.events import (
     enrolments,
     households,
+    incidents,
     organisations,
     people,
     public,
@@ -22,6 +23,9 @@ REGISTRY_ORGANISATIONS = organisations.TOPIC
 REGISTRY_TASKS = tasks.TOPIC
 REGISTRY_ENROLMENTS = enrolments.TOPIC
 REGISTRY_PUBLIC = public.TOPIC
+INCIDENTS = incidents.TOPIC
+INCIDENTS_ESCALATIONS = incidents.ESCALATIONS_TOPIC
+INCIDENTS_PUBLIC = incidents.PUBLIC_TOPIC
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     REGISTRY_UNITS,
@@ -31,6 +35,9 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     REGISTRY_TASKS,
     REGISTRY_ENROLMENTS,
     REGISTRY_PUBLIC,
+    INCIDENTS,
+    INCIDENTS_ESCALATIONS,
+    INCIDENTS_PUBLIC,
 )
 
 

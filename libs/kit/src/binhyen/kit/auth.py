@@ -48,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "public:read",
             "incidents:read",
             "incidents:write",
+            "incidents:report",
         }
     ),
     "hamlet_officer": frozenset(
@@ -68,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "public:read",
             "incidents:read",
             "incidents:write",
+            "incidents:report",
         }
     ),
     "team_member": frozenset(
@@ -78,6 +80,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "stats:read",
             "public:read",
             "incidents:read",
+            "incidents:report",
         }
     ),
     "police": frozenset(
@@ -91,9 +94,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "incidents:read",
             "incidents:write",
             "incidents:unmask",
+            "incidents:report",
         }
     ),
     "agency": frozenset({"units:read", "stats:read", "public:read"}),
+    # A resident with an account: reports in their hamlet, sees only their own reports.
+    "resident": frozenset({"incidents:report"}),
 }
 ROLES = tuple(ROLE_PERMISSIONS)
 

@@ -1,8 +1,11 @@
 """Incidents settings (env prefix BINHYEN_INCIDENTS_)."""
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from binhyen.kit.settings import ServiceSettings
+
+DEV_TIP_SECRET = "dev-only-tip-secret-change-me"  # noqa: S105 (refused outside dev/test)
 
 
 class Settings(ServiceSettings):
@@ -13,3 +16,33 @@ class Settings(ServiceSettings):
     mongodb_database: str = "binhyen_incidents"
     consumer_group: str = "binhyen-incidents"
     http_port: int = 8002
+    tip_secret: SecretStr = Field(
+        SecretStr(DEV_TIP_SECRET),
+        description=(
+            "Key that signs tipsters' reply tokens and salts hashed client addresses. The same "
+            "on every replica; refused at its default outside dev and test."
+        ),
+    )
+    tip_rate_limit: int = Field(
+        5, ge=1, description="Anonymous tips (and tip messages) per client and window."
+    )
+    tip_rate_window_seconds: int = Field(600, ge=1, description="Rate-limit window of tips.")
+    trust_forwarded_for: bool = Field(
+        False,
+        description="Take the client address from X-Forwarded-For (only behind a proxy you run).",
+    )
+    deadline_sweep_seconds: float = Field(
+        5.0, gt=0, description="How often the deadline scheduler looks for missed deadlines."
+    )
+    deadline_lease_seconds: float = Field(
+        15.0, gt=0, description="How long one replica holds the scheduler lease between sweeps."
+    )
+    seed_categories: bool = Field(
+        True, description="Add the default category catalogue at startup when it is missing."
+    )
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_prod(self) -> "Settings":
+        if self.environment == "prod" and self.tip_secret.get_secret_value() == DEV_TIP_SECRET:
+            raise ValueError("set BINHYEN_INCIDENTS_TIP_SECRET to a long random value in prod")
+        return self

@@ -1,19 +1,16 @@
-"""Incidents HTTP API."""
+"""Hamlets as the incidents service knows them (replicated from the registry)."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from binhyen.incidents import service
+from binhyen.incidents.api.common import PROBLEMS, ContextDep
 from binhyen.incidents.domain.units import UnitReplica
-from binhyen.incidents.store import UnitReplicaStore
+from binhyen.incidents.service import replicas
 from binhyen.kit.auth import CurrentPrincipal
-from binhyen.kit.problems import PROBLEM_JSON
-from binhyen.kit.runtime import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["hamlets"])
 
@@ -49,21 +46,13 @@ class HamletRead(BaseModel):
         )
 
 
-def _units(request: Request) -> UnitReplicaStore:
-    store: UnitReplicaStore = runtime_of(request).extras["units"]
-    return store
-
-
 @router.get(
     "/hamlets/{hamlet_id}",
     response_model=HamletRead,
-    responses={404: {"description": "Unknown hamlet", "content": {PROBLEM_JSON: {}}}},
+    responses={k: PROBLEMS[k] for k in (401, 404)},
     summary="Get a hamlet",
 )
-async def read_hamlet(
-    hamlet_id: str,
-    units: Annotated[UnitReplicaStore, Depends(_units)],
-    principal: CurrentPrincipal,
-) -> HamletRead:
+async def read_hamlet(hamlet_id: str, ctx: ContextDep, principal: CurrentPrincipal) -> HamletRead:
     """One hamlet from the local replica of the registry."""
-    return HamletRead.of(await service.get_hamlet(hamlet_id, principal=principal, store=units))
+    unit = await replicas.get_hamlet(hamlet_id, principal=principal, stores=ctx.stores)
+    return HamletRead.of(unit)

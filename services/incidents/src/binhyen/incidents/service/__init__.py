@@ -1,0 +1,1 @@
+"""Incidents use cases."""

@@ -1,0 +1,86 @@
+"""The category catalogue and the deadline policy: read by all, edited by commune staff."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from binhyen.incidents.domain.categories import (
+    Category,
+    CategoryRuleViolation,
+    define_category,
+    revise,
+)
+from binhyen.incidents.domain.deadlines import DeadlinePolicy, PolicyRuleViolation, check_policy
+from binhyen.incidents.service.common import Context, check_version, domain_error, lost_race
+from binhyen.kit.auth import Forbidden, Principal
+from binhyen.kit.problems import Conflict, NotFound
+
+EDITORS = frozenset({"admin", "commune_officer"})
+
+
+def require_editor(principal: Principal) -> None:
+    """Only commune staff edit the catalogue and the policy."""
+    if not {g.role for g in principal.grants} & EDITORS:
+        raise Forbidden("editing the catalogue needs the commune_officer or admin role")
+
+
+async def list_categories(ctx: Context, *, include_retired: bool = False) -> list[Category]:
+    """The catalogue."""
+    return await ctx.stores.categories.all(include_retired=include_retired)
+
+
+async def get_category(ctx: Context, code: str) -> Category:
+    """One category, or 404."""
+    category = await ctx.stores.categories.get(code)
+    if category is None:
+        raise NotFound(f"category {code} does not exist")
+    return category
+
+
+async def create_category(ctx: Context, category: Category, *, principal: Principal) -> Category:
+    """Add a category (version 1)."""
+    require_editor(principal)
+    try:
+        checked = define_category(replace(category, version=1))
+    except CategoryRuleViolation as exc:
+        raise domain_error(exc) from exc
+    if not await ctx.stores.categories.insert(checked):
+        raise Conflict(f"category {category.code} exists; edit it instead", field="code")
+    return checked
+
+
+async def revise_category(
+    ctx: Context, category: Category, *, principal: Principal, expected_version: int | None
+) -> Category:
+    """Store a new version of a category; incidents keep the version they were filed under."""
+    require_editor(principal)
+    current = await get_category(ctx, category.code)
+    check_version(current.version, expected_version, f"category {category.code}")
+    try:
+        revised = revise(current, category)
+    except CategoryRuleViolation as exc:
+        raise domain_error(exc) from exc
+    if not await ctx.stores.categories.replace(current, revised):
+        raise lost_race(f"category {category.code}")
+    return revised
+
+
+async def get_policy(ctx: Context) -> DeadlinePolicy:
+    """The deadline policy in force."""
+    return await ctx.stores.categories.policy(ctx.default_policy)
+
+
+async def set_policy(
+    ctx: Context, policy: DeadlinePolicy, *, principal: Principal, expected_version: int | None
+) -> DeadlinePolicy:
+    """Store new deadline targets (for incidents reported from now on)."""
+    require_editor(principal)
+    current = await get_policy(ctx)
+    check_version(current.version, expected_version, "the deadline policy")
+    try:
+        checked = check_policy(replace(policy, version=current.version + 1))
+    except PolicyRuleViolation as exc:
+        raise domain_error(exc) from exc
+    if not await ctx.stores.categories.save_policy(checked, expected_version=current.version):
+        raise lost_race("the deadline policy")
+    return checked

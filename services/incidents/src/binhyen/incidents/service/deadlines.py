@@ -1,0 +1,99 @@
+"""The deadline scheduler: safe with any number of replicas.
+
+Each replica runs the loop; a lease in MongoDB lets one of them sweep at a time.
+Exactly-once does not rest on the lease alone (a paused holder may outlive it, and
+FerretDB v1 does not isolate concurrent updates): each miss is recorded by inserting
+a document whose id names the incident, the deadline and its due time, together with
+its event. Only one insert of that id can succeed, so each miss is emitted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+
+from binhyen.incidents.domain.deadlines import due_misses, miss, next_due
+from binhyen.incidents.domain.incidents import CLOSED, WAITING_ACK, Incident
+from binhyen.incidents.service.common import Context
+from binhyen.incidents.service.events import miss_outbox
+from binhyen.incidents.store.scheduling import miss_id
+
+log = logging.getLogger(__name__)
+LEASE = "deadline-scheduler"
+
+
+def _still_pending(incident: Incident, kind: str) -> bool:
+    if kind == "acknowledge":
+        return incident.status in WAITING_ACK
+    return incident.status not in CLOSED and incident.status != "escalated"
+
+
+async def sweep(ctx: Context) -> int:
+    """Record every deadline missed by now, once each; return how many were new."""
+    now = ctx.now()
+    new = 0
+    for incident in await ctx.stores.incidents.due(now):
+        deadlines = incident.deadlines
+        for deadline in due_misses(incident.deadlines, now):
+            deadlines = miss(deadlines, deadline.kind, now)
+            if not _still_pending(incident, deadline.kind):
+                continue
+            if await ctx.stores.misses.record(
+                incident.id, deadline, at=now, outbox=miss_outbox(ctx, incident, deadline, now)
+            ):
+                new += 1
+                ctx.wake("deadline_misses", miss_id(incident.id, deadline))
+                log.info(
+                    "deadline missed",
+                    extra={"incident_id": incident.id, "deadline": deadline.kind},
+                )
+            await ctx.stores.incidents.mark_missed(
+                incident.id, deadline.kind, now, next_due(deadlines)
+            )
+        if next_due(deadlines) != next_due(incident.deadlines):
+            await ctx.stores.incidents.set_next_due(incident.id, next_due(deadlines))
+    return new
+
+
+class DeadlineScheduler:
+    """Runs :func:`sweep` every few seconds while this replica holds the lease."""
+
+    def __init__(self, ctx: Context, *, interval: float, lease: float) -> None:
+        self._ctx = ctx
+        self._interval = interval
+        self._lease = timedelta(seconds=lease)
+        self._owner = uuid.uuid4().hex
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self.sweeps = 0
+
+    async def start(self) -> None:
+        """Start the loop in the background."""
+        self._stop.clear()
+        self._task = asyncio.create_task(self._loop(), name="deadline-scheduler")
+
+    async def stop(self) -> None:
+        """Stop the loop and give the lease up."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self._ctx.stores.leases.release(LEASE, self._owner)
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if await self._ctx.stores.leases.acquire(LEASE, self._owner, self._lease):
+                    await sweep(self._ctx)
+                    self.sweeps += 1
+                    if self.sweeps % 100 == 1:
+                        await self._ctx.stores.rate_limits.purge()
+            except Exception as exc:  # the next round tries again
+                log.warning("deadline sweep failed", extra={"error": type(exc).__name__})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self._interval)

@@ -1,0 +1,146 @@
+"""Reading incidents: lists and filters, one incident, its timeline, maps, similar reports."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from binhyen.incidents.domain.incidents import OPEN, Incident, Point
+from binhyen.incidents.service.common import Context, load_incident
+from binhyen.incidents.store.incidents import Filters
+from binhyen.kit.auth import Principal
+from binhyen.kit.problems import Invalid
+from binhyen.kit.text import fold
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of incidents and the cursor of the next one."""
+
+    items: list[Incident]
+    next_cursor: str | None
+
+
+def _cursor(incident: Incident) -> str:
+    raw = f"{incident.reported_at.isoformat()}|{incident.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        at, _, last = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), last
+    except (ValueError, binascii.Error) as exc:
+        raise Invalid("the cursor is not one this API gave out", field="cursor") from exc
+
+
+async def list_incidents(
+    ctx: Context,
+    filters: Filters,
+    *,
+    principal: Principal,
+    under: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Incidents the caller may see, newest report first, a page at a time."""
+    if filters.since and filters.until and filters.since >= filters.until:
+        raise Invalid("since must be before until", field="since")
+    scoped = await _scope(ctx, principal, filters, under)
+    if scoped is None:
+        return Page([], None)
+    if filters.text:
+        scoped = replace(scoped, text=fold(filters.text))
+    limit = max(1, min(limit, MAX_PAGE))
+    items = await ctx.stores.incidents.find(scoped, limit=limit, after=_after(cursor))
+    return Page(items, _cursor(items[-1]) if len(items) == limit else None)
+
+
+async def _scope(
+    ctx: Context, principal: Principal, filters: Filters, under: str | None
+) -> Filters | None:
+    """The filters narrowed to the caller's scope; None if nothing can match."""
+    scopes = principal.scopes("incidents:read")
+    if scopes is not None and not scopes:
+        # No read grant anywhere: a reporter sees only their own reports.
+        units = [under] if under else None
+        return replace(filters, units=units, reporter_subject=principal.subject)
+    if under is None:
+        return replace(filters, units=scopes)
+    # Within ``under`` and within the caller's grants (either may contain the other).
+    return replace(filters, units=[under], scope=scopes)
+
+
+async def get_incident(ctx: Context, incident_id: str, *, principal: Principal) -> Incident:
+    """One incident the caller may see (their own report, or inside their scope)."""
+    return await load_incident(ctx, incident_id, principal)
+
+
+async def duplicates_of(ctx: Context, incident: Incident) -> list[str]:
+    """Reports marked as duplicates of this one."""
+    return await ctx.stores.incidents.duplicates_of(incident.id)
+
+
+SIMILAR_RADIUS_M = 500.0
+SIMILAR_WINDOW = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class Similar:
+    """An open incident like the one about to be reported."""
+
+    incident: Incident
+    distance_m: float | None
+
+
+async def similar_incidents(
+    ctx: Context,
+    *,
+    principal: Principal,
+    hamlet_id: str,
+    category: str,
+    occurred_at: datetime,
+    location: Point | None,
+    radius_m: float = SIMILAR_RADIUS_M,
+) -> list[Similar]:
+    """Open incidents of the same category near the same place and time, nearest first."""
+    unit = await ctx.stores.units.get(hamlet_id)
+    if unit is None:
+        raise Invalid(f"hamlet {hamlet_id} is not known", field="hamlet_id")
+    path = (*unit.ancestor_ids, unit.id)
+    if not (principal.allows("incidents:report", path) or principal.allows("incidents:read", path)):
+        raise Invalid(f"hamlet {hamlet_id} is not known", field="hamlet_id")
+    # Near the same place: the same hamlet, or within the radius across a hamlet border.
+    filters = Filters(
+        units=[unit.parent_id or unit.id] if location is not None else [unit.id],
+        categories=[category],
+        statuses=sorted(OPEN),
+        since=occurred_at - SIMILAR_WINDOW,
+        until=occurred_at + SIMILAR_WINDOW,
+    )
+    found = await ctx.stores.incidents.find(filters, limit=MAX_PAGE)
+    result: list[Similar] = []
+    for incident in found:
+        distance = (
+            location.distance_m(incident.location)
+            if location is not None and incident.location is not None
+            else None
+        )
+        if distance is not None and distance > radius_m:
+            continue
+        if distance is None and incident.hamlet_id != unit.id:
+            continue
+        result.append(Similar(incident, distance))
+    return sorted(
+        result,
+        key=lambda s: (
+            s.distance_m if s.distance_m is not None else radius_m,
+            -s.incident.reported_at.timestamp(),
+        ),
+    )
