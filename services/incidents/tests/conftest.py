@@ -1,8 +1,12 @@
 """Fixtures for incidents tests."""
 
+from collections.abc import AsyncIterator
+
 import pytest
+import pytest_asyncio
 
 from binhyen.incidents.settings import Settings
+from binhyen.incidents.testing import World, running_world
 from binhyen.kit.testing import Servers, TestIssuer
 
 
@@ -18,8 +22,17 @@ def incidents_settings(
         topic_prefix=topic_prefix,
         consumer_group=f"incidents-{database_name}",
         consumer_backoff_seconds=0.01,
+        outbox_sweep_seconds=0.5,
+        deadline_sweep_seconds=0.2,
         environment="test",
         mongodb_max_pool_size=1,  # FerretDB v1 loses concurrent updates of one document
         auth_issuer=issuer.issuer,
         auth_jwks_json=issuer.jwks_json,
     )
+
+
+@pytest_asyncio.fixture
+async def world(incidents_settings: Settings, issuer: TestIssuer) -> AsyncIterator[World]:
+    """A running incidents app over the seeded test world."""
+    async with running_world(incidents_settings, issuer) as w:
+        yield w
