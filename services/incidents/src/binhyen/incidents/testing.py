@@ -54,7 +54,7 @@ def _team(team_id: str, unit_id: str, path: list[str], kind: str, members: list[
             unit_id=unit_id,
             unit_path=path,
             category="team",
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             name=f"Tổ {team_id}",
             status="active",
             valid_from=date(2020, 1, 1),
