@@ -1,0 +1,152 @@
+"""Queries: filters over the unit subtree, diacritics-insensitive search, maps, similar reports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from binhyen.incidents.testing import (
+    COMMUNE,
+    HAMLET,
+    HAMLET2,
+    OTHER_HAMLET,
+    PROVINCE,
+    SPOT,
+    World,
+)
+
+
+async def _seed(world: World) -> dict[str, str]:
+    officer = world.as_("commune_officer", PROVINCE)
+    return {
+        "theft": (await world.reported(officer))["id"],
+        "drugs": (
+            await world.reported(
+                officer,
+                category="drugs",
+                description="Nghi có người sử dụng ma túy ở bãi đất trống",
+                answers={"activity": "use"},
+                severity="high",
+            )
+        )["id"],
+        "fight": (
+            await world.reported(
+                officer,
+                hamlet_id=HAMLET2,
+                category="assault",
+                description="Đánh nhau ở đám cưới, có người bị thương",
+                answers={"injured": True},
+                location=None,
+            )
+        )["id"],
+        "elsewhere": (
+            await world.reported(
+                officer,
+                hamlet_id=OTHER_HAMLET,
+                occurred_at=(datetime.now(UTC) - timedelta(days=10)).isoformat(),
+            )
+        )["id"],
+    }
+
+
+async def _list(world: World, headers: dict[str, str], **params: object) -> list[str]:
+    response = await world.client.get("/api/v1/incidents", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return sorted(i["id"] for i in response.json()["items"])
+
+
+async def test_lists_filter_by_subtree_status_category_severity_and_period(world: World) -> None:
+    ids = await _seed(world)
+    province = world.as_("commune_officer", PROVINCE)
+    commune = world.as_("commune_officer", COMMUNE)
+    everything = sorted(ids.values())
+    assert await _list(world, province) == everything
+    assert await _list(world, commune) == sorted([ids["theft"], ids["drugs"], ids["fight"]])
+    assert await _list(world, province, unit_id=HAMLET) == sorted([ids["theft"], ids["drugs"]])
+    assert await _list(world, commune, unit_id=PROVINCE) == sorted(
+        [ids["theft"], ids["drugs"], ids["fight"]]
+    )  # asking wider than one's scope still stays inside it
+    assert await _list(world, commune, unit_id=OTHER_HAMLET) == []
+    assert await _list(world, province, category="drugs") == [ids["drugs"]]
+    assert await _list(world, province, severity="high") == sorted([ids["drugs"], ids["fight"]])
+    assert await _list(world, province, severity=["low", "critical"]) == []
+    assert await _list(world, province, group="social_evil") == [ids["drugs"]]
+    since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    assert ids["elsewhere"] not in await _list(world, province, since=since)
+    assert (await world.act(ids["theft"], "acknowledge", province)).status_code == 200
+    assert await _list(world, province, status="acknowledged") == [ids["theft"]]
+    bad = await world.client.get(
+        "/api/v1/incidents", params={"status": "sleeping"}, headers=province
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "status.0"
+
+
+async def test_search_ignores_diacritics_and_case(world: World) -> None:
+    ids = await _seed(world)
+    province = world.as_("commune_officer", PROVINCE)
+    for q in ("ma túy", "MA TUY", "ma tuy bai dat", "Bãi Đất"):
+        assert await _list(world, province, q=q) == [ids["drugs"]], q
+    assert await _list(world, province, q="danh nhau") == [ids["fight"]]
+    assert await _list(world, province, q="xe dap") == sorted([ids["theft"], ids["elsewhere"]])
+    assert await _list(world, province, q="(.*") == []  # regex characters are plain text
+
+
+async def test_pages_follow_the_cursor_without_gaps_or_repeats(world: World) -> None:
+    officer = world.as_("commune_officer", COMMUNE)
+    created = {(await world.reported(officer))["id"] for _ in range(5)}
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, object] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await world.client.get("/api/v1/incidents", params=params, headers=officer)).json()
+        seen.extend(i["id"] for i in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(created) and len(seen) == 5
+    bad = await world.client.get("/api/v1/incidents", params={"cursor": "!!"}, headers=officer)
+    assert bad.status_code == 422
+
+
+async def test_the_map_is_a_geojson_feature_collection_of_located_incidents(world: World) -> None:
+    ids = await _seed(world)
+    response = await world.client.get(
+        "/api/v1/incidents/map", headers=world.as_("commune_officer", COMMUNE)
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/geo+json")
+    collection = response.json()
+    assert collection["type"] == "FeatureCollection"
+    assert sorted(f["id"] for f in collection["features"]) == sorted([ids["theft"], ids["drugs"]])
+    feature = collection["features"][0]
+    assert feature["geometry"] == {"type": "Point", "coordinates": SPOT}
+    assert set(feature["properties"]) >= {"category", "severity", "status", "hamlet_id"}
+
+
+async def test_similar_open_reports_are_found_before_submitting(world: World) -> None:
+    ids = await _seed(world)
+    resident = world.as_("resident", HAMLET)
+    near = [SPOT[0] + 0.001, SPOT[1]]  # about 100 m east
+    params = {
+        "hamlet_id": HAMLET,
+        "category": "theft",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "lon": near[0],
+        "lat": near[1],
+    }
+    response = await world.client.get("/api/v1/incidents/similar", params=params, headers=resident)
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert [s["id"] for s in found] == [ids["theft"]]
+    assert 80 < found[0]["distance_m"] < 130
+    assert "description" not in found[0]
+    far = params | {"lon": SPOT[0] + 0.05}
+    assert (
+        await world.client.get("/api/v1/incidents/similar", params=far, headers=resident)
+    ).json() == []
+    later = params | {"occurred_at": (datetime.now(UTC) + timedelta(days=5)).isoformat()}
+    assert (
+        await world.client.get("/api/v1/incidents/similar", params=later, headers=resident)
+    ).json() == []
+    assert (await world.act(ids["theft"], "reject", reason="sai")).status_code == 200
+    closed = await world.client.get("/api/v1/incidents/similar", params=params, headers=resident)
+    assert closed.json() == []
