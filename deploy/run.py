@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import localservers  # noqa: E402
 
 from binhyen.registry.__main__ import DEMO_PASSWORD  # noqa: E402
+from binhyen.incidents.demo import load_demo_at as load_incidents_demo_at  # noqa: E402
 from binhyen.registry.demo import DemoResult, load_demo_at  # noqa: E402
 
 SERVICES = {"registry": 8001, "incidents": 8002}
@@ -122,6 +123,18 @@ def run_local() -> int:
                 demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
             )
         )
+        print("filing demo incidents …", file=sys.stderr, flush=True)
+        counts = asyncio.run(
+            load_incidents_demo_at(
+                f"http://127.0.0.1:{SERVICES['incidents']}",
+                f"http://127.0.0.1:{SERVICES['registry']}",
+                password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+            )
+        )
+        print(
+            "demo incidents: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+            file=sys.stderr,
+        )
         print_urls(kafka.address, ferretdb.address, result)
         while all(proc.poll() is None for proc in procs.values()):
             time.sleep(1)
@@ -160,6 +173,11 @@ Log in, create a hamlet under Kỳ Nam, then read it from incidents with the id 
     -H 'Content-Type: application/json' \\
     -d '{{"kind": "hamlet", "name": "Thôn Mới", "parent_id": "{ids["ky-nam"]}"}}'
   curl -s {incidents}/api/v1/hamlets/<id> -H "Authorization: Bearer $TOKEN"
+
+Incidents in Kỳ Nam (filter, search without diacritics, GeoJSON for maps):
+  curl -s "{incidents}/api/v1/incidents?q=ma+tuy" -H "Authorization: Bearer $TOKEN"
+  curl -s {incidents}/api/v1/incidents/map -H "Authorization: Bearer $TOKEN"
+  curl -s {incidents}/open311/v2/services.json
 """,
         flush=True,
     )

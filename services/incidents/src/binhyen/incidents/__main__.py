@@ -1,12 +1,35 @@
-"""python -m binhyen.incidents: run the incidents API with its consumers."""
+"""python -m binhyen.incidents [api | demo]: run the API, or load the demo incidents."""
+
+import argparse
+import asyncio
+import os
 
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
 from binhyen.kit.runtime import serve_forever
 
+DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (the registry's demo accounts, make run only)
+
 
 def main() -> None:
-    """Run the service with settings from the environment."""
+    """Run the service with settings from the environment, or load demo incidents."""
+    parser = argparse.ArgumentParser(prog="binhyen-incidents")
+    parser.add_argument("command", nargs="?", default="api", choices=["api", "demo"])
+    parser.add_argument("--url", default="http://127.0.0.1:8002", help="incidents URL (demo)")
+    parser.add_argument("--registry-url", default="http://127.0.0.1:8001", help="registry URL")
+    args = parser.parse_args()
+    if args.command == "demo":
+        from binhyen.incidents import demo
+
+        counts = asyncio.run(
+            demo.load_demo_at(
+                args.url,
+                args.registry_url,
+                password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+            )
+        )
+        print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+        return
     settings = Settings()
     serve_forever(create_app(settings), settings, name="incidents")
 

@@ -12,16 +12,19 @@ from binhyen.incidents.domain.categories import (
 )
 from binhyen.incidents.domain.deadlines import DeadlinePolicy, PolicyRuleViolation, check_policy
 from binhyen.incidents.service.common import Context, check_version, domain_error, lost_race
-from binhyen.kit.auth import Forbidden, Principal
+from binhyen.kit.auth import EVERYWHERE, Forbidden, Principal
 from binhyen.kit.problems import Conflict, NotFound
 
 EDITORS = frozenset({"admin", "commune_officer"})
 
 
 def require_editor(principal: Principal) -> None:
-    """Only commune staff edit the catalogue and the policy."""
-    if not {g.role for g in principal.grants} & EDITORS:
-        raise Forbidden("editing the catalogue needs the commune_officer or admin role")
+    """The catalogue and the policy serve the whole deployment: editors hold a role at *."""
+    if not any(g.role in EDITORS and g.unit_id == EVERYWHERE for g in principal.grants):
+        raise Forbidden(
+            "the catalogue and the deadline policy apply to the whole deployment; editing them "
+            "needs the commune_officer or admin role granted at * (everywhere)"
+        )
 
 
 async def list_categories(ctx: Context, *, include_retired: bool = False) -> list[Category]:
