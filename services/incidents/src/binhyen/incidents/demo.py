@@ -218,7 +218,7 @@ async def load_demo(
     session = await incidents.post(
         f"/api/v1/incidents/{ids['land-1']}/mediation/sessions",
         json={
-            "held_at": (now - timedelta(hours=150)).isoformat(),
+            "held_at": (now - timedelta(hours=1)).isoformat(),
             "mediators": ["Trưởng thôn", "Tổ hòa giải thôn"],
             "outcome": "no_agreement",
             "place": "Nhà văn hóa thôn",
