@@ -364,7 +364,11 @@ async def test_status_is_open_until_resolved_rejected_or_a_duplicate(world: Worl
 
 async def test_requests_are_filtered_by_service_and_time(world: World) -> None:
     theft = await filed(world)
-    other = await filed(world, service_code="public_disorder", **{"attribute[stolen_items]": None})
+    other = await filed(
+        world,
+        service_code="public_disorder",
+        **{"attribute[stolen_items]": None, "attribute[estimated_value_vnd]": None},
+    )
     only = (await world.client.get(f"{BASE}/requests.json?service_code=theft")).json()
     assert [i["service_request_id"] for i in only] == [theft]
     filed_at = only[0]["requested_datetime"]  # whole seconds: at or before the filing

@@ -150,3 +150,17 @@ async def test_similar_open_reports_are_found_before_submitting(world: World) ->
     assert (await world.act(ids["theft"], "reject", reason="sai")).status_code == 200
     closed = await world.client.get("/api/v1/incidents/similar", params=params, headers=resident)
     assert closed.json() == []
+
+
+async def test_ones_own_reports_are_listed_even_outside_ones_staff_grants(world: World) -> None:
+    both = world.headers(
+        ("resident", HAMLET), ("hamlet_officer", OTHER_HAMLET), subject="officer-who-lives-here"
+    )
+    mine = (await world.reported(both))["id"]
+    there = (
+        await world.reported(world.as_("hamlet_officer", OTHER_HAMLET), hamlet_id=OTHER_HAMLET)
+    )["id"]
+    neighbour = (await world.reported(world.as_("resident", HAMLET)))["id"]
+    listed = await _list(world, both)
+    assert listed == sorted([mine, there])
+    assert neighbour not in listed

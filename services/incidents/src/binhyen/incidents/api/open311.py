@@ -506,8 +506,10 @@ def _media_url(fields: _Fields) -> str | None:
     return value
 
 
-def _file_request(pairs: list[tuple[str, Any]], idempotency_key: str | None) -> service.FileRequest:
-    """The posted fields as a request to file; 422 naming every field at fault."""
+def _file_request(
+    pairs: list[tuple[str, Any]], idempotency_key: str | None
+) -> tuple[service.FileRequest, list[DomainError]]:
+    """The posted fields as a request to file, and the fields at fault (left empty in it)."""
     fields = _Fields(pairs)
     service_code = fields.text("service_code", 40)
     if service_code is None and "service_code" not in {e.field for e in fields.errors}:
@@ -535,14 +537,9 @@ def _file_request(pairs: list[tuple[str, Any]], idempotency_key: str | None) -> 
     contact = _contact(fields)
     media_url = _media_url(fields)
     api_key = fields.text("api_key", 200)
-    if len(fields.errors) == 1:
-        raise fields.errors[0]
-    if fields.errors:
-        raise service.FieldErrors(fields.errors)
-    assert service_code is not None and hamlet_id is not None
-    return service.FileRequest(
-        service_code=service_code,
-        hamlet_id=hamlet_id,
+    cmd = service.FileRequest(
+        service_code=service_code or "",
+        hamlet_id=hamlet_id or "",
         hamlet_field=hamlet_field,
         description=description,
         lat=lat,
@@ -554,6 +551,7 @@ def _file_request(pairs: list[tuple[str, Any]], idempotency_key: str | None) -> 
         api_key=api_key,
         idempotency_key=idempotency_key,
     )
+    return cmd, fields.errors
 
 
 def _field_problem(request: Request, exc: service.FieldErrors) -> JSONResponse:
@@ -597,9 +595,9 @@ async def file_request(
         pairs = await _pairs(request)
         if "api_key" in request.query_params and not any(k == "api_key" for k, _ in pairs):
             pairs.append(("api_key", request.query_params["api_key"]))  # some clients do
-        cmd = _file_request(pairs, idempotency_key)
+        cmd, found = _file_request(pairs, idempotency_key)
         result = await service.file_request(
-            cmd, ctx=ctx, principal=principal, client=client_address(request)
+            cmd, ctx=ctx, principal=principal, client=client_address(request), found=found
         )
     except service.FieldErrors as exc:
         return _field_problem(request, exc)

@@ -7,6 +7,7 @@ a new version, and each incident records the version it was filed under.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -34,6 +35,7 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 MAX_STRING = 200
 MAX_TEXT = 2000
+MAX_INTEGER = 999_999_999_999_999
 
 
 class CategoryRuleViolation(ValueError):
@@ -88,7 +90,7 @@ class Category:
 
 def define_category(category: Category) -> Category:
     """Check a category definition; return it unchanged if it keeps the rules."""
-    if not CODE.match(category.code):
+    if not CODE.fullmatch(category.code):
         raise CategoryRuleViolation(
             "code must be 2-40 lower-case letters, digits or _, starting with a letter",
             field="code",
@@ -102,7 +104,7 @@ def define_category(category: Category) -> Category:
     seen: set[str] = set()
     for i, q in enumerate(category.questions):
         where = f"questions.{i}"
-        if not CODE.match(q.code):
+        if not CODE.fullmatch(q.code):
             raise CategoryRuleViolation(
                 "a question code is 2-40 lower-case letters, digits or _", field=f"{where}.code"
             )
@@ -150,6 +152,8 @@ def validate_answers(
     for q in category.questions:
         value = answers.get(q.code)
         where = f"{prefix}.{q.code}"
+        if isinstance(value, str):
+            value = value.strip()
         if value is None or value == "" or value == []:
             if q.required:
                 raise CategoryRuleViolation(f"{q.label_en} is required", field=where)
@@ -170,18 +174,21 @@ def _answer(q: Question, value: Any, where: str) -> Any:
             raise bad(f"at most {limit} characters")
         return value
     if q.type == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and re.fullmatch(r"-?\d{1,15}", value.strip()):
-                return int(value)
-            raise bad("a whole number")
+        if isinstance(value, str) and re.fullmatch(r"-?\d{1,15}", value.strip()):
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INTEGER:
+            raise bad(f"a whole number of at most {len(str(MAX_INTEGER))} digits")
         return value
     if q.type == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            try:
-                return float(str(value).strip())
-            except ValueError:
-                raise bad("a number") from None
-        return value
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise bad("a number")
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise bad("a number") from None
+        if not math.isfinite(number):
+            raise bad("a finite number")
+        return value if isinstance(value, int | float) else number
     if q.type == "boolean":
         if isinstance(value, bool):
             return value

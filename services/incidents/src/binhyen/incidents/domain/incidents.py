@@ -364,7 +364,7 @@ def report(
         reported_at=now,
         reporter=reporter,
         location=location,
-        address=address.strip() if address else None,
+        address=address.strip() or None if address else None,
         answers=dict(answers),
         deadlines=deadlines,
     )
@@ -399,7 +399,7 @@ def transition(
     allowed_roles = roles_for(action, incident.status)
     if not set(roles) & allowed_roles:
         raise RoleNotAllowed(action, allowed_roles)
-    reason = change.reason.strip() if change.reason else None
+    reason = (change.reason.strip() or None) if change.reason else None
     if action in NEEDS_REASON and not reason and action != "escalate":
         raise IncidentRuleViolation(f"say why ({action.replace('_', ' ')})", field="reason")
     if reason and len(reason) > MAX_REASON:

@@ -174,25 +174,31 @@ def client_id(ctx: Context, api_key: str | None) -> str:
 
 
 async def _check(
-    cmd: FileRequest, *, ctx: Context, principal: Principal | None
+    cmd: FileRequest,
+    *,
+    ctx: Context,
+    principal: Principal | None,
+    found: Sequence[DomainError],
 ) -> tuple[Category, str, dict[str, Any]]:
     """Everything report_incident would refuse, found before anything is written."""
-    errors: list[DomainError] = []
-    category = await ctx.stores.categories.get(cmd.service_code)
-    if category is None or not category.active:
+    errors = list(found)
+    category = await ctx.stores.categories.get(cmd.service_code) if cmd.service_code else None
+    if cmd.service_code and (category is None or not category.active):
         errors.append(
             Invalid(
-                f"service_code {cmd.service_code!r} is not a service; "
+                "service_code is not a service of the catalogue; "
                 "GET /open311/v2/services.json lists them",
                 field="service_code",
             )
         )
         category = None
-    try:
-        unit = await reportable_hamlet(cmd.hamlet_id, stores=ctx.stores, field=cmd.hamlet_field)
-    except DomainError as exc:
-        errors.append(exc)
-    else:
+    unit = None
+    if cmd.hamlet_id:
+        try:
+            unit = await reportable_hamlet(cmd.hamlet_id, stores=ctx.stores, field=cmd.hamlet_field)
+        except DomainError as exc:
+            errors.append(exc)
+    if unit is not None:
         path = (*unit.ancestor_ids, unit.id)
         if principal is not None and not principal.allows("incidents:report", path):
             if principal.allows("units:read", path):
@@ -211,7 +217,7 @@ async def _check(
     description, problem = _description(cmd, category)
     if problem is not None:
         errors.append(problem)
-    elif not description:
+    elif not description and category is not None:
         errors.append(Invalid("describe what happened", field="description"))
     if len(errors) == 1:
         raise errors[0]
@@ -222,15 +228,25 @@ async def _check(
 
 
 async def file_request(
-    cmd: FileRequest, *, ctx: Context, principal: Principal | None, client: str
+    cmd: FileRequest,
+    *,
+    ctx: Context,
+    principal: Principal | None,
+    client: str,
+    found: Sequence[DomainError] = (),
 ) -> Reported:
-    """File an Open311 request as an incident (signed in, or anonymous and rate-limited)."""
-    category, description, answers = await _check(cmd, ctx=ctx, principal=principal)
+    """File an Open311 request as an incident (signed in, or anonymous and rate-limited).
+
+    ``found`` are the problems the API met reading the fields (such a field is left
+    empty in ``cmd``); they are answered together with the rest, and nothing is written.
+    """
+    category, description, answers = await _check(cmd, ctx=ctx, principal=principal, found=found)
     if principal is None:
         await check_rate(ctx, "tips", client)
     identity: dict[str, Any] = dict(cmd.contact)
-    if principal is not None:
-        identity = {"user_id": principal.subject, "name": principal.name, **identity}
+    if principal is not None:  # the account's name first; what the form says is kept too
+        name = principal.name or identity.get("name")
+        identity |= {"user_id": principal.subject, "name": name}
     report = Open311Report(
         hamlet_id=cmd.hamlet_id,
         category=category.code,
@@ -321,10 +337,12 @@ async def find_requests(
             except NotFound:
                 continue
         return views
+    if query.start and query.end and query.start >= query.end:
+        raise Invalid("start_date must be before end_date", field="start_date")
     end = query.end or ctx.now() + FUTURE_SLACK
     start = query.start or end - DEFAULT_WINDOW
     if start >= end:
-        raise Invalid("start_date must be before end_date", field="start_date")
+        return []  # a start in the future: nothing filed yet
     # It happened before it was reported (give or take the clock slack): narrows the search.
     filters = Filters(
         statuses=statuses_for(query.statuses) if query.statuses else (),

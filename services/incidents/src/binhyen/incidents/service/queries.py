@@ -71,8 +71,9 @@ async def _scope(
         # No read grant anywhere: a reporter sees only their own reports.
         units = [under] if under else None
         return replace(filters, units=units, reporter_subject=principal.subject)
+    own = principal.subject  # one's own reports show wherever they were filed
     if under is None:
-        return replace(filters, units=scopes)
+        return replace(filters, units=scopes, own_reports_of=own if scopes is not None else None)
     # Within ``under`` and within the caller's grants (either may contain the other).
     return replace(filters, units=[under], scope=scopes)
 

@@ -60,6 +60,7 @@ class Filters:
 
     units: Sequence[str] | None = None  # incidents whose unit path meets one of these
     scope: Sequence[str] | None = None  # ... and (the caller's grants) one of these
+    own_reports_of: str | None = None  # ... or filed by this user (whatever the units)
     reporter_subject: str | None = None
     statuses: Sequence[str] = ()
     categories: Sequence[str] = ()
@@ -439,10 +440,15 @@ class IncidentStore:
 
 def _query(f: Filters) -> Document:
     query: Document = {}
+    where: list[Document] = []
     if f.units is not None:
-        query["unit_path"] = {"$in": list(f.units)}
+        where.append({"unit_path": {"$in": list(f.units)}})
     if f.scope is not None:
-        query.setdefault("$and", []).append({"unit_path": {"$in": list(f.scope)}})
+        where.append({"unit_path": {"$in": list(f.scope)}})
+    if f.own_reports_of is not None and where:
+        query["$or"] = [{"$and": where}, {"reporter.subject": f.own_reports_of}]
+    elif where:
+        query["$and"] = where
     if f.reporter_subject is not None:
         query["reporter.subject"] = f.reporter_subject
     for name, values in (
