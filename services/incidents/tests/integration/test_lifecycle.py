@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from binhyen.contracts.topics import INCIDENTS, INCIDENTS_ESCALATIONS, INCIDENTS_PUBLIC
 from binhyen.incidents.testing import (
@@ -21,7 +22,7 @@ async def test_an_incident_goes_from_report_to_resolution(world: World) -> None:
     incident = await world.reported()
     iid = incident["id"]
     officer = world.as_("hamlet_officer", HAMLET)
-    steps = [
+    steps: list[tuple[str, dict[str, Any], dict[str, str]]] = [
         ("acknowledge", {}, officer),
         ("assign", {"assignee": {"team_id": TEAM, "person_id": MEMBER}}, officer),
         ("start", {}, world.as_("team_member", HAMLET)),

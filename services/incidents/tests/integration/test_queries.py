@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from binhyen.incidents.testing import (
     COMMUNE,
@@ -48,7 +49,7 @@ async def _seed(world: World) -> dict[str, str]:
     }
 
 
-async def _list(world: World, headers: dict[str, str], **params: object) -> list[str]:
+async def _list(world: World, headers: dict[str, str], **params: Any) -> list[str]:
     response = await world.client.get("/api/v1/incidents", params=params, headers=headers)
     assert response.status_code == 200, response.text
     return sorted(i["id"] for i in response.json()["items"])
@@ -96,7 +97,7 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(world: World) -> 
     seen: list[str] = []
     cursor = None
     while True:
-        params: dict[str, object] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
         page = (await world.client.get("/api/v1/incidents", params=params, headers=officer)).json()
         seen.extend(i["id"] for i in page["items"])
         cursor = page["next_cursor"]
@@ -126,7 +127,7 @@ async def test_similar_open_reports_are_found_before_submitting(world: World) ->
     ids = await _seed(world)
     resident = world.as_("resident", HAMLET)
     near = [SPOT[0] + 0.001, SPOT[1]]  # about 100 m east
-    params = {
+    params: dict[str, Any] = {
         "hamlet_id": HAMLET,
         "category": "theft",
         "occurred_at": datetime.now(UTC).isoformat(),
