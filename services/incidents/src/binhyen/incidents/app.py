@@ -7,7 +7,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from binhyen.contracts.topics import INCIDENTS, INCIDENTS_ESCALATIONS, INCIDENTS_PUBLIC
 from binhyen.incidents import api, consumers
 from binhyen.incidents.domain.categories import DEFAULT_CATALOGUE
-from binhyen.incidents.service.common import Context
+from binhyen.incidents.service.common import Context, ReadCache
 from binhyen.incidents.service.deadlines import DeadlineScheduler
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import Document, Stores
@@ -21,8 +21,14 @@ def context(rt: Runtime) -> Context:
         if rt.relay is not None:
             rt.relay.wake(*hint)  # type: ignore[arg-type]
 
+    settings = rt.settings
+    assert isinstance(settings, Settings)
     return Context(
-        stores=rt.extras["stores"], topic=rt.settings.topic, wake=wake, settings=rt.settings
+        stores=rt.extras["stores"],
+        topic=settings.topic,
+        wake=wake,
+        settings=settings,
+        cache=ReadCache(settings.reference_cache_seconds),
     )
 
 

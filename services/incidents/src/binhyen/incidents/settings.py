@@ -37,6 +37,14 @@ class Settings(ServiceSettings):
     deadline_lease_seconds: float = Field(
         15.0, gt=0, description="How long one replica holds the scheduler lease between sweeps."
     )
+    reference_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description=(
+            "How long intake keeps a hamlet, category or the deadline policy it read; changes "
+            "made on another replica show after at most this long (0: always read)."
+        ),
+    )
     seed_categories: bool = Field(
         True, description="Add the default category catalogue at startup when it is missing."
     )

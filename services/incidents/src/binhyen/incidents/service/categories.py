@@ -49,6 +49,7 @@ async def create_category(ctx: Context, category: Category, *, principal: Princi
         raise domain_error(exc) from exc
     if not await ctx.stores.categories.insert(checked):
         raise Conflict(f"category {category.code} exists; edit it instead", field="code")
+    ctx.cache.forget(("category", checked.code))
     return checked
 
 
@@ -65,12 +66,23 @@ async def revise_category(
         raise domain_error(exc) from exc
     if not await ctx.stores.categories.replace(current, revised):
         raise lost_race(f"category {category.code}")
+    ctx.cache.forget(("category", revised.code))
     return revised
 
 
 async def get_policy(ctx: Context) -> DeadlinePolicy:
     """The deadline policy in force."""
     return await ctx.stores.categories.policy(ctx.default_policy)
+
+
+async def policy_for_intake(ctx: Context) -> DeadlinePolicy:
+    """The deadline policy, as recently read (intake's hot path)."""
+    return await ctx.cache.get("policy", lambda: get_policy(ctx))
+
+
+async def category_for_intake(ctx: Context, code: str) -> Category | None:
+    """A category, as recently read (intake's hot path)."""
+    return await ctx.cache.get(("category", code), lambda: ctx.stores.categories.get(code))
 
 
 async def set_policy(
@@ -86,4 +98,5 @@ async def set_policy(
         raise domain_error(exc) from exc
     if not await ctx.stores.categories.save_policy(checked, expected_version=current.version):
         raise lost_race("the deadline policy")
+    ctx.cache.forget("policy")
     return checked

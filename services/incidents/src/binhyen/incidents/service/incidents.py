@@ -33,7 +33,11 @@ from binhyen.incidents.domain.incidents import (
     RoleNotAllowed,
     TransitionNotAllowed,
 )
-from binhyen.incidents.service.categories import get_policy
+from binhyen.incidents.service.categories import (
+    category_for_intake,
+    get_policy,
+    policy_for_intake,
+)
 from binhyen.incidents.service.common import (
     Context,
     check_version,
@@ -146,13 +150,13 @@ async def report_incident(
         earlier = await _replay(ctx, incident_id, fingerprint, channel)
         if earlier is not None:
             return earlier
-    unit = await reportable_hamlet(cmd.hamlet_id, stores=ctx.stores)
+    unit = await reportable_hamlet(cmd.hamlet_id, stores=ctx.stores, cache=ctx.cache)
     path = (*unit.ancestor_ids, unit.id)
     if principal is not None and not principal.allows("incidents:report", path):
         if principal.allows("units:read", path):
             raise Forbidden(f"your roles do not allow reporting in hamlet {unit.id}")
         raise Invalid(f"hamlet {cmd.hamlet_id} is not known", field="hamlet_id")
-    category = await ctx.stores.categories.get(cmd.category)
+    category = await category_for_intake(ctx, cmd.category)
     if category is None or not category.active:
         raise Invalid(
             f"category {cmd.category!r} does not exist; GET /api/v1/categories lists them",
@@ -161,7 +165,7 @@ async def report_incident(
     now = ctx.now()
     try:
         answers = validate_answers(category, dict(cmd.answers))
-        policy = await get_policy(ctx)
+        policy = await policy_for_intake(ctx)
         severity = cmd.severity or category.default_severity
         incident = domain.report(
             incident_id=incident_id,

@@ -6,6 +6,7 @@ from binhyen.contracts import CloudEvent
 from binhyen.contracts.events.organisations import OrganisationState
 from binhyen.contracts.events.units import UnitState
 from binhyen.incidents.domain.units import UnitReplica
+from binhyen.incidents.service.common import ReadCache
 from binhyen.incidents.store import Stores
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.problems import Invalid, NotFound
@@ -72,10 +73,13 @@ async def get_hamlet(hamlet_id: str, *, principal: Principal, stores: Stores) ->
 
 
 async def reportable_hamlet(
-    hamlet_id: str, *, stores: Stores, field: str = "hamlet_id"
+    hamlet_id: str, *, stores: Stores, cache: ReadCache | None = None, field: str = "hamlet_id"
 ) -> UnitReplica:
     """An active hamlet to report in; refuses unknown, non-hamlet and ended units clearly."""
-    unit = await stores.units.get(hamlet_id)
+    if cache is not None:
+        unit = await cache.get(("unit", hamlet_id), lambda: stores.units.get(hamlet_id))
+    else:
+        unit = await stores.units.get(hamlet_id)
     if unit is None:
         raise Invalid(
             f"hamlet {hamlet_id} is not known; check the id (a hamlet registered a moment ago "
