@@ -1,0 +1,100 @@
+"""End to end: hamlets and teams made in the registry are where incidents are filed and handled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from binhyen.incidents.app import create_app as create_incidents
+from binhyen.incidents.settings import Settings as IncidentsSettings
+from binhyen.incidents.testing import report_body
+from binhyen.kit.testing import Servers, TestIssuer, eventually, serve
+from binhyen.registry.app import create_app as create_registry
+from binhyen.registry.settings import Settings as RegistrySettings
+
+
+async def test_a_merged_hamlet_sends_reports_to_its_successor_and_registry_teams_take_them(
+    servers: Servers, database_name: str, topic_prefix: str, issuer: TestIssuer
+) -> None:
+    common: dict[str, Any] = {
+        "mongodb_uri": servers.mongodb,
+        "kafka_bootstrap": servers.kafka,
+        "topic_prefix": topic_prefix,
+        "environment": "test",
+        "outbox_sweep_seconds": 0.5,
+        "mongodb_max_pool_size": 1,  # FerretDB v1 loses concurrent updates of one document
+        "auth_issuer": issuer.issuer,
+        "auth_jwks_json": issuer.jwks_json,
+    }
+    registry = RegistrySettings.model_validate(
+        {"mongodb_database": f"{database_name}_reg", "consumer_group": f"reg-{database_name}"}
+        | common
+    )
+    incidents = IncidentsSettings.model_validate(
+        {"mongodb_database": f"{database_name}_inc", "consumer_group": f"inc-{database_name}"}
+        | common
+    )
+    admin = issuer.headers(("admin", "*"))
+    async with (
+        serve(create_registry(registry), headers=admin) as (reg, _),
+        serve(create_incidents(incidents), headers=admin) as (inc, inc_rt),
+    ):
+        ids: dict[str, str] = {}
+        for key, kind, name, parent in (
+            ("province", "province", "Hà Tĩnh", None),
+            ("commune", "commune", "Kỳ Nam", "province"),
+            ("tan_thanh", "hamlet", "Tân Thành", "commune"),
+            ("dong_hai", "hamlet", "Đông Hải", "commune"),
+        ):
+            body = {
+                "kind": kind,
+                "name": name,
+                "valid_from": "2020-09-09",
+                "parent_id": ids.get(parent) if parent else None,
+            }
+            created = await reg.post("/api/v1/units", json=body)
+            assert created.status_code == 201, created.text
+            ids[key] = created.json()["id"]
+        team = await reg.post(
+            "/api/v1/organisations",
+            json={
+                "unit_id": ids["tan_thanh"],
+                "kind": "people_security",
+                "name": "Tổ an ninh Tân Thành",
+                "valid_from": "2024-01-01",
+            },
+        )
+        assert team.status_code == 201, team.text
+        merged = await reg.post(
+            f"/api/v1/units/{ids['dong_hai']}/merge",
+            json={"successor_id": ids["tan_thanh"], "effective_date": "2025-07-01"},
+        )
+        assert merged.status_code == 200, merged.text
+
+        async def refused_naming_successor() -> dict[str, Any] | None:
+            response = await inc.post(
+                "/api/v1/incidents", json=report_body(hamlet_id=ids["dong_hai"])
+            )
+            problem: dict[str, Any] = response.json()
+            named = "Tân Thành" in problem.get("detail", "")  # once the successor arrived too
+            return problem if problem.get("successor_id") == ids["tan_thanh"] and named else None
+
+        problem = await eventually(refused_naming_successor, what="merge replicated")
+        assert "01/07/2025" in problem["detail"]
+        assert problem["errors"][0]["field"] == "hamlet_id"
+        assert await inc_rt.db["incidents"].count_documents({}) == 0
+
+        filed = await inc.post("/api/v1/incidents", json=report_body(hamlet_id=ids["tan_thanh"]))
+        assert filed.status_code == 201, filed.text
+        iid = filed.json()["id"]
+        assert (
+            await inc.post(f"/api/v1/incidents/{iid}/transitions", json={"action": "acknowledge"})
+        ).status_code == 200
+
+        async def assigned() -> bool:
+            response = await inc.post(
+                f"/api/v1/incidents/{iid}/transitions",
+                json={"action": "assign", "assignee": {"team_id": team.json()["id"]}},
+            )
+            return response.status_code == 200
+
+        await eventually(assigned, what="team replicated and assigned")
