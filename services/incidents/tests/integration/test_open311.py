@@ -352,10 +352,11 @@ async def test_status_is_open_until_resolved_rejected_or_a_duplicate(world: Worl
     assert (one["service_request_id"], one["status"]) == (resolved, "closed")
     assert one["status_notes"] == "Đã tìm lại xe đạp, trả cho chủ"
     assert one["detailed_status"] == "resolved"
-    assert one["updated_datetime"] > one["requested_datetime"]
+    assert one["updated_datetime"] >= one["requested_datetime"]
     assert (two["service_request_id"], two["status"]) == (pending, "open")
     public = (await world.client.get(f"{BASE}/requests/{resolved}.json")).json()
     assert public[0]["status_notes"] is None  # free text is for staff
+    assert public[0]["updated_datetime"] == one["updated_datetime"]  # resolving changed the state
 
     bad = await world.client.get(f"{BASE}/requests.json?status=finished")
     assert bad.status_code == 422

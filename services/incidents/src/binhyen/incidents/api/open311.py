@@ -107,7 +107,7 @@ class PayloadTooLarge(DomainError):
 @router.api_route("/{resource:path}.xml", methods=["GET", "POST"], include_in_schema=False)
 async def xml_format(resource: str) -> None:
     """Only JSON is served."""
-    raise NotAcceptable(f"only JSON is served: use /open311/v2/{resource}.json")
+    raise NotAcceptable("only JSON is served: ask for the same path ending in .json")
 
 
 async def _optional_principal(request: Request) -> Principal | None:

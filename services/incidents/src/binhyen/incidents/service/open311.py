@@ -130,7 +130,10 @@ def _location_errors(lat: float, long: float) -> list[DomainError]:
 
 def _attributes(category: Category, given: Mapping[str, Any]) -> dict[str, Any]:
     """Attribute values as the catalogue's answers (an Open311 datetime for a date question)."""
-    answers = dict(given)
+    answers = {
+        code: [v for v in value if v != ""] if isinstance(value, list) else value
+        for code, value in given.items()
+    }  # an empty multi-select arrives as attribute[code][]= with nothing chosen
     for q in category.questions:
         value = answers.get(q.code)
         if q.type == "date" and isinstance(value, str) and "T" in value:
