@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi.routing import APIRoute
-
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.testing import (
@@ -24,10 +22,12 @@ from binhyen.incidents.testing import (
     HAMLET,
     OTHER_COMMUNE,
     OTHER_HAMLET,
+    SPOT,
     TEAM,
     World,
     report_body,
 )
+from binhyen.kit.testing import api_routes
 
 Site = dict[str, str]
 
@@ -147,6 +147,13 @@ OPEN = {
     ("POST", "/api/v1/tips"),
     ("GET", "/api/v1/tips/current"),
     ("POST", "/api/v1/tips/current/messages"),
+    # Open311: the public view for anyone (checked below: no free text, no location).
+    ("GET", "/open311/v2/discovery.json"),
+    ("GET", "/open311/v2/services.json"),
+    ("GET", "/open311/v2/services/{service_code}.json"),
+    ("GET", "/open311/v2/requests.json"),
+    ("GET", "/open311/v2/requests/{service_request_id}.json"),
+    ("POST", "/open311/v2/requests.json"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -163,24 +170,15 @@ OUTSIDERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ("nobody", ()),
 ]
 # What an outsider must never see, not even in an error: the texts and the tipster.
-SECRETS = ("Người báo tin", "0912000111", "Tranh chấp đất", "Mất trộm xe đạp")
+SECRETS = ("Người báo tin", "0912000111", "cãi nhau về bờ rào", "Mất trộm xe đạp")
 WRITES_ALLOWED_TO_RESIDENTS = {("POST", "/api/v1/incidents"), ("GET", "/api/v1/incidents/similar")}
 
 
-def _routes(settings: Settings) -> set[tuple[str, str]]:
-    app = create_app(settings)
-    return {
-        (m, r.path)
-        for r in app.routes
-        if isinstance(r, APIRoute)
-        for m in (r.methods or ())
-        if m != "HEAD"
-    }
-
-
 def test_every_route_has_a_probe(incidents_settings: Settings) -> None:
+    routes = api_routes(create_app(incidents_settings))
+    assert len(routes) > 25  # the check below must see the routes
     covered = {(p.method, p.route) for p in PROBES} | OPEN
-    missing = sorted(_routes(incidents_settings) - covered)
+    missing = sorted(routes - covered)
     assert not missing, f"add access probes for {missing}"
 
 
@@ -192,7 +190,10 @@ async def _site(world: World) -> Site:
     incident = tip.json()["incident_id"]
     dispute = (
         await world.reported(
-            officer, category="land_dispute", answers={"parties": 2}, description="Tranh chấp đất"
+            officer,
+            category="land_dispute",
+            answers={"parties": 2},
+            description="Hai hộ cãi nhau về bờ rào",
         )
     )["id"]
     assert (await world.act(dispute, "acknowledge", officer)).status_code == 200
@@ -248,6 +249,13 @@ async def test_nobody_outside_the_scope_reads_or_changes_an_incident(world: Worl
                 failures.append(f"{who}: {probe.method} {probe.route} answered {code}: {text}")
             elif any(secret in text for secret in SECRETS):
                 failures.append(f"{who}: {probe.method} {probe.route} leaked in an error")
+        for url in (
+            f"/open311/v2/requests/{site['incident']}.json",
+            f"/open311/v2/requests.json?hamlet_id={HAMLET}",
+        ):
+            response = await world.client.get(url, headers=headers)
+            if any(secret in response.text for secret in SECRETS) or str(SPOT[1]) in response.text:
+                failures.append(f"{who}: GET {url} shows the report's text or location")
     assert not failures, "\n".join(failures)
     assert await _snapshot(world) == before
     assert await world.rt.db["categories"].find({}).to_list() == categories

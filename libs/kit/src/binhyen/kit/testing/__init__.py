@@ -1,6 +1,6 @@
 """Test support: real Kafka and MongoDB-wire servers, per-test names, waiting helpers."""
 
-from binhyen.kit.testing.apps import serve
+from binhyen.kit.testing.apps import api_routes, serve
 from binhyen.kit.testing.kafka import read_topic
 from binhyen.kit.testing.servers import Servers
 from binhyen.kit.testing.tokens import TestIssuer
@@ -9,6 +9,7 @@ from binhyen.kit.testing.waiting import eventually, outbox_drained, outboxes_emp
 __all__ = [
     "Servers",
     "TestIssuer",
+    "api_routes",
     "eventually",
     "outbox_drained",
     "outboxes_empty",

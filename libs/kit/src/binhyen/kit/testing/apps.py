@@ -23,3 +23,19 @@ async def serve(
             transport=transport, base_url="http://test", headers=headers
         ) as client:
             yield client, app.state.runtime
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+def api_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (METHOD, path template) the app documents, however its routers are nested."""
+    # FastAPI 0.165 wraps included routers, so app.routes no longer lists each route;
+    # the OpenAPI document does, with full paths.
+    paths: dict[str, dict[str, object]] = app.openapi()["paths"]
+    return {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method in operations
+        if method in HTTP_METHODS
+    }

@@ -169,7 +169,7 @@ class Point:
         p1, p2 = math.radians(self.lat), math.radians(other.lat)
         dp, dl = p2 - p1, math.radians(other.lon - self.lon)
         a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-        return 2 * r * math.asin(math.sqrt(a))
+        return 2 * r * math.atan2(math.sqrt(a), math.sqrt(max(0.0, 1 - a)))  # stable near antipodes
 
 
 @dataclass(frozen=True)

@@ -155,11 +155,11 @@ async def report_incident(
     if principal is not None and not principal.allows("incidents:report", path):
         if principal.allows("units:read", path):
             raise Forbidden(f"your roles do not allow reporting in hamlet {unit.id}")
-        raise Invalid(f"hamlet {cmd.hamlet_id} is not known", field="hamlet_id")
+        raise Invalid("this hamlet is not known", field="hamlet_id")
     category = await category_for_intake(ctx, cmd.category)
     if category is None or not category.active:
         raise Invalid(
-            f"category {cmd.category!r} does not exist; GET /api/v1/categories lists them",
+            "no active category has this code; GET /api/v1/categories lists them",
             field="category",
         )
     now = ctx.now()
@@ -335,7 +335,7 @@ async def _original(
         raise Invalid("an incident cannot duplicate itself", field="duplicate_of")
     original = await ctx.stores.incidents.get(original_id)
     if original is None or not principal.allows("incidents:read", original.unit_path):
-        raise Invalid(f"incident {original_id} does not exist", field="duplicate_of")
+        raise Invalid("the incident named does not exist", field="duplicate_of")
     if original.status in ("duplicate", "rejected"):
         target = (
             f"; mark it a duplicate of {original.duplicate_of}" if original.duplicate_of else ""

@@ -206,7 +206,7 @@ async def _check(
         if principal is not None and not principal.allows("incidents:report", path):
             if principal.allows("units:read", path):
                 raise Forbidden(f"your roles do not allow reporting in hamlet {unit.id}")
-            errors.append(Invalid(f"hamlet {cmd.hamlet_id} is not known", field=cmd.hamlet_field))
+            errors.append(Invalid("this hamlet is not known", field=cmd.hamlet_field))
     if cmd.lat is not None and cmd.long is not None:
         errors.extend(_location_errors(cmd.lat, cmd.long))
     answers: dict[str, Any] = {}

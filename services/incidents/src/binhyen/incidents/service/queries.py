@@ -113,10 +113,10 @@ async def similar_incidents(
     """Open incidents of the same category near the same place and time, nearest first."""
     unit = await ctx.stores.units.get(hamlet_id)
     if unit is None:
-        raise Invalid(f"hamlet {hamlet_id} is not known", field="hamlet_id")
+        raise Invalid("this hamlet is not known", field="hamlet_id")
     path = (*unit.ancestor_ids, unit.id)
     if not (principal.allows("incidents:report", path) or principal.allows("incidents:read", path)):
-        raise Invalid(f"hamlet {hamlet_id} is not known", field="hamlet_id")
+        raise Invalid("this hamlet is not known", field="hamlet_id")
     # Near the same place: the same hamlet, or within the radius across a hamlet border.
     filters = Filters(
         units=[unit.parent_id or unit.id] if location is not None else [unit.id],

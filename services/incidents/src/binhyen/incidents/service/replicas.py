@@ -82,8 +82,8 @@ async def reportable_hamlet(
         unit = await stores.units.get(hamlet_id)
     if unit is None:
         raise Invalid(
-            f"hamlet {hamlet_id} is not known; check the id (a hamlet registered a moment ago "
-            "may take a few seconds to arrive)",
+            "this hamlet is not known; check the id (a hamlet registered a moment ago may take "
+            "a few seconds to arrive)",
             field=field,
         )
     if not unit.is_hamlet:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,8 +47,12 @@ async def submit_tip(
 ) -> Reported:
     """File an anonymous tip; the tipster gets a reply token, their contact stays masked."""
     await check_rate(ctx, "tips", client)
+    # Retry keys are the tipster's own: scoped to their (hashed) address, so another
+    # tipster reusing a key never receives this tip's reply token.
+    secret = ctx.settings.tip_secret.get_secret_value()
+    scope = hmac.new(secret.encode(), f"client:{client}".encode(), hashlib.sha256).hexdigest()
     return await report_incident(
-        cmd, ctx=ctx, principal=None, channel="anonymous", identity=contact
+        cmd, ctx=ctx, principal=None, channel="anonymous", identity=contact, client_id=scope
     )
 
 
