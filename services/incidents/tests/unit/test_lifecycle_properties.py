@@ -152,7 +152,7 @@ def expected_rule_field(
 ) -> str | None:
     """The field a valid-state, valid-role action is refused on (None: accepted)."""
     reason = change.reason.strip() if change.reason else None
-    if action in NEEDS_REASON and action != "escalate" and not reason:
+    if action in NEEDS_REASON and not reason:
         return "reason"
     if reason and len(reason) > MAX_REASON:
         return "reason"

@@ -108,9 +108,6 @@ class FilterParams:
         )
 
 
-Filter = Annotated[FilterParams, Depends()]
-
-
 class IncidentSummary(BaseModel):
     """An incident in a list."""
 

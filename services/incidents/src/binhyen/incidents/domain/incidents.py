@@ -94,7 +94,7 @@ ROLE_RULES: dict[Action, frozenset[str]] = {
 }
 # A case handed to the police is closed or handed back by the police alone.
 POLICE_ONLY_FROM: dict[Status, frozenset[str]] = {"escalated": frozenset({"admin", "police"})}
-NEEDS_REASON: frozenset[Action] = frozenset({"resolve", "reject", "reopen", "escalate"})
+NEEDS_REASON: frozenset[Action] = frozenset({"resolve", "reject", "reopen"})
 
 MAX_DESCRIPTION = 4000
 MAX_REASON = 1000
@@ -400,7 +400,7 @@ def transition(
     if not set(roles) & allowed_roles:
         raise RoleNotAllowed(action, allowed_roles)
     reason = (change.reason.strip() or None) if change.reason else None
-    if action in NEEDS_REASON and not reason and action != "escalate":
+    if action in NEEDS_REASON and not reason:
         raise IncidentRuleViolation(f"say why ({action.replace('_', ' ')})", field="reason")
     if reason and len(reason) > MAX_REASON:
         raise IncidentRuleViolation(f"the reason is longer than {MAX_REASON}", field="reason")
