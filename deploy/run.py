@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import localservers  # noqa: E402
 
-from binhyen.registry.__main__ import DEMO_PASSWORD  # noqa: E402
 from binhyen.incidents.demo import load_demo_at as load_incidents_demo_at  # noqa: E402
+from binhyen.registry.__main__ import DEMO_PASSWORD  # noqa: E402
 from binhyen.registry.demo import DemoResult, load_demo_at  # noqa: E402
 
 SERVICES = {"registry": 8001, "incidents": 8002}
