@@ -527,6 +527,8 @@ def _kafka_properties(home: Path, port: int, controller_port: int) -> str:
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "false",
         "delete.topic.enable": "true",
+        # Tests delete their topics; free the files soon (open files are limited here).
+        "file.delete.delay.ms": "1000",
         # Small footprint for a dev/test box.
         "num.network.threads": "2",
         "num.io.threads": "4",

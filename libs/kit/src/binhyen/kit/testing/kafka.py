@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Callable
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
+log = logging.getLogger(__name__)
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
@@ -58,6 +62,23 @@ async def read_topic(
                 )
     finally:
         await consumer.stop()
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (best effort); return their names."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    except Exception as exc:  # a test that stopped the broker on purpose, say
+        log.warning("could not delete test topics", extra={"error": type(exc).__name__})
+        return []
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
 
 
 async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:

@@ -11,6 +11,7 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 
 from binhyen.kit.mongo import create_mongo_client
+from binhyen.kit.testing.kafka import delete_topics
 from binhyen.kit.testing.servers import Servers, start_servers
 from binhyen.kit.testing.tokens import TestIssuer
 
@@ -39,10 +40,16 @@ def test_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
-@pytest.fixture
-def topic_prefix(test_id: str) -> str:
-    """A topic-name prefix only this test uses."""
-    return f"t{test_id}."
+@pytest_asyncio.fixture
+async def topic_prefix(test_id: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A topic-name prefix only this test uses; its topics are deleted afterwards."""
+    prefix = f"t{test_id}."
+    yield prefix
+    if "servers" in request.fixturenames:
+        # Every test's topics (12 partitions each) would otherwise pile up on the session
+        # broker until it runs out of open files.
+        servers: Servers = request.getfixturevalue("servers")
+        await delete_topics(servers.kafka, prefix)
 
 
 @pytest.fixture
