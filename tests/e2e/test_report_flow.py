@@ -70,15 +70,21 @@ async def test_a_merged_hamlet_sends_reports_to_its_successor_and_registry_teams
         )
         assert merged.status_code == 200, merged.text
 
-        async def refused_naming_successor() -> dict[str, Any] | None:
-            response = await inc.post(
-                "/api/v1/incidents", json=report_body(hamlet_id=ids["dong_hai"])
-            )
-            problem: dict[str, Any] = response.json()
-            named = "Tân Thành" in problem.get("detail", "")  # once the successor arrived too
-            return problem if problem.get("successor_id") == ids["tan_thanh"] and named else None
+        async def replicated(unit_id: str, status: str) -> bool:
+            response = await inc.get(f"/api/v1/hamlets/{unit_id}")
+            return response.status_code == 200 and response.json()["status"] == status
 
-        problem = await eventually(refused_naming_successor, what="merge replicated")
+        # Wait for the registry's events (no report before: it would be filed while the
+        # hamlet is still active here), then report once.
+        await eventually(
+            lambda: replicated(ids["tan_thanh"], "active"), what="successor replicated"
+        )
+        await eventually(lambda: replicated(ids["dong_hai"], "merged"), what="merge replicated")
+        refused = await inc.post("/api/v1/incidents", json=report_body(hamlet_id=ids["dong_hai"]))
+        assert refused.status_code == 422
+        problem = refused.json()
+        assert problem["successor_id"] == ids["tan_thanh"]
+        assert "Tân Thành" in problem["detail"]
         assert "01/07/2025" in problem["detail"]
         assert problem["errors"][0]["field"] == "hamlet_id"
         assert await inc_rt.db["incidents"].count_documents({}) == 0
