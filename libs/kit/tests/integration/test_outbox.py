@@ -144,3 +144,31 @@ async def test_relay_crash_after_ack_resends_and_the_consumer_effect_happens_onc
         )
     counter = await effects.find_one({"_id": "counter"})
     assert counter is not None and counter["n"] == 1
+
+
+async def test_entries_handed_over_by_the_writer_are_sent_once_and_pulled_by_id(
+    servers: Servers, units: AsyncCollection[Document], topic: str, topic_prefix: str
+) -> None:
+    await ensure_topics(servers.kafka, [REGISTRY_UNITS], prefix=topic_prefix)
+
+    async def factory() -> AIOKafkaProducer:
+        return await start_producer(servers.kafka, client_id="test-relay")
+
+    # No sweep within the test's deadlines: only the hand-over can drain the outboxes.
+    relay = OutboxRelay(collections=[units], producer_factory=factory, sweep_seconds=600)
+    await relay.start()
+    try:
+        events = [_event(f"h{i}") for i in range(5)]
+        for event in events:
+            entries = [outbox_entry(event, topic)]
+            await units.insert_one(with_outbox({"_id": event.subject}, entries))
+            relay.hand_over("units", event.subject, entries)
+        for event in events:
+            assert event.subject is not None
+            await eventually(
+                functools.partial(outbox_drained, units, event.subject), what="outbox drained"
+            )
+    finally:
+        await relay.stop()
+    records = await read_topic(servers.kafka, topic, until=lambda r: len(r) >= 5)
+    assert sorted(parse_event(r.value).id for r in records) == sorted(e.id for e in events)
