@@ -21,12 +21,17 @@ def context(rt: Runtime) -> Context:
         if rt.relay is not None:
             rt.relay.wake(*hint)  # type: ignore[arg-type]
 
+    def hand(collection: str, doc_id: object, entries: list[dict[str, object]]) -> None:
+        if rt.relay is not None:
+            rt.relay.hand_over(collection, doc_id, entries)
+
     settings = rt.settings
     assert isinstance(settings, Settings)
     return Context(
         stores=rt.extras["stores"],
         topic=settings.topic,
         wake=wake,
+        hand=hand,
         settings=settings,
         cache=ReadCache(settings.reference_cache_seconds),
     )

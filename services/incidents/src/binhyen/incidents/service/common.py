@@ -67,6 +67,7 @@ class Context:
     stores: Stores
     topic: Callable[[str], str]
     wake: Callable[..., None]  # wake(collection, *ids)
+    hand: Callable[[str, Any, list[dict[str, Any]]], None] = lambda *_: None  # new entries
     default_policy: DeadlinePolicy = DEFAULT_POLICY
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     settings: Any = None

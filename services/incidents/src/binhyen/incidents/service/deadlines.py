@@ -41,11 +41,10 @@ async def sweep(ctx: Context) -> int:
             deadlines = miss(deadlines, deadline.kind, now)
             if not _still_pending(incident, deadline.kind):
                 continue
-            if await ctx.stores.misses.record(
-                incident.id, deadline, at=now, outbox=miss_outbox(ctx, incident, deadline, now)
-            ):
+            outbox = miss_outbox(ctx, incident, deadline, now)
+            if await ctx.stores.misses.record(incident.id, deadline, at=now, outbox=outbox):
                 new += 1
-                ctx.wake("deadline_misses", miss_id(incident.id, deadline))
+                ctx.hand("deadline_misses", miss_id(incident.id, deadline), outbox)
                 log.info(
                     "deadline missed",
                     extra={"incident_id": incident.id, "deadline": deadline.kind},

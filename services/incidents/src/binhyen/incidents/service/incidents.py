@@ -55,7 +55,7 @@ from binhyen.incidents.service.replicas import reportable_hamlet
 from binhyen.incidents.store.incidents import Message
 from binhyen.kit.auth import Forbidden, Principal, authorize
 from binhyen.kit.idempotency import request_fingerprint
-from binhyen.kit.problems import Conflict, Invalid, NotFound
+from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
 from binhyen.kit.text import fold, nfc
 
 ID_NAMESPACE = uuid.UUID("8a1f6a52-3c1e-4d2e-9d7b-2f7f3b5c9e10")
@@ -146,10 +146,28 @@ async def report_incident(
         else str(uuid.uuid4())
     )
     fingerprint = cmd.fingerprint()
-    if cmd.idempotency_key:
-        earlier = await _replay(ctx, incident_id, fingerprint, channel)
-        if earlier is not None:
-            return earlier
+    try:
+        return await _file(cmd, incident_id, fingerprint, ctx, principal, channel, identity, owner)
+    except DomainError:
+        # A retry whose first attempt was filed returns that result, even if the hamlet or
+        # category changed since; only then is the stored report looked up.
+        if cmd.idempotency_key:
+            earlier = await _replay(ctx, incident_id, fingerprint, channel)
+            if earlier is not None:
+                return earlier
+        raise
+
+
+async def _file(
+    cmd: ReportIncident,
+    incident_id: str,
+    fingerprint: str,
+    ctx: Context,
+    principal: Principal | None,
+    channel: Channel,
+    identity: Mapping[str, Any] | None,
+    owner: str,
+) -> Reported:
     unit = await reportable_hamlet(cmd.hamlet_id, stores=ctx.stores, cache=ctx.cache)
     path = (*unit.ancestor_ids, unit.id)
     if principal is not None and not principal.allows("incidents:report", path):
@@ -187,18 +205,16 @@ async def report_incident(
     extra: dict[str, Any] = {"idempotency_fingerprint": fingerprint}
     if identity:
         extra["reporter_identity"] = {k: v for k, v in identity.items() if v}
+    outbox = change_outbox(ctx, incident, incident.timeline)
     inserted = await ctx.stores.incidents.insert(
-        incident,
-        outbox=change_outbox(ctx, incident, incident.timeline),
-        search=search_key(incident, category),
-        extra=extra,
+        incident, outbox=outbox, search=search_key(incident, category), extra=extra
     )
-    if not inserted:
+    if not inserted:  # the same Idempotency-Key: the first attempt's result
         earlier = await _replay(ctx, incident_id, fingerprint, channel)
         if earlier is not None:
             return earlier
         raise lost_race(f"incident {incident_id}")
-    ctx.wake("incidents", incident.id)
+    ctx.hand("incidents", incident.id, outbox)
     return Reported(incident, True, _token(ctx, incident.id) if channel == "anonymous" else None)
 
 
@@ -293,15 +309,13 @@ async def _save(
     ctx: Context, before: Incident, after: Incident, *, reset_missed: bool = False
 ) -> None:
     entries = after.timeline[len(before.timeline) :]
+    outbox = change_outbox(ctx, after, entries)
     saved = await ctx.stores.incidents.save(
-        after,
-        expected_version=before.version,
-        outbox=change_outbox(ctx, after, entries),
-        reset_missed=reset_missed,
+        after, expected_version=before.version, outbox=outbox, reset_missed=reset_missed
     )
     if not saved:
         raise lost_race(f"incident {before.id}")
-    ctx.wake("incidents", after.id)
+    ctx.hand("incidents", after.id, outbox)
 
 
 async def _assignee(ctx: Context, incident: Incident, wanted: AssigneeInput) -> Assignee:
@@ -483,7 +497,7 @@ async def add_message(
     outbox = message_outbox(ctx, incident, author=author, actor=author_id or author, at=message.at)
     if not await ctx.stores.incidents.add_message(incident.id, message, outbox=outbox):
         raise NotFound(f"incident {incident.id} does not exist")
-    ctx.wake("incidents", incident.id)
+    ctx.hand("incidents", incident.id, outbox)
     return message
 
 
@@ -513,7 +527,7 @@ async def unmask_reporter(
     identity = await ctx.stores.incidents.unmask(incident_id, audit=audit, outbox=outbox)
     if identity is None:
         raise NotFound(f"incident {incident_id} does not exist")
-    ctx.wake("incidents", incident_id)
+    ctx.hand("incidents", incident_id, outbox)
     result: dict[str, Any] = {"kind": incident.reporter.kind, **identity}
     if incident.reporter.kind != "anonymous" and incident.reporter.subject:
         result.setdefault("user_id", incident.reporter.subject)
