@@ -32,10 +32,15 @@ class Settings(ServiceSettings):
         description="Take the client address from X-Forwarded-For (only behind a proxy you run).",
     )
     deadline_sweep_seconds: float = Field(
-        5.0, gt=0, description="How often the deadline scheduler looks for missed deadlines."
+        30.0,
+        gt=0,
+        description=(
+            "How often the deadline scheduler looks for missed deadlines (the shortest target "
+            "is 15 minutes; on FerretDB v1 each look scans every incident)."
+        ),
     )
     deadline_lease_seconds: float = Field(
-        15.0, gt=0, description="How long one replica holds the scheduler lease between sweeps."
+        60.0, gt=0, description="How long one replica holds the scheduler lease between sweeps."
     )
     reference_cache_seconds: float = Field(
         5.0,
