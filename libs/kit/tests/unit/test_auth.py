@@ -66,3 +66,23 @@ async def test_unknown_roles_in_a_token_grant_nothing() -> None:
     verifier = TokenVerifier(issuer=issuer.issuer, audience=issuer.audience, jwks=issuer.jwks)
     principal = await verifier.verify(issuer.token(("emperor", "*")))
     assert principal.grants == ()
+
+
+async def test_a_static_jwks_is_not_refetched_from_the_default_url() -> None:
+    from binhyen.kit.runtime import ServiceSpec, open_runtime
+    from binhyen.kit.settings import ServiceSettings
+    from binhyen.kit.testing import TestIssuer
+
+    issuer = TestIssuer()
+    settings = ServiceSettings(
+        mongodb_database="unused",
+        consumer_group="unused",
+        auth_issuer=issuer.issuer,
+        auth_jwks_json=issuer.jwks_json,
+        mongodb_timeout_ms=100,
+    )
+    async with open_runtime(ServiceSpec(name="t", title="t", routers=[]), settings) as rt:
+        assert rt.verifier is not None
+        rt.verifier._refresh = 0.0  # keys count as stale at once
+        principal = await rt.verifier.verify(issuer.token(("admin", "*"), subject="s"))
+        assert principal.subject == "s"

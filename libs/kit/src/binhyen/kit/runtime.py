@@ -96,7 +96,9 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
         rt.verifier = TokenVerifier(
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
-            jwks_url=settings.auth_jwks_url,
+            # A static JWKS replaces the URL: refreshing from a URL nobody serves would
+            # turn every token away once the keys are five minutes old.
+            jwks_url=None if settings.auth_jwks_json else settings.auth_jwks_url,
             jwks=load_jwks(settings.auth_jwks_json) if settings.auth_jwks_json else None,
         )
     try:
