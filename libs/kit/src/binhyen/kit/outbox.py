@@ -134,12 +134,20 @@ class OutboxRelay:
         self._stopped.clear()
         self._task = asyncio.create_task(self._loop(), name="outbox-relay")
 
-    async def stop(self) -> None:
-        """Finish the current pass, then stop and close the producer."""
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish the current pass (cancel it after ``grace_seconds``), close the producer.
+
+        Cancelling is safe: entries leave a document only after Kafka acknowledged them,
+        and a claim left behind expires with its lease.
+        """
         self._stopping = True
         self._stopped.set()
         self._wake.set()
         if self._task is not None:
+            done, _ = await asyncio.wait({self._task}, timeout=grace_seconds)
+            if not done:
+                log.warning("outbox relay pass cancelled at shutdown")
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
