@@ -156,13 +156,15 @@ async def test_entries_handed_over_by_the_writer_are_sent_once_and_pulled_by_id(
 
     # No sweep within the test's deadlines: only the hand-over can drain the outboxes.
     relay = OutboxRelay(collections=[units], producer_factory=factory, sweep_seconds=600)
+    events = [_event(f"h{i}") for i in range(5)]
+    for event in events:
+        entries = [outbox_entry(event, topic)]
+        await units.insert_one(with_outbox({"_id": event.subject}, entries))
+        relay.hand_over("units", event.subject, entries)
+    # Started after the writes, so its start-up sweep cannot race the hand-over (which may
+    # send twice: at least once is the contract, but this test counts exactly once).
     await relay.start()
     try:
-        events = [_event(f"h{i}") for i in range(5)]
-        for event in events:
-            entries = [outbox_entry(event, topic)]
-            await units.insert_one(with_outbox({"_id": event.subject}, entries))
-            relay.hand_over("units", event.subject, entries)
         for event in events:
             assert event.subject is not None
             await eventually(

@@ -296,8 +296,24 @@ class OutboxRelay:
                 OUTBOX_RELAYED.labels(topic=entry["topic"]).inc()
                 OUTBOX_PENDING_SECONDS.observe((now - _aware(entry["created_at"])).total_seconds())
         finally:
+            self._forget_handed(collection.name, acked)
             await self._remove_sent(collection, claimed, acked)
         return sum(len(entries) for entries in acked.values())
+
+    def _forget_handed(self, name: str, acked: dict[Any, list[Document]]) -> None:
+        """Entries a sweep just sent need not be sent again by the hand-over path."""
+        pending = self._handed.get(name)
+        if not pending:
+            return
+        for doc_id, entries in acked.items():
+            sent = {entry["id"] for entry in entries}
+            left = [e for e in pending.get(doc_id, []) if e["id"] not in sent]
+            if left:
+                pending[doc_id] = left
+            else:
+                pending.pop(doc_id, None)
+        if not pending:
+            self._handed.pop(name, None)
 
     async def _remove_sent(
         self,
