@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -142,7 +143,10 @@ def run_local() -> int:
         print(f"{', '.join(failed)} stopped unexpectedly", file=sys.stderr)
         shutdown()
     except BaseException:
-        if not isinstance(sys.exc_info()[1], SystemExit):
+        error = sys.exc_info()[1]
+        if not isinstance(error, SystemExit):
+            if not isinstance(error, KeyboardInterrupt):
+                traceback.print_exc()  # shutdown() exits: say why first
             shutdown()
         raise
     return 0
