@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from binhyen.incidents.app import create_app as create_incidents
 from binhyen.incidents.settings import Settings as IncidentsSettings
 from binhyen.incidents.testing import report_body
-from binhyen.kit.testing import Servers, TestIssuer, eventually, serve
+from binhyen.kit.testing import TestIssuer, eventually, serve
 from binhyen.registry.app import create_app as create_registry
 from binhyen.registry.settings import Settings as RegistrySettings
 
 
 async def test_a_merged_hamlet_sends_reports_to_its_successor_and_registry_teams_take_them(
-    servers: Servers, database_name: str, topic_prefix: str, issuer: TestIssuer
+    service_settings: tuple[RegistrySettings, IncidentsSettings], issuer: TestIssuer
 ) -> None:
-    common: dict[str, Any] = {
-        "mongodb_uri": servers.mongodb,
-        "kafka_bootstrap": servers.kafka,
-        "topic_prefix": topic_prefix,
-        "environment": "test",
-        "outbox_sweep_seconds": 0.5,
-        "mongodb_max_pool_size": 1,  # FerretDB v1 loses concurrent updates of one document
-        "auth_issuer": issuer.issuer,
-        "auth_jwks_json": issuer.jwks_json,
-    }
-    registry = RegistrySettings.model_validate(
-        {"mongodb_database": f"{database_name}_reg", "consumer_group": f"reg-{database_name}"}
-        | common
-    )
-    incidents = IncidentsSettings.model_validate(
-        {"mongodb_database": f"{database_name}_inc", "consumer_group": f"inc-{database_name}"}
-        | common
-    )
+    registry, incidents = service_settings
     admin = issuer.headers(("admin", "*"))
     async with (
         serve(create_registry(registry), headers=admin) as (reg, _),

@@ -6,32 +6,15 @@ from typing import Any
 
 from binhyen.incidents.app import create_app as create_incidents
 from binhyen.incidents.settings import Settings as IncidentsSettings
-from binhyen.kit.testing import Servers, TestIssuer, eventually, serve
+from binhyen.kit.testing import TestIssuer, eventually, serve
 from binhyen.registry.app import create_app as create_registry
 from binhyen.registry.settings import Settings as RegistrySettings
 
 
 async def test_hamlet_created_in_registry_appears_in_incidents(
-    servers: Servers, database_name: str, topic_prefix: str, issuer: TestIssuer
+    service_settings: tuple[RegistrySettings, IncidentsSettings], issuer: TestIssuer
 ) -> None:
-    common: dict[str, Any] = {
-        "mongodb_uri": servers.mongodb,
-        "kafka_bootstrap": servers.kafka,
-        "topic_prefix": topic_prefix,
-        "environment": "test",
-        "outbox_sweep_seconds": 0.5,
-        "mongodb_max_pool_size": 1,  # FerretDB v1 loses concurrent updates of one document
-        "auth_issuer": issuer.issuer,
-        "auth_jwks_json": issuer.jwks_json,
-    }
-    registry = RegistrySettings.model_validate(
-        {"mongodb_database": f"{database_name}_reg", "consumer_group": f"reg-{database_name}"}
-        | common
-    )
-    incidents = IncidentsSettings.model_validate(
-        {"mongodb_database": f"{database_name}_inc", "consumer_group": f"inc-{database_name}"}
-        | common
-    )
+    registry, incidents = service_settings
     async with (
         serve(create_registry(registry), headers=issuer.headers(("admin", "*"))) as (reg, _),
         serve(create_incidents(incidents), headers=issuer.headers(("admin", "*"))) as (inc, _),

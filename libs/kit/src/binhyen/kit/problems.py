@@ -52,6 +52,25 @@ class Invalid(DomainError):
     status, kind, title = 422, "validation-error", "Invalid request"
 
 
+class PreconditionFailed(DomainError):
+    """The object changed since the caller read it (If-Match)."""
+
+    status, kind, title = 412, "precondition-failed", "Changed since you read it"
+
+
+def check_version(current: int, expected: int | None, what: str) -> None:
+    """Raise 412 if the caller's If-Match names another version."""
+    if expected is not None and expected != current:
+        raise PreconditionFailed(
+            f"{what} is at version {current}, not {expected}; read it again and retry"
+        )
+
+
+def lost_race(what: str) -> PreconditionFailed:
+    """The error for a write whose version guard did not match."""
+    return PreconditionFailed(f"{what} was changed by someone else meanwhile; read it again")
+
+
 def problem(
     status: int,
     kind: str,

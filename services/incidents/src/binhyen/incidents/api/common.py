@@ -6,10 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request
 
 from binhyen.incidents.service.common import Context
-from binhyen.kit.problems import PROBLEM_JSON, Invalid
+from binhyen.kit.http import IdempotencyKey as IdempotencyKey
+from binhyen.kit.http import IfMatch as IfMatch
+from binhyen.kit.http import expected_version as expected_version
+from binhyen.kit.http import set_etag as set_etag
+from binhyen.kit.problems import PROBLEM_JSON
 from binhyen.kit.runtime import runtime_of
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -34,26 +38,6 @@ def _context(request: Request) -> Context:
 
 
 ContextDep = Annotated[Context, Depends(_context)]
-IfMatch = Annotated[str | None, Header(description="The ETag you read; a stale one answers 412.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(max_length=200, description="Retries with the same key return the first result."),
-]
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The version named by an If-Match header, if any."""
-    if if_match is None:
-        return None
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError as exc:
-        raise Invalid('If-Match must be the ETag you read, e.g. "3"', field="If-Match") from exc
-
-
-def set_etag(response: Response, version: int) -> None:
-    """Tell the client which version it holds."""
-    response.headers["ETag"] = f'"{version}"'
 
 
 def local(value: datetime | None) -> str | None:

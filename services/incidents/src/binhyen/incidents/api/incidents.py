@@ -556,8 +556,8 @@ async def list_messages(
 ) -> list[MessageRead]:
     """The conversation with the reporter (staff)."""
     incident = await queries.get_incident(ctx, incident_id, principal=principal)
-    if not _staff(principal, incident):
-        authorize(principal, "incidents:read", incident.unit_path, what=f"incident {incident_id}")
+    # Staff only: a signed-in reporter reads their report but not this conversation.
+    authorize(principal, "incidents:read", incident.unit_path, what=f"incident {incident_id}")
     messages = await ctx.stores.incidents.messages(incident_id)
     return [
         MessageRead(id=m.id, at=m.at, at_local=local(m.at), author=m.author, text=m.text)

@@ -12,15 +12,19 @@ from binhyen.incidents.domain.deadlines import DEFAULT_POLICY, DeadlinePolicy
 from binhyen.incidents.domain.incidents import Incident, RoleNotAllowed, TransitionNotAllowed
 from binhyen.incidents.store import Stores
 from binhyen.kit.auth import EVERYWHERE, Forbidden, Principal, authorize
-from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
+from binhyen.kit.problems import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+)
+
+# The use cases take the optimistic-concurrency errors from here, as before.
+from binhyen.kit.problems import PreconditionFailed as PreconditionFailed
+from binhyen.kit.problems import check_version as check_version
+from binhyen.kit.problems import lost_race as lost_race
 
 T = TypeVar("T")
-
-
-class PreconditionFailed(DomainError):
-    """The incident changed since the caller read it (If-Match)."""
-
-    status, kind, title = 412, "precondition-failed", "Changed since you read it"
 
 
 class TooManyRequests(DomainError):
@@ -88,19 +92,6 @@ def domain_error(exc: Exception) -> DomainError:
     if getattr(exc, "status", 422) == 409:
         return Conflict(str(exc), field=field_name)
     return Invalid(str(exc), field=field_name)
-
-
-def check_version(current: int, expected: int | None, what: str) -> None:
-    """Raise 412 if the caller's If-Match names another version."""
-    if expected is not None and expected != current:
-        raise PreconditionFailed(
-            f"{what} is at version {current}, not {expected}; read it again and retry"
-        )
-
-
-def lost_race(what: str) -> PreconditionFailed:
-    """The error for a write whose version guard did not match."""
-    return PreconditionFailed(f"{what} was changed by someone else meanwhile; read it again")
 
 
 def roles_at(principal: Principal, unit_path: tuple[str, ...]) -> set[str]:

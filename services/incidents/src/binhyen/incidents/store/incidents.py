@@ -299,10 +299,6 @@ class IncidentStore:
         doc = await self.collection.find_one({"_id": incident_id}, HIDDEN)
         return to_incident(doc) if doc else None
 
-    async def get_document(self, incident_id: str) -> Document | None:
-        """The stored document without the reporter's identity and pending events."""
-        return await self.collection.find_one({"_id": incident_id}, HIDDEN)
-
     async def secrets(self, incident_id: str) -> Document | None:
         """The idempotency fingerprint and tip token hash of an incident (never the identity)."""
         return await self.collection.find_one(

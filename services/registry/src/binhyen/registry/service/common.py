@@ -7,15 +7,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from binhyen.kit.auth import Principal, authorize
-from binhyen.kit.problems import Conflict, DomainError, Invalid
+from binhyen.kit.problems import (
+    Conflict,
+    DomainError,
+    Invalid,
+)
+
+# The use cases take the optimistic-concurrency errors from here, as before.
+from binhyen.kit.problems import PreconditionFailed as PreconditionFailed
+from binhyen.kit.problems import check_version as check_version
+from binhyen.kit.problems import lost_race as lost_race
 from binhyen.registry.domain.units import Unit
 from binhyen.registry.store import Stores
-
-
-class PreconditionFailed(DomainError):
-    """The object changed since the caller read it (If-Match)."""
-
-    status, kind, title = 412, "precondition-failed", "Changed since you read it"
 
 
 class RuleViolation(Protocol):
@@ -40,19 +43,6 @@ def domain_error(exc: Exception) -> DomainError:
     if getattr(exc, "status", 422) == 409:
         return Conflict(str(exc), field=field)
     return Invalid(str(exc), field=field)
-
-
-def check_version(current: int, expected: int | None, what: str) -> None:
-    """Raise 412 if the caller's If-Match names another version."""
-    if expected is not None and expected != current:
-        raise PreconditionFailed(
-            f"{what} is at version {current}, not {expected}; read it again and retry"
-        )
-
-
-def lost_race(what: str) -> PreconditionFailed:
-    """The error for a write whose version guard did not match."""
-    return PreconditionFailed(f"{what} was changed by someone else meanwhile; read it again")
 
 
 async def hamlet(
