@@ -211,10 +211,17 @@ class CountsPublisher:
         """Run in the background."""
         self._task = asyncio.create_task(self._run(), name="counts-publisher")
 
-    async def stop(self) -> None:
-        """Stop after the current pass."""
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop after the current pass, cancelling it after ``grace_seconds``.
+
+        A pass counts whole subtrees (scans on FerretDB); a shutdown must not wait for it.
+        Cancelling is safe: the next holder of the lease publishes the snapshot.
+        """
         self._stop.set()
         if self._task is not None:
+            done, _ = await asyncio.wait({self._task}, timeout=grace_seconds)
+            if not done:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
