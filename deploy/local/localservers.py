@@ -55,6 +55,22 @@ __all__ = [
 KAFKA_VERSION = os.environ.get("BINHYEN_LOCAL_KAFKA_VERSION", "").strip() or "4.4.0"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+# Source edits applied before building FerretDB: (file, exact text, replacement, why).
+# The marker below names them, so a binary built without them is rebuilt.
+FERRETDB_PATCHES = (
+    (
+        "internal/backends/sqlite/metadata/metadata.go",
+        "IDColumn = DefaultColumn + \"->'$._id'\"",
+        'IDColumn = DefaultColumn + `->"_id"`',
+        # The SQLite `_id` index is built on `_ferretdb_sjson->"_id"` but look-ups and
+        # write-backs filter on `_ferretdb_sjson->'$._id'`; SQLite uses an expression
+        # index only for the same expression, so every `{_id: ...}` find and update scanned
+        # the whole collection (EXPLAIN QUERY PLAN: SCAN). Both spellings yield the same
+        # JSON text, so results are unchanged; existing databases need no migration.
+        "use the _id index for _id look-ups",
+    ),
+)
+FERRETDB_BUILD = FERRETDB_VERSION + "+binhyen.1"
 KINDS = ("kafka", "ferretdb")
 HOST = "127.0.0.1"
 
@@ -303,9 +319,7 @@ def _provision_kafka() -> None:
 def _ferretdb_provisioned() -> bool:
     marker = _ferretdb_bin().with_name("ferretdb.version")
     try:
-        return marker.read_text().strip() == FERRETDB_VERSION and os.access(
-            _ferretdb_bin(), os.X_OK
-        )
+        return marker.read_text().strip() == FERRETDB_BUILD and os.access(_ferretdb_bin(), os.X_OK)
     except OSError:
         return False
 
@@ -316,7 +330,7 @@ def _provision_ferretdb() -> None:
     A plain ``go install .../cmd/ferretdb@v1.24.2`` builds a binary that panics at start
     ("Invalid build/version/version.txt file content"): the module zip has no generated
     ``build/version/version.txt``.  So the module is downloaded with ``go mod download``,
-    copied, given that file, and built with ``go build``.
+    copied, given that file, patched (``FERRETDB_PATCHES``) and built with ``go build``.
     """
     if _ferretdb_provisioned():
         return
@@ -341,6 +355,7 @@ def _provision_ferretdb() -> None:
             if path.is_dir():
                 path.chmod(0o755)
         (build / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+        _patch_ferretdb(build)
         tmp_bin = binary.with_name("ferretdb.tmp")
         env = dict(os.environ, CGO_ENABLED=os.environ.get("CGO_ENABLED", "0"))
         _run([go, "build", "-trimpath", "-o", str(tmp_bin), "./cmd/ferretdb"], cwd=build, env=env)
@@ -348,12 +363,24 @@ def _provision_ferretdb() -> None:
         if FERRETDB_VERSION not in version:
             raise LocalServerError(f"built ferretdb reports an unexpected version:\n{version}")
         tmp_bin.replace(binary)
-        binary.with_name("ferretdb.version").write_text(FERRETDB_VERSION + "\n")
+        binary.with_name("ferretdb.version").write_text(FERRETDB_BUILD + "\n")
     finally:
         shutil.rmtree(build, ignore_errors=True)
         with contextlib.suppress(OSError):
             build.parent.rmdir()
     _info(f"FerretDB {FERRETDB_VERSION} provisioned in {time.monotonic() - t0:.1f}s")
+
+
+def _patch_ferretdb(tree: Path) -> None:
+    for relative, old, new, why in FERRETDB_PATCHES:
+        path = tree / relative
+        text = path.read_text()
+        if text.count(old) != 1:
+            raise LocalServerError(
+                f"cannot patch FerretDB ({why}): {relative} has {text.count(old)} copies of {old!r}"
+            )
+        path.write_text(text.replace(old, new))
+        _info(f"patched FerretDB: {why} ({relative})")
 
 
 def provision(kind: str) -> None:
