@@ -1,6 +1,6 @@
 """Test support: real Kafka and MongoDB-wire servers, per-test names, waiting helpers."""
 
-from binhyen.kit.testing.apps import api_routes, serve
+from binhyen.kit.testing.apps import api_routes, serve, threadpool_calls
 from binhyen.kit.testing.kafka import read_topic
 from binhyen.kit.testing.servers import Servers
 from binhyen.kit.testing.tokens import TestIssuer
@@ -15,4 +15,5 @@ __all__ = [
     "outboxes_empty",
     "read_topic",
     "serve",
+    "threadpool_calls",
 ]

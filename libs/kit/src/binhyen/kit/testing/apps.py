@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 import httpx
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from binhyen.kit.runtime import Runtime
 
@@ -39,3 +42,29 @@ def api_routes(app: FastAPI) -> set[tuple[str, str]]:
         for method in operations
         if method in HTTP_METHODS
     }
+
+
+def threadpool_calls(routers: Iterable[APIRouter]) -> list[str]:
+    """Endpoints and dependencies FastAPI would run in its thread pool (plain ``def``).
+
+    Every request through one of them hops to a worker thread and back: measurable CPU on a
+    busy endpoint (bench/incidents_intake), and a trap for blocking calls hidden in them.
+    """
+    found: set[str] = set()
+
+    def visit(dependant: Dependant) -> None:
+        call = dependant.call
+        if call is not None and not (
+            inspect.iscoroutinefunction(call)
+            or inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
+            or inspect.isasyncgenfunction(call)
+        ):
+            found.add(getattr(call, "__qualname__", repr(call)))
+        for sub in dependant.dependencies:
+            visit(sub)
+
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                visit(route.dependant)
+    return sorted(found)

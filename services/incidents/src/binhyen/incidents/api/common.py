@@ -32,7 +32,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _context(request: Request) -> Context:
+async def _context(request: Request) -> Context:
     ctx: Context = runtime_of(request).extras["context"]
     return ctx
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -77,27 +78,33 @@ async def report_incident(
     )
 
 
+@dataclass(frozen=True)
 class FilterParams:
     """Query parameters that filter lists and maps."""
 
-    def __init__(
-        self,
-        unit_id: Annotated[
-            str | None, Query(max_length=64, description="Only this unit's subtree.")
-        ] = None,
-        status: Annotated[list[Status] | None, Query(description="Any of these states.")] = None,
-        category: Annotated[list[str] | None, Query(description="Any of these categories.")] = None,
-        severity: Annotated[list[Severity] | None, Query()] = None,
-        group: Annotated[list[Group] | None, Query()] = None,
-        since: Annotated[AwareDatetime | None, Query(description="Happened at or after.")] = None,
-        until: Annotated[AwareDatetime | None, Query(description="Happened before.")] = None,
-        q: Annotated[
-            str | None,
-            Query(max_length=200, description="Words to find, with or without diacritics."),
-        ] = None,
-    ) -> None:
-        self.unit_id = unit_id
-        self.filters = Filters(
+    unit_id: str | None
+    filters: Filters
+
+
+async def filter_params(
+    unit_id: Annotated[
+        str | None, Query(max_length=64, description="Only this unit's subtree.")
+    ] = None,
+    status: Annotated[list[Status] | None, Query(description="Any of these states.")] = None,
+    category: Annotated[list[str] | None, Query(description="Any of these categories.")] = None,
+    severity: Annotated[list[Severity] | None, Query()] = None,
+    group: Annotated[list[Group] | None, Query()] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Happened at or after.")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Happened before.")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Words to find, with or without diacritics."),
+    ] = None,
+) -> FilterParams:
+    # async: a plain class or function dependency would run in the thread pool per request.
+    return FilterParams(
+        unit_id=unit_id,
+        filters=Filters(
             statuses=status or (),
             categories=category or (),
             severities=severity or (),
@@ -105,7 +112,8 @@ class FilterParams:
             since=since,
             until=until,
             text=q,
-        )
+        ),
+    )
 
 
 class IncidentSummary(BaseModel):
@@ -156,7 +164,7 @@ def _summary(i: Incident) -> IncidentSummary:
 async def list_incidents(
     ctx: ContextDep,
     principal: CurrentPrincipal,
-    params: Annotated[FilterParams, Depends()],
+    params: Annotated[FilterParams, Depends(filter_params)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> IncidentPage:
@@ -179,7 +187,7 @@ async def list_incidents(
 async def incidents_map(
     ctx: ContextDep,
     principal: CurrentPrincipal,
-    params: Annotated[FilterParams, Depends()],
+    params: Annotated[FilterParams, Depends(filter_params)],
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> JSONResponse:
     """A GeoJSON FeatureCollection of the located incidents matching the filters."""

@@ -29,12 +29,12 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _stores(request: Request) -> Stores:
+async def _stores(request: Request) -> Stores:
     stores: Stores = runtime_of(request).extras["stores"]
     return stores
 
 
-def _runtime(request: Request) -> Runtime:
+async def _runtime(request: Request) -> Runtime:
     return runtime_of(request)
 
 
@@ -48,7 +48,7 @@ def wake(rt: Runtime, collection: str | None = None, *doc_ids: Any) -> None:
         rt.relay.wake(collection, *doc_ids)
 
 
-def _context(stores: StoresDep, rt: RuntimeDep) -> Context:
+async def _context(stores: StoresDep, rt: RuntimeDep) -> Context:
     return Context(stores=stores, topic=rt.settings.topic, wake=lambda *hint: wake(rt, *hint))
 
 
