@@ -21,6 +21,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 
 from binhyen.contracts import CloudEvent
 from binhyen.kit.metrics import OUTBOX_PENDING_SECONDS, OUTBOX_RELAYED
@@ -84,8 +85,11 @@ class OutboxRelay:
         sweep_seconds: float = 5.0,
         lease_seconds: float = 30.0,
         batch_size: int = 200,
+        scan_db: AsyncDatabase[Document] | None = None,
     ) -> None:
         self._collections = list(collections)
+        # The sweep's look-up of pending documents may scan: on ``scan_db`` if given.
+        self._scan_db = scan_db
         self._producer_factory = producer_factory
         self._producer: AIOKafkaProducer | None = None
         self._sweep = sweep_seconds
@@ -244,9 +248,10 @@ class OutboxRelay:
                 await collection.bulk_write(ops[start : start + MAX_BULK], ordered=False)
 
     async def _relay_collection(self, collection: AsyncCollection[Document]) -> tuple[int, bool]:
+        source = collection if self._scan_db is None else self._scan_db[collection.name]
         ids = [
             doc["_id"]
-            async for doc in collection.find(
+            async for doc in source.find(
                 {f"{OUTBOX}.0": {"$exists": True}}, {"_id": 1}, limit=self._batch
             )
         ]

@@ -54,6 +54,11 @@ class Runtime:
     settings: ServiceSettings
     mongo: AsyncMongoClient[Document]
     db: AsyncDatabase[Document]
+    # The same database over a client of its own (one connection) for background reads
+    # that may scan the collection (outbox sweep, schedulers), so that they never hold a
+    # connection a request waits for (make run and the tests use one on FerretDB).
+    # Reads only: writes stay on ``db``.
+    scan_db: AsyncDatabase[Document]
     relay: OutboxRelay | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
     kafka_probe: KafkaProbe | None = None
@@ -93,7 +98,16 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
         timeout_ms=settings.mongodb_timeout_ms,
         max_pool_size=settings.mongodb_max_pool_size,
     )
-    rt = Runtime(spec.name, settings, mongo, mongo[settings.mongodb_database])
+    scan_mongo = create_mongo_client(
+        settings.mongodb_uri, timeout_ms=settings.mongodb_timeout_ms, max_pool_size=1
+    )
+    rt = Runtime(
+        spec.name,
+        settings,
+        mongo,
+        mongo[settings.mongodb_database],
+        scan_mongo[settings.mongodb_database],
+    )
     rt.kafka_probe = KafkaProbe(settings.kafka_bootstrap)
     if settings.auth_jwks_json or settings.auth_jwks_url:
         rt.verifier = TokenVerifier(
@@ -119,6 +133,7 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
                 collections=collections,
                 producer_factory=lambda: _producer(settings, spec.name),
                 sweep_seconds=settings.outbox_sweep_seconds,
+                scan_db=rt.scan_db,
             )
             await rt.relay.start()
         for index, sub in enumerate(subscriptions):
@@ -143,6 +158,7 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
             await rt.relay.stop()
         await rt.kafka_probe.close()
         await mongo.close()
+        await scan_mongo.close()
 
 
 async def _producer(settings: ServiceSettings, name: str) -> AIOKafkaProducer:

@@ -38,7 +38,7 @@ def context(rt: Runtime) -> Context:
 
 
 async def _startup(rt: Runtime) -> None:
-    stores = Stores.of(rt.db)
+    stores = Stores.of(rt.db, rt.scan_db)
     await stores.create_indexes()
     settings = rt.settings
     assert isinstance(settings, Settings)

@@ -29,13 +29,15 @@ class Stores:
     rate_limits: RateLimitStore
 
     @classmethod
-    def of(cls, db: AsyncDatabase[Document]) -> Stores:
-        """The stores over ``db``."""
+    def of(
+        cls, db: AsyncDatabase[Document], scan_db: AsyncDatabase[Document] | None = None
+    ) -> Stores:
+        """The stores over ``db`` (background scans on ``scan_db``, the same database)."""
         return cls(
             units=UnitReplicaStore(db),
             teams=TeamReplicaStore(db),
             categories=CategoryStore(db),
-            incidents=IncidentStore(db),
+            incidents=IncidentStore(db, scan_db),
             misses=MissStore(db),
             leases=LeaseStore(db),
             rate_limits=RateLimitStore(db),

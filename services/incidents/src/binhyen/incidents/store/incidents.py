@@ -253,8 +253,14 @@ def to_message(doc: Document) -> Message:
 class IncidentStore:
     """Incidents by id; every change is one guarded single-document write with its events."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], scan_db: AsyncDatabase[Document] | None = None
+    ) -> None:
         self.collection: AsyncCollection[Document] = db["incidents"]
+        # The deadline sweep's read (a scan on FerretDB v1) goes through its own connection.
+        self._scans: AsyncCollection[Document] = (scan_db if scan_db is not None else db)[
+            "incidents"
+        ]
 
     async def create_indexes(self) -> None:
         """Declare the indexes the queries rely on."""
@@ -391,7 +397,7 @@ class IncidentStore:
 
     async def due(self, now: datetime, limit: int = 200) -> list[Incident]:
         """Incidents with a deadline due by ``now``."""
-        cursor = self.collection.find({"next_due": {"$lte": now}}, HIDDEN, limit=limit)
+        cursor = self._scans.find({"next_due": {"$lte": now}}, HIDDEN, limit=limit)
         return [to_incident(d) async for d in cursor]
 
     async def duplicates_of(self, incident_id: str) -> list[str]:
