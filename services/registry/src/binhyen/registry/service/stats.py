@@ -23,6 +23,7 @@ from binhyen.kit.outbox import OUTBOX, outbox_entry
 from binhyen.kit.problems import NotFound
 from binhyen.registry.domain.units import Unit
 from binhyen.registry.service.common import Context
+from binhyen.registry.store import Stores
 
 log = logging.getLogger(__name__)
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -65,11 +66,20 @@ async def _by_unit(ctx: Context, collection: Any, match: dict[str, Any]) -> Coun
 
 
 async def counts_by_unit(
-    ctx: Context, unit_ids: set[str] | None, year: int, today: date
+    ctx: Context,
+    unit_ids: set[str] | None,
+    year: int,
+    today: date,
+    *,
+    reads: Stores | None = None,
 ) -> dict[str, Counts]:
-    """Counts of each unit on its own (not rolled up); ``None`` means every unit."""
+    """Counts of each unit on its own (not rolled up); ``None`` means every unit.
+
+    ``reads``: the stores to count with, if not the context's (e.g. over a connection kept
+    for background scans).
+    """
     scope: dict[str, Any] = {} if unit_ids is None else {"unit_id": {"$in": sorted(unit_ids)}}
-    stores = ctx.stores
+    stores = reads or ctx.stores
     households = await _by_unit(ctx, stores.households.collection, scope | {"status": "active"})
     pledged = await _by_unit(
         ctx, stores.households.collection, scope | {"status": "active", "pledge_years": year}
@@ -142,7 +152,9 @@ async def unit_stats(
     return root, total, [(c, per_child.get(c.id, Counts())) for c in children]
 
 
-async def publish_counts(ctx: Context, *, year: int | None = None) -> int:
+async def publish_counts(
+    ctx: Context, *, year: int | None = None, reads: Stores | None = None
+) -> int:
     """Put fresh count snapshots of every active unit on the public topic; return how many.
 
     A snapshot is published only when it changed since the last one, in the same
@@ -151,8 +163,10 @@ async def publish_counts(ctx: Context, *, year: int | None = None) -> int:
     """
     year = year or current_year()
     today = datetime.now(VN).date()
-    own = await counts_by_unit(ctx, None, year, today)
-    units = await ctx.stores.units.search(
+    # The counting reads scan whole collections on FerretDB: on ``reads`` if given.
+    # The writes below stay on the context's stores.
+    own = await counts_by_unit(ctx, None, year, today, reads=reads)
+    units = await (reads or ctx.stores).units.search(
         text=None,
         kind=None,
         parent_id=None,
@@ -199,8 +213,16 @@ async def publish_counts(ctx: Context, *, year: int | None = None) -> int:
 class CountsPublisher:
     """Publishes count snapshots periodically; one replica at a time holds the lease."""
 
-    def __init__(self, ctx: Context, *, interval: float, lease_seconds: float = 120) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        interval: float,
+        lease_seconds: float = 120,
+        reads: Stores | None = None,
+    ) -> None:
         self._ctx = ctx
+        self._reads = reads
         self._interval = interval
         self._lease = timedelta(seconds=max(lease_seconds, interval * 2))
         self._owner = uuid.uuid4().hex
@@ -246,7 +268,7 @@ class CountsPublisher:
         while not self._stop.is_set():
             try:
                 if await self._claim():
-                    await publish_counts(self._ctx)
+                    await publish_counts(self._ctx, reads=self._reads)
             except Exception as exc:  # keep publishing on the next round
                 log.warning("publishing counts failed", extra={"error": type(exc).__name__})
             with contextlib.suppress(TimeoutError):
