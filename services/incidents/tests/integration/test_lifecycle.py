@@ -202,9 +202,23 @@ async def test_a_dispute_is_mediated_and_agreement_resolves_it(world: World) -> 
         headers=officer,
     )
     assert again.status_code == 409
-    events = await world.events(INCIDENTS.name, count=4)
+    # The agreement does not hold: reopened, the dispute is mediated again in a new round.
+    reopened = await world.act(iid, "reopen", reason="Một bên không thực hiện thỏa thuận")
+    assert reopened.status_code == 200, reopened.text
+    second = await world.client.post(
+        f"/api/v1/incidents/{iid}/mediation/sessions",
+        json={"held_at": held, "mediators": ["Tổ hòa giải"], "outcome": "adjourned"},
+        headers=officer,
+    )
+    assert second.status_code == 201, second.text
+    stored = (await world.client.get(f"/api/v1/incidents/{iid}", headers=officer)).json()
+    assert [m["outcome"] for m in stored["earlier_mediations"]] == ["agreement"]
+    assert stored["earlier_mediations"][0]["mediators"] == ["Trưởng thôn", "Tổ hòa giải"]
+    assert stored["mediation"]["outcome"] is None
+    assert [s["mediators"] for s in stored["mediation"]["sessions"]] == [["Tổ hòa giải"]]
+    events = await world.events(INCIDENTS.name, count=6)
     kinds = [e["type"] for e in events if e["subject"] == iid]
-    assert "vn.binhyen.incident.mediation_recorded.v1" in kinds
+    assert kinds.count("vn.binhyen.incident.mediation_recorded.v1") == 2
     assert "vn.binhyen.incident.mediation_concluded.v1" in kinds
 
 

@@ -176,6 +176,11 @@ class Lifecycle(RuleBasedStateMachine):
         self.now = START
         self.accepted = 0
         self.refused = 0
+        # The model's own view of mediation rounds: a round is concluded; a reopening after
+        # that lets the next session start a new round.
+        self.round_concluded = False
+        self.reopened_since_concluded = False
+        self.rounds_concluded = 0
 
     @initialize(
         dispute=st.booleans(),
@@ -309,6 +314,7 @@ class Lifecycle(RuleBasedStateMachine):
         if action == "resolve":
             assert after.resolution == entry.reason
         if action == "reopen":
+            self.reopened_since_concluded = self.round_concluded
             assert after.resolution is None
             assert after.duplicate_of is None
             # The service gives a reopened incident fresh deadlines.
@@ -362,7 +368,7 @@ class Lifecycle(RuleBasedStateMachine):
             assert after.timeline[-1].kind == "escalation_received"
 
     def _mediation_refusal(
-        self, roles: Collection[str]
+        self, roles: Collection[str], *, new_round: bool = False
     ) -> tuple[type[Exception] | None, str | None]:
         incident = self.incident
         if incident.group != "dispute":
@@ -371,7 +377,7 @@ class Lifecycle(RuleBasedStateMachine):
             return TransitionNotAllowed, None
         if not set(roles) & MEDIATION_ROLES:
             return RoleNotAllowed, None
-        if incident.mediation is not None and incident.mediation.outcome is not None:
+        if self.round_concluded and not (new_round and self.reopened_since_concluded):
             return IncidentRuleViolation, "mediation"
         return None, None
 
@@ -398,7 +404,8 @@ class Lifecycle(RuleBasedStateMachine):
             notes=None,
             recorded_by="u-mediator",
         )
-        refusal, field = self._mediation_refusal(roles)
+        refusal, field = self._mediation_refusal(roles, new_round=True)
+        starts_round = self.round_concluded
         if refusal is None:
             if not mediators:
                 refusal, field = IncidentRuleViolation, "mediators"
@@ -416,10 +423,22 @@ class Lifecycle(RuleBasedStateMachine):
             assert after.status == before.status
             assert after.mediation is not None
             assert after.mediation.sessions[-1] == session
-            old = before.mediation.sessions if before.mediation else ()
-            assert after.mediation.sessions[:-1] == old
-            assert set(mediators) <= set(after.mediation.mediators)
+            if starts_round:  # the concluded round is kept, the new one has this session
+                assert before.mediation is not None
+                assert after.earlier_mediations == (*before.earlier_mediations, before.mediation)
+                assert after.mediation.sessions == (session,)
+                assert after.mediation.mediators == mediators
+                assert after.mediation.outcome is None
+                self.round_concluded = self.reopened_since_concluded = False
+            else:
+                assert after.earlier_mediations == before.earlier_mediations
+                old = before.mediation.sessions if before.mediation else ()
+                assert after.mediation.sessions[:-1] == old
+                assert set(mediators) <= set(after.mediation.mediators)
+            # Every concluded round is kept among the earlier ones; this one is open.
+            assert len(after.earlier_mediations) == self.rounds_concluded
             assert after.timeline[-1].kind == "mediation_session"
+            assert after.timeline[-1].details["round"] == len(after.earlier_mediations) + 1
 
     @rule(
         roles=role_sets,
@@ -443,6 +462,10 @@ class Lifecycle(RuleBasedStateMachine):
 
         after = self._apply(step, refusal=refusal, refusal_field=field)
         if after is not None:
+            self.round_concluded = True
+            self.rounds_concluded += 1
+            assert after.earlier_mediations == before.earlier_mediations
+            assert len(after.earlier_mediations) == self.rounds_concluded - 1
             assert after.mediation is not None
             assert after.mediation.outcome == ("agreement" if agreement else "no_agreement")
             assert after.mediation.concluded_at == self.now
@@ -551,3 +574,55 @@ def test_every_status_is_reachable_and_left() -> None:
     sources = set().union(*(s for s, _ in TRANSITIONS.values()))
     assert targets | {"reported"} == set(STATUSES)
     assert sources == set(STATUSES)
+
+
+# ---- mediation rounds ------------------------------------------------------------------
+
+
+def _session(session_id: str, at: datetime, mediators: tuple[str, ...]) -> MediationSession:
+    return MediationSession(
+        id=session_id,
+        held_at=at,
+        place="nhà văn hoá thôn",
+        mediators=mediators,
+        outcome="adjourned",
+        notes=None,
+        recorded_by="u-mediator",
+    )
+
+
+def test_a_dispute_reopened_after_agreement_is_mediated_again_in_a_new_round() -> None:
+    officer = {"commune_officer"}
+    at = START + timedelta(hours=1)
+    incident = transition(
+        new_incident(DISPUTE, "medium"), "acknowledge", actor="u", roles=officer, at=at
+    )
+    incident = record_session(incident, _session("s1", at, ("m1",)), roles=officer, now=at)
+    incident = conclude_mediation(
+        incident, agreement=True, summary="agreed", actor="u", roles=officer, at=at
+    )
+    assert incident.status == "resolved"
+    with pytest.raises(TransitionNotAllowed):  # resolved: reopen first
+        record_session(incident, _session("s2", at, ("m2",)), roles=officer, now=at)
+    reopen = Change(reason="the agreement was broken")
+    incident = transition(incident, "reopen", actor="u", roles=officer, at=at, change=reopen)
+
+    again = record_session(incident, _session("s2", at, ("m2",)), roles=officer, now=at)
+
+    assert [m.outcome for m in again.earlier_mediations] == ["agreement"]
+    assert incident.mediation is not None
+    assert again.earlier_mediations[0] == incident.mediation
+    assert again.mediation is not None
+    assert [s.id for s in again.mediation.sessions] == ["s2"]
+    assert again.mediation.mediators == ("m2",)
+    assert again.mediation.outcome is None
+    assert again.timeline[-1].details["round"] == 2
+    closed = conclude_mediation(
+        again, agreement=False, summary="no deal", actor="u", roles=officer, at=at
+    )
+    assert closed.timeline[-1].details == {"outcome": "no_agreement", "round": 2}
+    # Failed and still open (not reopened since): no third round, escalate instead.
+    with pytest.raises(IncidentRuleViolation) as refused:
+        record_session(closed, _session("s3", at, ("m1",)), roles=officer, now=at)
+    assert refused.value.field == "mediation"
+    assert "reopened" in str(refused.value)

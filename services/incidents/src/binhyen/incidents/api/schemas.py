@@ -12,6 +12,7 @@ from binhyen.incidents.domain.categories import Severity
 from binhyen.incidents.domain.incidents import (
     MAX_DESCRIPTION,
     Incident,
+    Mediation,
     Point,
     Status,
     allowed_actions,
@@ -158,6 +159,10 @@ class IncidentRead(BaseModel):
     duplicates: list[str] | None = Field(None, description="Reports marked as duplicates of it.")
     resolution: str | None = None
     mediation: MediationRead | None = None
+    earlier_mediations: list[MediationRead] = Field(
+        default_factory=list,
+        description="Concluded rounds of mediation before the dispute was reopened, oldest first.",
+    )
     handoff: HandoffRead | None = None
     deadlines: list[DeadlineRead] = Field(default_factory=list)
     allowed_actions: list[str] = Field(description="Actions the state allows now (roles aside).")
@@ -221,23 +226,8 @@ class IncidentRead(BaseModel):
             for d in i.deadlines
         ]
         if i.mediation is not None:
-            m = i.mediation
-            read.mediation = MediationRead(
-                mediators=list(m.mediators),
-                sessions=[
-                    SessionRead(
-                        id=s.id,
-                        held_at=s.held_at,
-                        place=s.place,
-                        mediators=list(s.mediators),
-                        outcome=s.outcome,
-                        notes=s.notes,
-                    )
-                    for s in m.sessions
-                ],
-                outcome=m.outcome,
-                concluded_at=m.concluded_at,
-            )
+            read.mediation = _mediation_read(i.mediation)
+        read.earlier_mediations = [_mediation_read(m) for m in i.earlier_mediations]
         if i.handoff is not None:
             h = i.handoff
             read.handoff = HandoffRead(
@@ -253,3 +243,22 @@ class IncidentRead(BaseModel):
                 received_by=h.received_by,
             )
         return read
+
+
+def _mediation_read(m: Mediation) -> MediationRead:
+    return MediationRead(
+        mediators=list(m.mediators),
+        sessions=[
+            SessionRead(
+                id=s.id,
+                held_at=s.held_at,
+                place=s.place,
+                mediators=list(s.mediators),
+                outcome=s.outcome,
+                notes=s.notes,
+            )
+            for s in m.sessions
+        ],
+        outcome=m.outcome,
+        concluded_at=m.concluded_at,
+    )

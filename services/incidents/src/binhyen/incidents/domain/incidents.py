@@ -267,6 +267,7 @@ class Incident:
     duplicate_of: str | None = None
     resolution: str | None = None
     mediation: Mediation | None = None
+    earlier_mediations: tuple[Mediation, ...] = ()  # concluded rounds before a reopening
     handoff: Handoff | None = None
     deadlines: tuple[Deadline, ...] = ()
     timeline: tuple[Entry, ...] = ()
@@ -500,7 +501,22 @@ MEDIATION_STATES: frozenset[Status] = frozenset(
 MEDIATION_ROLES = frozenset({"admin", "commune_officer", "hamlet_officer", "team_member"})
 
 
-def _check_mediation(incident: Incident, roles: Collection[str]) -> Mediation:
+def _reopened_since_concluded(incident: Incident) -> bool:
+    concluded = [e.seq for e in incident.timeline if e.kind == "mediation_concluded"]
+    return bool(concluded) and any(
+        e.kind == "reopen" and e.seq > concluded[-1] for e in incident.timeline
+    )
+
+
+def _check_mediation(
+    incident: Incident, roles: Collection[str], *, new_round: bool = False
+) -> tuple[Mediation, tuple[Mediation, ...]]:
+    """The mediation to add to, and the concluded rounds before it.
+
+    A concluded mediation takes no more sessions; once the incident is reopened after it
+    (an agreement that did not hold), a new session starts a new round and the concluded
+    one is kept among the earlier rounds.
+    """
     if incident.group != "dispute":
         raise IncidentRuleViolation(
             f"only disputes are mediated; this is a {incident.group} incident",
@@ -512,20 +528,24 @@ def _check_mediation(incident: Incident, roles: Collection[str]) -> Mediation:
     if not set(roles) & MEDIATION_ROLES:
         raise RoleNotAllowed("mediate", MEDIATION_ROLES)
     mediation = incident.mediation or Mediation()
+    earlier = incident.earlier_mediations
     if mediation.outcome is not None:
+        if new_round and _reopened_since_concluded(incident):
+            return Mediation(), (*earlier, mediation)
         raise IncidentRuleViolation(
-            f"mediation was concluded ({mediation.outcome.replace('_', ' ')})",
+            f"mediation was concluded ({mediation.outcome.replace('_', ' ')}); "
+            "a new round starts only after the incident is reopened",
             field="mediation",
             status=409,
         )
-    return mediation
+    return mediation, earlier
 
 
 def record_session(
     incident: Incident, session: MediationSession, *, roles: Collection[str], now: datetime
 ) -> Incident:
-    """Record a mediation session of a dispute."""
-    mediation = _check_mediation(incident, roles)
+    """Record a mediation session of a dispute (the first after a reopening starts a new round)."""
+    mediation, earlier = _check_mediation(incident, roles, new_round=True)
     if not session.mediators:
         raise IncidentRuleViolation("name at least one mediator", field="mediators")
     if session.held_at > now + FUTURE_SLACK:
@@ -540,11 +560,12 @@ def record_session(
         now,
         from_status=incident.status,
         to_status=incident.status,
-        details={"session_id": session.id, "outcome": session.outcome},
+        details={"session_id": session.id, "outcome": session.outcome, "round": len(earlier) + 1},
     )
     return replace(
         incident,
         mediation=mediation,
+        earlier_mediations=earlier,
         version=incident.version + 1,
         timeline=(*incident.timeline, entry),
     )
@@ -560,7 +581,7 @@ def conclude_mediation(
     at: datetime,
 ) -> Incident:
     """Conclude mediation: agreement resolves the dispute; failure leaves it to escalate."""
-    mediation = _check_mediation(incident, roles)
+    mediation, earlier = _check_mediation(incident, roles)
     if not mediation.sessions:
         raise IncidentRuleViolation(
             "record at least one mediation session first", field="mediation", status=409
@@ -577,7 +598,7 @@ def conclude_mediation(
         from_status=incident.status,
         to_status=target,
         reason=summary.strip(),
-        details={"outcome": outcome},
+        details={"outcome": outcome, "round": len(earlier) + 1},
     )
     return replace(
         incident,

@@ -105,6 +105,7 @@ def incident_state(incident: Incident) -> Document:
         "duplicate_of": incident.duplicate_of,
         "resolution": incident.resolution,
         "mediation": None if incident.mediation is None else _mediation_doc(incident.mediation),
+        "earlier_mediations": [_mediation_doc(m) for m in incident.earlier_mediations],
         "handoff": None if incident.handoff is None else _handoff_doc(incident.handoff),
         "deadlines": [
             {"kind": d.kind, "due": d.due, "met_at": d.met_at} for d in incident.deadlines
@@ -162,6 +163,26 @@ def _entry_doc(e: Entry) -> Document:
     }
 
 
+def _to_mediation(m: Document) -> Mediation:
+    return Mediation(
+        mediators=tuple(m["mediators"]),
+        sessions=tuple(
+            MediationSession(
+                id=s["id"],
+                held_at=s["held_at"],
+                place=s.get("place"),
+                mediators=tuple(s["mediators"]),
+                outcome=s["outcome"],
+                notes=s.get("notes"),
+                recorded_by=s["recorded_by"],
+            )
+            for s in m["sessions"]
+        ),
+        outcome=m.get("outcome"),
+        concluded_at=m.get("concluded_at"),
+    )
+
+
 def to_incident(doc: Document) -> Incident:
     """An incident from its stored form."""
     missed: Mapping[str, datetime] = doc.get("deadline_missed") or {}
@@ -192,25 +213,8 @@ def to_incident(doc: Document) -> Incident:
         else None,
         duplicate_of=doc.get("duplicate_of"),
         resolution=doc.get("resolution"),
-        mediation=Mediation(
-            mediators=tuple(mediation["mediators"]),
-            sessions=tuple(
-                MediationSession(
-                    id=s["id"],
-                    held_at=s["held_at"],
-                    place=s.get("place"),
-                    mediators=tuple(s["mediators"]),
-                    outcome=s["outcome"],
-                    notes=s.get("notes"),
-                    recorded_by=s["recorded_by"],
-                )
-                for s in mediation["sessions"]
-            ),
-            outcome=mediation.get("outcome"),
-            concluded_at=mediation.get("concluded_at"),
-        )
-        if mediation
-        else None,
+        mediation=_to_mediation(mediation) if mediation else None,
+        earlier_mediations=tuple(_to_mediation(m) for m in doc.get("earlier_mediations") or ()),
         handoff=Handoff(
             handed_at=handoff["handed_at"],
             handed_by=handoff["handed_by"],
