@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Header, Response
@@ -15,14 +16,17 @@ IdempotencyKey = Annotated[
 ]
 
 
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
 def expected_version(if_match: str | None) -> int | None:
-    """The version named by an If-Match header, if any."""
+    """The version named by an If-Match header (``"3"``, ``W/"3"`` or ``3``), if any."""
     if if_match is None:
         return None
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError as exc:
-        raise Invalid('If-Match must be the ETag you read, e.g. "3"', field="If-Match") from exc
+    found = _ETAG.match(if_match)
+    if found is None:
+        raise Invalid('If-Match must be the ETag you read, e.g. "3"', field="If-Match")
+    return int(found.group(1))
 
 
 def set_etag(response: Response, version: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
@@ -11,9 +10,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from binhyen.contracts.events.organisations import OrganisationKind
 from binhyen.kit.auth import CurrentPrincipal
-from binhyen.kit.problems import Invalid
 from binhyen.kit.text import nfc
-from binhyen.registry.api.common import PROBLEMS, RuntimeDep, StoresDep, wake
+from binhyen.registry.api.common import (
+    PROBLEMS,
+    IdempotencyKey,
+    RuntimeDep,
+    StoresDep,
+    expected_version,
+    set_etag,
+    wake,
+)
 from binhyen.registry.domain.organisations import Member, Organisation, RosterEntry, Shift
 from binhyen.registry.service import organisations as service
 from binhyen.registry.store.people import PersonSummary
@@ -21,30 +27,11 @@ from binhyen.registry.store.people import PersonSummary
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
 
 Role = Literal["leader", "deputy", "secretary", "member"]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(max_length=200, description="Retries with the same key return the first result."),
-]
+# Updates here require If-Match (428 without one), hence their own description.
 IfMatch = Annotated[
     str | None,
     Header(description='The version you read, as its ETag: "3". Required on updates.'),
 ]
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
-
-
-def if_match(value: str | None) -> int | None:
-    """The version an If-Match header names, or None when absent."""
-    if value is None:
-        return None
-    found = _ETAG.match(value)
-    if found is None:
-        raise Invalid('If-Match must be the ETag you read, e.g. "3"', field="If-Match")
-    return int(found.group(1))
-
-
-def etag(response: Response, version: int) -> None:
-    """Answer the current version as an ETag."""
-    response.headers["ETag"] = f'"{version}"'
 
 
 def _clean_name(value: str) -> str:
@@ -318,7 +305,7 @@ async def create_organisation(
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/organisations/{org.id}"
-    etag(response, org.version)
+    set_etag(response, org.version)
     return await _read(org, stores)
 
 
@@ -367,7 +354,7 @@ async def read_organisation(
 ) -> OrganisationRead:
     """One organisation or team, with its members and an ETag."""
     org = await service.get_organisation(organisation_id, principal=principal, stores=stores)
-    etag(response, org.version)
+    set_etag(response, org.version)
     return await _read(org, stores)
 
 
@@ -392,13 +379,13 @@ async def update_organisation(
         name=body.name,
         status=body.status,
         valid_to=body.valid_to,
-        expected_version=if_match(if_match_),
+        expected_version=expected_version(if_match_),
         principal=principal,
         stores=stores,
         topic=rt.settings.topic,
         wake=lambda: wake(rt),
     )
-    etag(response, org.version)
+    set_etag(response, org.version)
     return await _read(org, stores)
 
 
@@ -430,7 +417,7 @@ async def add_member(
             contact_order=body.contact_order,
             idempotency_key=idempotency_key,
         ),
-        expected_version=if_match(if_match_),
+        expected_version=expected_version(if_match_),
         principal=principal,
         stores=stores,
         topic=rt.settings.topic,
@@ -439,7 +426,7 @@ async def add_member(
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/organisations/{org.id}/members/{member.id}"
-    etag(response, org.version)
+    set_etag(response, org.version)
     names = await service.people(stores, [member.person_id])
     return MemberRead.of(member, names, service.today_vn())
 
@@ -465,13 +452,13 @@ async def update_member(
         organisation_id,
         membership_id,
         changes=body.model_dump(include=body.model_fields_set),
-        expected_version=if_match(if_match_),
+        expected_version=expected_version(if_match_),
         principal=principal,
         stores=stores,
         topic=rt.settings.topic,
         wake=lambda: wake(rt),
     )
-    etag(response, org.version)
+    set_etag(response, org.version)
     names = await service.people(stores, [member.person_id])
     return MemberRead.of(member, names, service.today_vn())
 
@@ -494,7 +481,7 @@ async def remove_member(
     org = await service.remove_member(
         organisation_id,
         membership_id,
-        expected_version=if_match(if_match_),
+        expected_version=expected_version(if_match_),
         principal=principal,
         stores=stores,
         topic=rt.settings.topic,
@@ -530,7 +517,7 @@ async def add_shift(
             note=nfc(body.note) if body.note else None,
             idempotency_key=idempotency_key,
         ),
-        expected_version=if_match(if_match_),
+        expected_version=expected_version(if_match_),
         principal=principal,
         stores=stores,
         topic=rt.settings.topic,
@@ -538,7 +525,7 @@ async def add_shift(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    etag(response, team.version)
+    set_etag(response, team.version)
     return ShiftRead.of(shift)
 
 
@@ -583,7 +570,7 @@ async def remove_shift(
     team = await service.remove_shift(
         team_id,
         shift_id,
-        expected_version=if_match(if_match_),
+        expected_version=expected_version(if_match_),
         principal=principal,
         stores=stores,
         topic=rt.settings.topic,

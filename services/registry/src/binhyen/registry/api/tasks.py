@@ -10,8 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.text import nfc
-from binhyen.registry.api.common import PROBLEMS, RuntimeDep, StoresDep, wake
-from binhyen.registry.api.organisations import IdempotencyKey, etag, if_match
+from binhyen.registry.api.common import (
+    PROBLEMS,
+    IdempotencyKey,
+    RuntimeDep,
+    StoresDep,
+    expected_version,
+    set_etag,
+    wake,
+)
 from binhyen.registry.domain.tasks import Plan, Task, allowed_transitions
 from binhyen.registry.service import tasks as service
 from binhyen.registry.service.organisations import today_vn
@@ -230,7 +237,7 @@ async def create_task(
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
-    etag(response, task.version)
+    set_etag(response, task.version)
     return TaskRead.of(task)
 
 
@@ -265,7 +272,7 @@ async def read_task(
 ) -> TaskRead:
     """One task, with an ETag."""
     task = await service.get_task(task_id, principal=principal, stores=stores)
-    etag(response, task.version)
+    set_etag(response, task.version)
     return TaskRead.of(task)
 
 
@@ -288,11 +295,11 @@ async def update_task(
     task = await service.update_task(
         task_id,
         changes=body.model_dump(include=body.model_fields_set),
-        expected_version=if_match(if_match_),
+        expected_version=expected_version(if_match_),
         principal=principal,
         stores=stores,
         topic=rt.settings.topic,
         wake=lambda: wake(rt),
     )
-    etag(response, task.version)
+    set_etag(response, task.version)
     return TaskRead.of(task)

@@ -6,14 +6,22 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from binhyen.contracts.units import UnitKind, UnitLevel
 from binhyen.kit.auth import CurrentPrincipal
-from binhyen.kit.problems import Invalid
 from binhyen.kit.text import nfc
-from binhyen.registry.api.common import PROBLEMS, RuntimeDep, StoresDep, wake
+from binhyen.registry.api.common import (
+    PROBLEMS,
+    IdempotencyKey,
+    IfMatch,
+    RuntimeDep,
+    StoresDep,
+    expected_version,
+    set_etag,
+    wake,
+)
 from binhyen.registry.domain.units import Unit, UnitVersion
 from binhyen.registry.service import units as service
 
@@ -150,20 +158,6 @@ def _ctx(stores: StoresDep, rt: RuntimeDep) -> service.UnitsContext:
     )
 
 
-def _version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError as exc:
-        raise Invalid('If-Match must be the ETag you read, e.g. "3"', field="If-Match") from exc
-
-
-def _etag(response: Response, unit: Unit) -> None:
-    response.headers["ETag"] = f'"{unit.version}"'
-
-
-IfMatch = Annotated[str | None, Header(description="The ETag you read; a stale one answers 412.")]
 AsOf = Annotated[
     date | None, Query(description="Show the state on this date (YYYY-MM-DD) instead of now.")
 ]
@@ -182,10 +176,7 @@ async def create_unit(
     stores: StoresDep,
     rt: RuntimeDep,
     principal: CurrentPrincipal,
-    idempotency_key: Annotated[
-        str | None,
-        Header(max_length=200, description="Retries with the same key return the first result."),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> UnitRead:
     """Register a unit; its event goes out through the outbox."""
     unit, created = await service.register_unit(
@@ -203,7 +194,7 @@ async def create_unit(
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/units/{unit.id}"
-    _etag(response, unit)
+    set_etag(response, unit.version)
     return UnitRead.of(unit)
 
 
@@ -251,7 +242,7 @@ async def read_unit(
     unit, version = await service.get_unit(
         unit_id, principal=principal, store=stores.units, as_of=as_of
     )
-    _etag(response, unit)
+    set_etag(response, unit.version)
     return UnitRead.of(unit, version, as_of)
 
 
@@ -325,11 +316,11 @@ async def rename_unit(
         unit_id,
         name=body.name,
         effective_date=body.effective_date,
-        expected_version=_version(if_match),
+        expected_version=expected_version(if_match),
         principal=principal,
         ctx=_ctx(stores, rt),
     )
-    _etag(response, unit)
+    set_etag(response, unit.version)
     return UnitRead.of(unit)
 
 
@@ -348,11 +339,11 @@ async def move_unit(
         unit_id,
         parent_id=body.parent_id,
         effective_date=body.effective_date,
-        expected_version=_version(if_match),
+        expected_version=expected_version(if_match),
         principal=principal,
         ctx=_ctx(stores, rt),
     )
-    _etag(response, unit)
+    set_etag(response, unit.version)
     return UnitRead.of(unit)
 
 
@@ -371,11 +362,11 @@ async def merge_unit(
         unit_id,
         successor_id=body.successor_id,
         effective_date=body.effective_date,
-        expected_version=_version(if_match),
+        expected_version=expected_version(if_match),
         principal=principal,
         ctx=_ctx(stores, rt),
     )
-    _etag(response, unit)
+    set_etag(response, unit.version)
     return UnitRead.of(unit)
 
 
@@ -395,9 +386,9 @@ async def dissolve_unit(
     unit = await service.dissolve_unit(
         unit_id,
         effective_date=body.effective_date,
-        expected_version=_version(if_match),
+        expected_version=expected_version(if_match),
         principal=principal,
         ctx=_ctx(stores, rt),
     )
-    _etag(response, unit)
+    set_etag(response, unit.version)
     return UnitRead.of(unit)
