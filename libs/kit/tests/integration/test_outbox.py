@@ -72,6 +72,14 @@ def _relay(
     return cls(collections=[units], producer_factory=factory, sweep_seconds=0.5, lease_seconds=1)
 
 
+async def _all_drained(units: AsyncCollection[Document], events: list[CloudEvent]) -> None:
+    for event in events:
+        assert event.subject is not None
+        await eventually(
+            functools.partial(outbox_drained, units, event.subject), what="outbox drained"
+        )
+
+
 async def test_relay_publishes_pending_events_and_removes_them_after_ack(
     servers: Servers, units: AsyncCollection[Document], topic: str, topic_prefix: str
 ) -> None:
@@ -83,11 +91,7 @@ async def test_relay_publishes_pending_events_and_removes_them_after_ack(
     await relay.start()
     try:
         relay.wake()
-        for event in events:
-            assert event.subject is not None
-            await eventually(
-                functools.partial(outbox_drained, units, event.subject), what="outbox drained"
-            )
+        await _all_drained(units, events)
     finally:
         await relay.stop()
     records = await read_topic(servers.kafka, topic, until=lambda r: len(r) >= 3)
@@ -165,11 +169,7 @@ async def test_entries_handed_over_by_the_writer_are_sent_once_and_pulled_by_id(
     # send twice: at least once is the contract, but this test counts exactly once).
     await relay.start()
     try:
-        for event in events:
-            assert event.subject is not None
-            await eventually(
-                functools.partial(outbox_drained, units, event.subject), what="outbox drained"
-            )
+        await _all_drained(units, events)
     finally:
         await relay.stop()
     records = await read_topic(servers.kafka, topic, until=lambda r: len(r) >= 5)

@@ -221,24 +221,10 @@ class OutboxRelay:
         self, collection: AsyncCollection[Document], docs: dict[Any, list[Document]]
     ) -> None:
         producer = await self._get_producer()
-        now = datetime.now(UTC)
-        futures = []
-        for doc_id, entries in docs.items():
-            for entry in entries:
-                future = await producer.send(
-                    entry["topic"],
-                    value=None if entry["value"] is None else entry["value"].encode(),
-                    key=entry["key"].encode() if entry.get("key") else None,
-                    headers=[("content-type", b"application/cloudevents+json")],
-                )
-                futures.append((doc_id, entry, future))
         acked: dict[Any, list[Document]] = {}
         try:
-            for doc_id, entry, future in futures:
-                await future
-                acked.setdefault(doc_id, []).append(entry)
-                OUTBOX_RELAYED.labels(topic=entry["topic"]).inc()
-                OUTBOX_PENDING_SECONDS.observe((now - _aware(entry["created_at"])).total_seconds())
+            pending = [(doc_id, entry) for doc_id, entries in docs.items() for entry in entries]
+            await _send(producer, pending, acked)
         finally:
             ops = [
                 UpdateOne({"_id": doc_id}, {"$pullAll": {OUTBOX: entries}})
@@ -285,21 +271,8 @@ class OutboxRelay:
         producer = await self._get_producer()
         acked: dict[Any, list[Document]] = {}
         try:
-            futures = []
-            for doc in claimed:
-                for entry in doc.get(OUTBOX, []):
-                    future = await producer.send(
-                        entry["topic"],
-                        value=None if entry["value"] is None else entry["value"].encode(),
-                        key=entry["key"].encode() if entry.get("key") else None,
-                        headers=[("content-type", b"application/cloudevents+json")],
-                    )
-                    futures.append((doc["_id"], entry, future))
-            for doc_id, entry, future in futures:
-                await future
-                acked.setdefault(doc_id, []).append(entry)
-                OUTBOX_RELAYED.labels(topic=entry["topic"]).inc()
-                OUTBOX_PENDING_SECONDS.observe((now - _aware(entry["created_at"])).total_seconds())
+            pending = [(doc["_id"], entry) for doc in claimed for entry in doc.get(OUTBOX, [])]
+            await _send(producer, pending, acked)
         finally:
             self._forget_handed(collection.name, acked)
             await self._remove_sent(collection, claimed, acked)
@@ -353,6 +326,33 @@ class OutboxRelay:
         if producer is not None:
             with contextlib.suppress(Exception):
                 await producer.stop()
+
+
+async def _send(
+    producer: AIOKafkaProducer,
+    pending: Sequence[tuple[Any, Document]],
+    acked: dict[Any, list[Document]],
+) -> None:
+    """Send (document id, entry) pairs, then record in ``acked`` each one Kafka acknowledged.
+
+    ``acked`` fills as acknowledgements come, so a caller's ``finally`` removes exactly
+    what was acknowledged when a later send fails.
+    """
+    now = datetime.now(UTC)
+    futures = []
+    for doc_id, entry in pending:
+        future = await producer.send(
+            entry["topic"],
+            value=None if entry["value"] is None else entry["value"].encode(),
+            key=entry["key"].encode() if entry.get("key") else None,
+            headers=[("content-type", b"application/cloudevents+json")],
+        )
+        futures.append((doc_id, entry, future))
+    for doc_id, entry, future in futures:
+        await future
+        acked.setdefault(doc_id, []).append(entry)
+        OUTBOX_RELAYED.labels(topic=entry["topic"]).inc()
+        OUTBOX_PENDING_SECONDS.observe((now - _aware(entry["created_at"])).total_seconds())
 
 
 def _aware(value: datetime) -> datetime:
