@@ -12,7 +12,6 @@ from binhyen.incidents.domain.categories import Severity
 from binhyen.incidents.domain.incidents import (
     MAX_DESCRIPTION,
     Incident,
-    Mediation,
     Point,
     Status,
     allowed_actions,
@@ -225,40 +224,12 @@ class IncidentRead(BaseModel):
             )
             for d in i.deadlines
         ]
+        # Same field names as the domain records (tuples become lists).
         if i.mediation is not None:
-            read.mediation = _mediation_read(i.mediation)
-        read.earlier_mediations = [_mediation_read(m) for m in i.earlier_mediations]
+            read.mediation = MediationRead.model_validate(i.mediation, from_attributes=True)
+        read.earlier_mediations = [
+            MediationRead.model_validate(m, from_attributes=True) for m in i.earlier_mediations
+        ]
         if i.handoff is not None:
-            h = i.handoff
-            read.handoff = HandoffRead(
-                handed_at=h.handed_at,
-                handed_by=h.handed_by,
-                to_unit_id=h.to_unit_id,
-                to_name=h.to_name,
-                to_officer=h.to_officer,
-                summary=h.summary,
-                items=list(h.items),
-                case_reference=h.case_reference,
-                received_at=h.received_at,
-                received_by=h.received_by,
-            )
+            read.handoff = HandoffRead.model_validate(i.handoff, from_attributes=True)
         return read
-
-
-def _mediation_read(m: Mediation) -> MediationRead:
-    return MediationRead(
-        mediators=list(m.mediators),
-        sessions=[
-            SessionRead(
-                id=s.id,
-                held_at=s.held_at,
-                place=s.place,
-                mediators=list(s.mediators),
-                outcome=s.outcome,
-                notes=s.notes,
-            )
-            for s in m.sessions
-        ],
-        outcome=m.outcome,
-        concluded_at=m.concluded_at,
-    )
