@@ -21,7 +21,7 @@ from binhyen.contracts.events.public import PublicTeam
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.idempotency import request_fingerprint
 from binhyen.kit.outbox import outbox_entry
-from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
+from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 from binhyen.kit.text import fold, nfc
 from binhyen.registry.domain import organisations as domain
 from binhyen.registry.domain.organisations import VN, Member, Organisation, RosterEntry, Shift
@@ -32,12 +32,6 @@ from binhyen.registry.store.people import PersonSummary
 Topic = Callable[[str], str]
 Wake = Callable[[], None]
 ATTEMPTS = 5  # concurrent writers without If-Match retry this often before giving up
-
-
-class StaleVersion(DomainError):
-    """If-Match names a version that is no longer current."""
-
-    status, kind, title = 412, "precondition-failed", "Changed since you read it"
 
 
 class VersionRequired(DomainError):
@@ -58,7 +52,7 @@ def check_version(current: int, expected: int | None, what: str) -> None:
             f"send If-Match with the version of {what} you read (its ETag)", field="If-Match"
         )
     if current != expected:
-        raise StaleVersion(
+        raise PreconditionFailed(
             f"{what} is now at version {current}, not {expected}; read it again and retry",
             field="If-Match",
             extra={"current_version": current},

@@ -12,12 +12,11 @@ from binhyen.contracts.events.tasks import TOPIC, TaskAssigned, TaskUpdated
 from binhyen.kit.auth import Forbidden, Principal, authorize
 from binhyen.kit.idempotency import request_fingerprint
 from binhyen.kit.outbox import outbox_entry
-from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
+from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import tasks as domain
 from binhyen.registry.domain.tasks import Plan, Task
 from binhyen.registry.service.organisations import (
-    StaleVersion,
     Topic,
     Wake,
     check_version,
@@ -338,7 +337,7 @@ async def update_task(
         new, expected_version=task.version, outbox=[outbox_entry(event, topic(TOPIC.name))]
     )
     if not written:  # someone else wrote between our read and our write
-        raise StaleVersion(
+        raise PreconditionFailed(
             f"task {task_id} changed while you were updating it; read it again and retry",
             field="If-Match",
         )
