@@ -12,12 +12,7 @@ from binhyen.incidents.domain.deadlines import DEFAULT_POLICY, DeadlinePolicy
 from binhyen.incidents.domain.incidents import Incident, RoleNotAllowed, TransitionNotAllowed
 from binhyen.incidents.store import Stores
 from binhyen.kit.auth import EVERYWHERE, Forbidden, Principal, authorize
-from binhyen.kit.problems import (
-    Conflict,
-    DomainError,
-    Invalid,
-    NotFound,
-)
+from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
 
 # The use cases take the optimistic-concurrency errors from here, as before.
 from binhyen.kit.problems import PreconditionFailed as PreconditionFailed

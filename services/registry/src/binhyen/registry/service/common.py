@@ -7,11 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from binhyen.kit.auth import Principal, authorize
-from binhyen.kit.problems import (
-    Conflict,
-    DomainError,
-    Invalid,
-)
+from binhyen.kit.problems import Conflict, DomainError, Invalid
 
 # The use cases take the optimistic-concurrency errors from here, as before.
 from binhyen.kit.problems import PreconditionFailed as PreconditionFailed
