@@ -44,6 +44,7 @@ __all__ = [
     "KINDS",
     "LocalServerError",
     "Server",
+    "build_ferretdb",
     "local_home",
     "provision",
     "start",
@@ -55,22 +56,24 @@ __all__ = [
 KAFKA_VERSION = os.environ.get("BINHYEN_LOCAL_KAFKA_VERSION", "").strip() or "4.4.0"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
-# Source edits applied before building FerretDB: (file, exact text, replacement, why).
-# The marker below names them, so a binary built without them is rebuilt.
-FERRETDB_PATCHES = (
-    (
-        "internal/backends/sqlite/metadata/metadata.go",
-        "IDColumn = DefaultColumn + \"->'$._id'\"",
-        'IDColumn = DefaultColumn + `->"_id"`',
-        # The SQLite `_id` index is built on `_ferretdb_sjson->"_id"` but look-ups and
-        # write-backs filter on `_ferretdb_sjson->'$._id'`; SQLite uses an expression
-        # index only for the same expression, so every `{_id: ...}` find and update scanned
-        # the whole collection (EXPLAIN QUERY PLAN: SCAN). Both spellings yield the same
-        # JSON text, so results are unchanged; existing databases need no migration.
-        "use the _id index for _id look-ups",
-    ),
-)
-FERRETDB_BUILD = FERRETDB_VERSION + "+binhyen.1"
+# Patches applied before building FerretDB, in name order: one reviewable unified diff
+# each, with a header that says why (deploy/local/ferretdb-patches/). The build marker
+# names their digest, so a binary built from other patches is rebuilt.
+FERRETDB_PATCHES = Path(__file__).resolve().parent / "ferretdb-patches"
+
+
+def _patches() -> list[Path]:
+    return sorted(FERRETDB_PATCHES.glob("*.patch"))
+
+
+def _patches_digest() -> str:
+    digest = hashlib.sha256()
+    for path in _patches():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+FERRETDB_BUILD = f"{FERRETDB_VERSION}+binhyen.{_patches_digest()}"
 KINDS = ("kafka", "ferretdb")
 HOST = "127.0.0.1"
 
@@ -325,29 +328,35 @@ def _ferretdb_provisioned() -> bool:
 
 
 def _provision_ferretdb() -> None:
-    """Build ``ferretdb`` from the Go module.
+    """Build ``ferretdb`` from the Go module with every patch of ``FERRETDB_PATCHES``."""
+    if _ferretdb_provisioned():
+        return
+    binary = _ferretdb_bin()
+    _info(f"building FerretDB {FERRETDB_VERSION} with go into {binary} ...")
+    t0 = time.monotonic()
+    build_ferretdb(binary, _patches())
+    binary.with_name("ferretdb.version").write_text(FERRETDB_BUILD + "\n")
+    _info(f"FerretDB {FERRETDB_VERSION} provisioned in {time.monotonic() - t0:.1f}s")
+
+
+def build_ferretdb(binary: Path, patches: list[Path]) -> None:
+    """Build FerretDB ``FERRETDB_VERSION`` with ``patches`` (in order) into ``binary``.
 
     A plain ``go install .../cmd/ferretdb@v1.24.2`` builds a binary that panics at start
     ("Invalid build/version/version.txt file content"): the module zip has no generated
     ``build/version/version.txt``.  So the module is downloaded with ``go mod download``,
-    copied, given that file, patched (``FERRETDB_PATCHES``) and built with ``go build``.
+    copied, given that file, patched and built with ``go build``.  (Benchmarks build
+    variants with fewer patches to compare.)
     """
-    if _ferretdb_provisioned():
-        return
     go = _go()
-    home = local_home()
-    binary = _ferretdb_bin()
     binary.parent.mkdir(parents=True, exist_ok=True)
-    _info(f"building FerretDB {FERRETDB_VERSION} with go into {binary} ...")
-    t0 = time.monotonic()
     meta = json.loads(
         _run([go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"])
     )
     src_dir = Path(str(meta.get("Dir", "")))
     if not (src_dir / "cmd" / "ferretdb").is_dir():
         raise LocalServerError(f"go mod download did not give FerretDB sources: {meta}")
-    build = home / "build" / f"ferretdb-{FERRETDB_VERSION}"
-    shutil.rmtree(build, ignore_errors=True)
+    build = local_home() / "build" / f"ferretdb-{FERRETDB_VERSION}-{uuid.uuid4().hex[:8]}"
     build.parent.mkdir(parents=True, exist_ok=True)
     try:
         shutil.copytree(src_dir, build, copy_function=shutil.copyfile)
@@ -355,32 +364,34 @@ def _provision_ferretdb() -> None:
             if path.is_dir():
                 path.chmod(0o755)
         (build / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
-        _patch_ferretdb(build)
-        tmp_bin = binary.with_name("ferretdb.tmp")
+        _patch_ferretdb(build, patches)
+        tmp_bin = binary.with_name(binary.name + ".tmp")
         env = dict(os.environ, CGO_ENABLED=os.environ.get("CGO_ENABLED", "0"))
         _run([go, "build", "-trimpath", "-o", str(tmp_bin), "./cmd/ferretdb"], cwd=build, env=env)
         version = _run([str(tmp_bin), "--version"])
         if FERRETDB_VERSION not in version:
             raise LocalServerError(f"built ferretdb reports an unexpected version:\n{version}")
         tmp_bin.replace(binary)
-        binary.with_name("ferretdb.version").write_text(FERRETDB_BUILD + "\n")
     finally:
         shutil.rmtree(build, ignore_errors=True)
         with contextlib.suppress(OSError):
             build.parent.rmdir()
-    _info(f"FerretDB {FERRETDB_VERSION} provisioned in {time.monotonic() - t0:.1f}s")
 
 
-def _patch_ferretdb(tree: Path) -> None:
-    for relative, old, new, why in FERRETDB_PATCHES:
-        path = tree / relative
-        text = path.read_text()
-        if text.count(old) != 1:
-            raise LocalServerError(
-                f"cannot patch FerretDB ({why}): {relative} has {text.count(old)} copies of {old!r}"
-            )
-        path.write_text(text.replace(old, new))
-        _info(f"patched FerretDB: {why} ({relative})")
+def _patch_ferretdb(tree: Path, patches: list[Path]) -> None:
+    """Apply ``patches`` to the copied module tree."""
+    git = shutil.which("git")
+    if git is None:
+        raise LocalServerError("git is needed to apply the FerretDB patches (git apply)")
+    # The tree is no repository: keep git from finding one above it.
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(tree.parent))
+    for patch in patches:
+        try:
+            _run([git, "apply", "--check", str(patch)], cwd=tree, env=env)
+        except LocalServerError as exc:
+            raise LocalServerError(f"cannot apply FerretDB patch {patch.name}: {exc}") from None
+        _run([git, "apply", str(patch)], cwd=tree, env=env)
+        _info(f"patched FerretDB: {patch.name}")
 
 
 def provision(kind: str) -> None:
