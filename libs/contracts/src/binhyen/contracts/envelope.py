@@ -41,6 +41,20 @@ class EventData(BaseModel):
         return f"{SCHEMA_BASE}/{cls.event_type}.json"
 
 
+class Sequenced(EventData):
+    """A payload that carries its entity's sequence number (public events)."""
+
+    sequence: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "The entity's sequence number, as in the CloudEvents `sequence` attribute: it "
+            "grows with every event of the entity, so drop an event whose sequence is not "
+            "above the last one you applied (a stale or repeated delivery)."
+        ),
+    )
+
+
 def event_types() -> dict[str, type[EventData]]:
     """Return every declared event type and its data model."""
     return dict(_REGISTRY)
@@ -64,6 +78,14 @@ class CloudEvent(BaseModel):
     )
     dataschema: str | None = Field(None, description="URL of the JSON Schema of data.")
     data: dict[str, Any] = Field(description="The event payload; its schema depends on type.")
+    sequence: str | None = Field(
+        None,
+        description=(
+            "CloudEvents sequence extension: the entity's sequence number, zero-padded to 20 "
+            "digits so it orders as a string. Events of one entity (the Kafka key) carry "
+            "growing numbers in the order they were written; gaps are allowed."
+        ),
+    )
 
     @field_validator("time")
     @classmethod

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from binhyen.contracts.envelope import EventData
+from binhyen.contracts.envelope import EventData, Sequenced
 from binhyen.contracts.spec import TopicSpec
 
 SOURCE = "/binhyen/incidents"
@@ -249,7 +249,7 @@ ESCALATIONS_TOPIC = TopicSpec(
 )
 
 
-class PublicIncident(EventData):
+class PublicIncident(Sequenced):
     """An incident as the public may know it: category, severity, status, hamlet, time."""
 
     event_type: ClassVar[str] = "vn.binhyen.incident.public.v1"

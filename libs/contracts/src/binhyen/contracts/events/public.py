@@ -10,14 +10,14 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from binhyen.contracts.envelope import EventData
+from binhyen.contracts.envelope import Sequenced
 from binhyen.contracts.spec import TopicSpec
 from binhyen.contracts.units import UnitKind, UnitLevel
 
 SOURCE = "/binhyen/registry"
 
 
-class PublicUnit(EventData):
+class PublicUnit(Sequenced):
     """The current public state of an admin unit."""
 
     event_type: ClassVar[str] = "vn.binhyen.registry.public.unit.v1"
@@ -41,7 +41,7 @@ class PublicUnit(EventData):
         return f"unit:{self.unit_id}"
 
 
-class PublicTeam(EventData):
+class PublicTeam(Sequenced):
     """A grassroots team or organisation as the public may know it: no members."""
 
     event_type: ClassVar[str] = "vn.binhyen.registry.public.team.v1"
@@ -60,7 +60,7 @@ class PublicTeam(EventData):
         return f"team:{self.team_id}"
 
 
-class PublicUnitCounts(EventData):
+class PublicUnitCounts(Sequenced):
     """Counts for a unit and its whole subtree."""
 
     event_type: ClassVar[str] = "vn.binhyen.registry.public.counts.v1"
