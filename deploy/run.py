@@ -108,7 +108,6 @@ def run_local() -> int:
                 "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
                 prefix + "MONGODB_URI": ferretdb.address,
                 # FerretDB v1 loses one of two concurrent updates of a document.
-                prefix + "MONGODB_MAX_POOL_SIZE": "1",
                 prefix + "KAFKA_BOOTSTRAP": kafka.address,
                 prefix + "HTTP_PORT": str(port),
             }

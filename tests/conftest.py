@@ -22,7 +22,6 @@ def service_settings(
         "topic_prefix": topic_prefix,
         "environment": "test",
         "outbox_sweep_seconds": 0.5,
-        "mongodb_max_pool_size": 1,  # FerretDB v1 loses concurrent updates of one document
         "auth_issuer": issuer.issuer,
         "auth_jwks_json": issuer.jwks_json,
     }

@@ -1038,8 +1038,8 @@ def main() -> None:
     parser.add_argument(
         "--pools",
         type=_ints,
-        default=[1],
-        help="MongoDB pool sizes to run, e.g. 1,100 (1 is the FerretDB setting)",
+        default=[100],
+        help="MongoDB pool sizes to run, e.g. 1,100 (100 is the services' default)",
     )
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up")
     parser.add_argument(

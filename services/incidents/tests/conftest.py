@@ -25,7 +25,6 @@ def incidents_settings(
         outbox_sweep_seconds=0.5,
         deadline_sweep_seconds=0.2,
         environment="test",
-        mongodb_max_pool_size=1,  # FerretDB v1 loses concurrent updates of one document
         auth_issuer=issuer.issuer,
         auth_jwks_json=issuer.jwks_json,
     )

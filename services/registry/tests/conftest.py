@@ -19,7 +19,6 @@ def registry_settings(
         consumer_group=f"registry-{database_name}",
         outbox_sweep_seconds=0.5,
         environment="test",
-        mongodb_max_pool_size=1,  # FerretDB v1 loses concurrent updates of one document
         auth_issuer=issuer.issuer,
         auth_jwks_json=issuer.jwks_json,
     )

@@ -27,6 +27,7 @@ from binhyen.incidents.testing import (
     World,
     report_body,
 )
+from binhyen.kit.outbox import RELAY_FIELDS
 from binhyen.kit.testing import api_routes
 
 Site = dict[str, str]
@@ -211,11 +212,7 @@ async def _site(world: World) -> Site:
 
 
 async def _snapshot(world: World) -> list[str]:
-    docs = await (
-        world.rt.db["incidents"]
-        .find({}, {"_outbox": 0, "_outbox_owner": 0, "_outbox_until": 0})
-        .to_list()
-    )
+    docs = await world.rt.db["incidents"].find({}, dict.fromkeys(RELAY_FIELDS, 0)).to_list()
     return sorted(json.dumps(d, default=str, sort_keys=True) for d in docs)
 
 

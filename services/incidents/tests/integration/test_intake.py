@@ -28,7 +28,9 @@ async def test_a_report_is_stored_and_announced_on_both_topics(world: World) -> 
         "status",
         "occurred_at",
         "status_at",
+        "sequence",
     }
+    assert public[0]["data"]["sequence"] == int(public[0]["sequence"]) >= 1
 
 
 async def test_the_same_post_sent_20_times_at_once_creates_one_incident(world: World) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from binhyen.kit.outbox import RELAY_FIELDS
 from binhyen.kit.testing import TestIssuer, api_routes, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
@@ -418,13 +419,7 @@ async def _snapshot(rt: Any) -> dict[str, list[tuple[Any, Any]]]:
             await rt.db[name]
             .find(
                 {},
-                {
-                    "_outbox": 0,
-                    "_outbox_owner": 0,
-                    "_outbox_until": 0,
-                    "updated_at": 0,
-                    "public_counts": 0,
-                },
+                {**dict.fromkeys(RELAY_FIELDS, 0), "updated_at": 0, "public_counts": 0},
             )
             .to_list()
         )

@@ -7,6 +7,7 @@ import time
 from binhyen.contracts import parse_event
 from binhyen.contracts.topics import REGISTRY_UNITS
 from binhyen.kit.outbox import OUTBOX
+from binhyen.kit.problems import DB_DOWN_READ, DB_DOWN_WRITE
 from binhyen.kit.testing import Servers, eventually, outbox_drained, read_topic, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
@@ -50,6 +51,10 @@ async def test_mongodb_down_gives_503_with_retry_after_within_5_seconds(
             assert response.headers["content-type"] == "application/problem+json"
             assert response.headers["retry-after"] == "5"
             assert elapsed < 5
+            # It does not promise what it cannot know: the write may have been made.
+            assert response.json()["detail"] == DB_DOWN_WRITE
+            read = await client.get("/api/v1/units")
+            assert read.status_code == 503 and read.json()["detail"] == DB_DOWN_READ
             ready = await client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["checks"]["mongodb"].startswith("unavailable")

@@ -1,6 +1,6 @@
 """Prometheus metrics shared by every service."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter(
     "binhyen_http_requests_total", "HTTP requests handled", ["method", "route", "status"]
@@ -13,3 +13,13 @@ OUTBOX_PENDING_SECONDS = Histogram(
     "binhyen_outbox_delay_seconds", "Time from write to Kafka ack of an outbox event"
 )
 CONSUMED = Counter("binhyen_consumed_total", "Messages handled by consumers", ["topic", "outcome"])
+OUTBOX_PARKED = Counter(
+    "binhyen_outbox_parked_total",
+    "Outbox events Kafka refused for good, parked for an operator",
+    ["topic"],
+)
+OUTBOX_PARKED_NOW = Gauge(
+    "binhyen_outbox_parked_entries",
+    "Outbox events parked now (their documents' later events wait)",
+    ["database"],
+)

@@ -3,43 +3,98 @@
 A change and the events it causes are written in ONE single-document write: the
 state plus entries appended to the document's ``_outbox`` array. The relay sends
 those entries to Kafka and removes each one only after Kafka acknowledged it, so
-no accepted event is lost (at-least-once; consumers deduplicate on the event id).
-This needs no multi-document transactions, so it works on a standalone MongoDB
-and on FerretDB.
+no accepted event is lost (at-least-once; consumers deduplicate on the event id or
+on the sequence number). This needs no multi-document transactions, so it works on
+a standalone MongoDB and on FerretDB.
+
+**Order per document.** Whatever fails and however many replicas relay, the events of
+one document reach Kafka in the order they were written:
+
+- a relay always sends a document's entries from the head of its array, one after the
+  other, each only once Kafka acknowledged the one before (so after a failed send
+  nothing newer of that document is sent before it), and removes only the acknowledged
+  prefix;
+- a relay claims the document with a lease before reading it, so two replicas do not
+  send one document's events at the same time (the writer of a new document sends its
+  first entries from memory: nothing older exists);
+- every entry gets the document's **sequence number** when sent: the number of entries
+  relayed before it (``_outbox_sent``, advanced with each removal by a compare-and-set)
+  plus its place in the array. Two relays that race (a lease outlived by a paused
+  holder) therefore stamp an entry the same way, and a subscriber drops anything at or
+  below the last sequence it applied. It travels as the CloudEvents extension attribute
+  ``sequence`` (a zero-padded decimal string, lexicographically orderable, as the
+  extension asks) and, for event types that declare a ``sequence`` field (the public
+  ones), in the payload too.
+
+**Poison entries.** An entry Kafka refuses for good (too large, an invalid topic, no
+permission) is parked: recorded with its error in ``outbox_parked`` and the document
+flagged, so later entries of *that* document wait behind it (order wins) while every
+other document flows. ``python -m binhyen.<service> outbox list|retry`` lists parked
+entries and releases one to be sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from pymongo import UpdateOne
+from aiokafka.errors import (
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+)
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from binhyen.contracts import CloudEvent
-from binhyen.kit.metrics import OUTBOX_PENDING_SECONDS, OUTBOX_RELAYED
+from binhyen.contracts import CloudEvent, event_types
+from binhyen.kit.metrics import (
+    OUTBOX_PARKED,
+    OUTBOX_PARKED_NOW,
+    OUTBOX_PENDING_SECONDS,
+    OUTBOX_RELAYED,
+)
 
 log = logging.getLogger(__name__)
 
 OUTBOX = "_outbox"
+SENT = "_outbox_sent"  # entries of this document relayed so far: the sequence base
+PARKED = "_outbox_parked"  # id of the head entry Kafka refused for good
 _OWNER = "_outbox_owner"
 _UNTIL = "_outbox_until"
+PARKED_COLLECTION = "outbox_parked"
+# The fields the relay keeps in a document, left out when comparing business state.
+RELAY_FIELDS = (OUTBOX, SENT, PARKED, _OWNER, _UNTIL)
+SEQUENCE_DIGITS = 20
 
 Document = dict[str, Any]
-MAX_BULK = 50  # statements per bulk write
-FEW = 8  # up to this many documents are claimed one by one, by _id
 ProducerFactory = Callable[[], Awaitable[AIOKafkaProducer]]
+
+# Errors that sending again cannot cure: the entry is parked for an operator.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+    TopicAuthorizationFailedError,
+    ValueError,  # an entry that cannot be encoded (corrupt stored value)
+)
 
 
 def outbox_entry(event: CloudEvent, topic: str) -> Document:
     """An outbox entry for ``event`` to be published on ``topic``, keyed by its subject."""
+    model = event_types().get(event.type)
     return {
         "id": event.id,
         "topic": topic,
@@ -47,6 +102,8 @@ def outbox_entry(event: CloudEvent, topic: str) -> Document:
         "value": event.to_json().decode(),
         "type": event.type,
         "created_at": datetime.now(UTC),
+        # Public payloads carry the sequence number too (their models declare it).
+        "data_sequence": model is not None and "sequence" in model.model_fields,
     }
 
 
@@ -74,6 +131,35 @@ def push_outbox(update: Document, entries: Sequence[Document]) -> Document:
     return merged
 
 
+def format_sequence(sequence: int) -> str:
+    """The CloudEvents ``sequence`` attribute: zero-padded, so it orders as a string."""
+    return str(sequence).zfill(SEQUENCE_DIGITS)
+
+
+def stamped_value(entry: Document, sequence: int) -> bytes | None:
+    """The entry's Kafka value with its sequence number (None for a tombstone)."""
+    if entry["value"] is None:
+        return None
+    event = json.loads(entry["value"])
+    event["sequence"] = format_sequence(sequence)
+    if entry.get("data_sequence"):
+        event["data"]["sequence"] = sequence
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass
+class _Batch:
+    """One document's entries to send, from the head of its outbox."""
+
+    collection: AsyncCollection[Document]
+    doc_id: Any
+    base: int  # entries of this document relayed before the first one here
+    entries: list[Document]
+    claim: str | None = None  # the lease token to release, if claimed
+    acked: int = 0
+    error: BaseException | None = None
+
+
 class OutboxRelay:
     """Sends pending outbox entries of some collections to Kafka, then removes them."""
 
@@ -85,16 +171,17 @@ class OutboxRelay:
         sweep_seconds: float = 5.0,
         lease_seconds: float = 30.0,
         batch_size: int = 200,
-        scan_db: AsyncDatabase[Document] | None = None,
+        send_timeout_seconds: float = 10.0,
     ) -> None:
         self._collections = list(collections)
-        # The sweep's look-up of pending documents may scan: on ``scan_db`` if given.
-        self._scan_db = scan_db
         self._producer_factory = producer_factory
         self._producer: AIOKafkaProducer | None = None
         self._sweep = sweep_seconds
         self._lease = timedelta(seconds=lease_seconds)
         self._batch = batch_size
+        # A broker that does not answer must not hold a pass (and the lease) forever: the
+        # send is given up, the producer replaced, and the entry sent again later.
+        self._send_timeout = send_timeout_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -103,6 +190,11 @@ class OutboxRelay:
         self._hints: dict[str, set[Any]] = {}
         self._handed: dict[str, dict[Any, list[Document]]] = {}
         self._scan = True
+
+    @property
+    def parked(self) -> AsyncCollection[Document] | None:
+        """Where parked entries are recorded (the service's database)."""
+        return self._collections[0].database[PARKED_COLLECTION] if self._collections else None
 
     def wake(self, collection: str | None = None, *doc_ids: Any) -> None:
         """Ask the relay to send pending events now (call right after a write).
@@ -117,14 +209,11 @@ class OutboxRelay:
         self._wake.set()
 
     def hand_over(self, collection: str, doc_id: Any, entries: Sequence[Document]) -> None:
-        """Send entries just written to a document, without reading the document back.
+        """Send the entries of a document just *inserted*, without reading it back.
 
-        The write is durable, so the relay may send what the writer holds in memory and
-        then pull those entries from the document by ``_id`` alone: no claim, no read.
-        (A sweep of another replica may send them too; consumers deduplicate on the id.)
-        On FerretDB v1, which scans the collection for any filter but ``_id``, this keeps
-        the relay's cost per write to one update. BSON keeps times to the millisecond
-        both in the stored entry and in the pull, so the entries match.
+        They are the whole outbox of a new document, so nothing older can be pending:
+        the relay sends them from memory and pulls them by ``_id``, one write in all.
+        After an update, use :meth:`wake` instead: older entries may be waiting.
         """
         if collection not in self._by_name:
             self.wake()
@@ -164,18 +253,22 @@ class OutboxRelay:
         while not self._stopping:
             self._wake.clear()
             try:
-                if self._handed:
-                    more = await self._relay_handed()
-                elif self._scan or loop.time() >= next_sweep:
+                # Every kind of work each round: a stream of new documents must not starve
+                # the updates of others, nor the sweep that retries what failed.
+                more = False
+                if self._scan or loop.time() >= next_sweep:
                     self._scan = False
                     next_sweep = loop.time() + self._sweep
                     more = await self.relay_once()
-                else:
-                    more = await self._relay_hinted()
+                if self._handed:
+                    more = await self._relay_handed() or more
+                if self._hints:
+                    more = await self._relay_hinted() or more
             except Exception as exc:  # entries stay in the outbox; try again after a backoff
                 log.warning(
                     "outbox relay pass failed, retrying", extra={"error": type(exc).__name__}
                 )
+                self._scan = True
                 await self._close_producer()
                 await self._sleep(self._stopped, backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -190,11 +283,21 @@ class OutboxRelay:
             await asyncio.wait_for(event.wait(), timeout=seconds)
 
     async def relay_once(self) -> bool:
-        """Relay one batch per collection; return True if more may be pending."""
+        """Relay one batch of pending documents per collection; True if more may be pending."""
         more = False
         for collection in self._collections:
-            _sent, left = await self._relay_collection(collection)
-            more = more or left
+            ids = [
+                doc["_id"]
+                async for doc in collection.find(
+                    {f"{OUTBOX}.0": {"$exists": True}, PARKED: {"$exists": False}},
+                    {"_id": 1},
+                    limit=self._batch,
+                )
+            ]
+            if ids:
+                await self._relay_ids(collection, ids)
+            more = more or len(ids) == self._batch
+        await self._count_parked()
         return more
 
     async def _relay_hinted(self) -> bool:
@@ -207,114 +310,126 @@ class OutboxRelay:
         return bool(self._hints)
 
     async def _relay_handed(self) -> bool:
-        """Send entries handed over by writers, then pull what Kafka acked, by _id."""
+        """Send the entries of new documents handed over by writers; pull what was acked."""
         handed, self._handed = self._handed, {}
-        try:
-            for name, docs in handed.items():
-                await self._send_and_pull(self._by_name[name], docs)
-        except Exception:
-            self._scan = True  # whatever was not acked is still in the documents
-            raise
+        batches = [
+            _Batch(self._by_name[name], doc_id, 0, entries)
+            for name, docs in handed.items()
+            for doc_id, entries in docs.items()
+        ]
+        await self._run(batches)
         return bool(self._handed)
 
-    async def _send_and_pull(
-        self, collection: AsyncCollection[Document], docs: dict[Any, list[Document]]
-    ) -> None:
-        producer = await self._get_producer()
-        acked: dict[Any, list[Document]] = {}
-        try:
-            pending = [(doc_id, entry) for doc_id, entries in docs.items() for entry in entries]
-            await _send(producer, pending, acked)
-        finally:
-            ops = [
-                UpdateOne({"_id": doc_id}, {"$pullAll": {OUTBOX: entries}})
-                for doc_id, entries in acked.items()
-            ]
-            for start in range(0, len(ops), MAX_BULK):
-                await collection.bulk_write(ops[start : start + MAX_BULK], ordered=False)
+    async def _relay_ids(self, collection: AsyncCollection[Document], ids: list[Any]) -> None:
+        """Claim these documents, send their pending events in order, remove what was acked."""
+        batches = [b for b in await asyncio.gather(*(self._claim(collection, i) for i in ids)) if b]
+        await self._run(batches)
 
-    async def _relay_collection(self, collection: AsyncCollection[Document]) -> tuple[int, bool]:
-        source = collection if self._scan_db is None else self._scan_db[collection.name]
-        ids = [
-            doc["_id"]
-            async for doc in source.find(
-                {f"{OUTBOX}.0": {"$exists": True}}, {"_id": 1}, limit=self._batch
-            )
-        ]
-        if not ids:
-            return 0, False
-        return await self._relay_ids(collection, ids), len(ids) == self._batch
-
-    async def _relay_ids(self, collection: AsyncCollection[Document], ids: list[Any]) -> int:
-        """Claim these documents, send their pending events, remove what Kafka acked."""
+    async def _claim(self, collection: AsyncCollection[Document], doc_id: Any) -> _Batch | None:
+        """Take the document's lease and read its outbox in the same atomic write."""
         now = datetime.now(UTC)
-        # Claim the documents with a lease so replicas do not send the same events at
-        # once. Only top-level conditions: FerretDB v1 scans for anything but _id.
         token = uuid.uuid4().hex
-        claimed: list[Document] = []
-        free = {_UNTIL: {"$not": {"$gt": now}}}
-        claim = {"$set": {_OWNER: token, _UNTIL: now + self._lease}}
-        if len(ids) > FEW:
-            # A batch: two queries in all (each may scan on FerretDB, once per batch).
-            await collection.update_many({"_id": {"$in": ids}, **free}, claim)
-            claimed = [d async for d in collection.find({"_id": {"$in": ids}, _OWNER: token})]
-        else:
-            # A few documents just written: by _id, the lookup no server has to scan for.
-            for doc_id in ids:
-                result = await collection.update_one({"_id": doc_id, **free}, claim)
-                if result.modified_count:
-                    doc = await collection.find_one({"_id": doc_id, _OWNER: token})
-                    if doc is not None:
-                        claimed.append(doc)
-        if not claimed:
-            return 0
-        producer = await self._get_producer()
-        acked: dict[Any, list[Document]] = {}
-        try:
-            pending = [(doc["_id"], entry) for doc in claimed for entry in doc.get(OUTBOX, [])]
-            await _send(producer, pending, acked)
-        finally:
-            self._forget_handed(collection.name, acked)
-            await self._remove_sent(collection, claimed, acked)
-        return sum(len(entries) for entries in acked.values())
+        doc = await collection.find_one_and_update(
+            {
+                "_id": doc_id,
+                f"{OUTBOX}.0": {"$exists": True},
+                PARKED: {"$exists": False},
+                _UNTIL: {"$not": {"$gt": now}},
+            },
+            {"$set": {_OWNER: token, _UNTIL: now + self._lease}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        return _Batch(collection, doc_id, int(doc.get(SENT) or 0), list(doc[OUTBOX]), token)
 
-    def _forget_handed(self, name: str, acked: dict[Any, list[Document]]) -> None:
-        """Entries a sweep just sent need not be sent again by the hand-over path."""
-        pending = self._handed.get(name)
-        if not pending:
+    async def _run(self, batches: list[_Batch]) -> None:
+        """Send every batch (documents concurrently, each in order), then finish each."""
+        if not batches:
             return
-        for doc_id, entries in acked.items():
-            sent = {entry["id"] for entry in entries}
-            left = [e for e in pending.get(doc_id, []) if e["id"] not in sent]
-            if left:
-                pending[doc_id] = left
-            else:
-                pending.pop(doc_id, None)
-        if not pending:
-            self._handed.pop(name, None)
+        try:
+            producer = await self._get_producer()
+            await asyncio.gather(*(self._send(producer, b) for b in batches))
+        finally:
+            await asyncio.gather(*(self._finish(b) for b in batches))
+        failed = [b.error for b in batches if b.error is not None and not _permanent(b.error)]
+        if failed:
+            raise failed[0]  # the loop backs off and rescans; the others went through
 
-    async def _remove_sent(
-        self,
-        collection: AsyncCollection[Document],
-        claimed: list[Document],
-        acked: dict[Any, list[Document]],
-    ) -> None:
-        """Remove acknowledged entries and release the lease (the only removal point)."""
-        ops = [
-            UpdateOne(
-                {"_id": doc["_id"]},
-                {
-                    "$pullAll": {OUTBOX: acked.get(doc["_id"], [])},
-                    "$unset": {_OWNER: "", _UNTIL: ""},
-                }
-                if acked.get(doc["_id"])
-                else {"$unset": {_OWNER: "", _UNTIL: ""}},
+    async def _send(self, producer: AIOKafkaProducer, batch: _Batch) -> None:
+        """Send one document's entries one after the other, stopping at the first failure."""
+        now = datetime.now(UTC)
+        for index, entry in enumerate(batch.entries):
+            try:
+                async with asyncio.timeout(self._send_timeout):
+                    future = await producer.send(
+                        entry["topic"],
+                        value=stamped_value(entry, batch.base + index + 1),
+                        key=entry["key"].encode() if entry.get("key") else None,
+                        headers=[("content-type", b"application/cloudevents+json")],
+                    )
+                    await future
+            except Exception as exc:
+                batch.error = exc
+                return
+            batch.acked = index + 1
+            OUTBOX_RELAYED.labels(topic=entry["topic"]).inc()
+            OUTBOX_PENDING_SECONDS.observe((now - _aware(entry["created_at"])).total_seconds())
+
+    async def _finish(self, batch: _Batch) -> None:
+        """Remove the acknowledged prefix, release the lease, park a refused head entry."""
+        update: Document = {}
+        if batch.acked:
+            update["$pullAll"] = {OUTBOX: batch.entries[: batch.acked]}
+            update["$set"] = {SENT: batch.base + batch.acked}
+        if batch.claim is not None:
+            update["$unset"] = {_OWNER: "", _UNTIL: ""}
+        refused = batch.error is not None and _permanent(batch.error)
+        if refused:
+            entry = batch.entries[batch.acked]
+            await self._park(batch, entry)
+            update.setdefault("$set", {})[PARKED] = entry["id"]
+        if not update:
+            return
+        # Compare-and-set on the sequence base: only one relay removes a given prefix,
+        # so the base never counts an entry twice.
+        base: Document = {SENT: batch.base} if batch.base else {SENT: {"$exists": False}}
+        result = await batch.collection.update_one({"_id": batch.doc_id, **base}, update)
+        if not result.matched_count and batch.claim is not None:
+            # Another relay removed these entries meanwhile: only give the lease back.
+            await batch.collection.update_one(
+                {"_id": batch.doc_id, _OWNER: batch.claim}, {"$unset": {_OWNER: "", _UNTIL: ""}}
             )
-            for doc in claimed
-        ]
-        # FerretDB v1 never answers an update command of 100 or more statements.
-        for start in range(0, len(ops), MAX_BULK):
-            await collection.bulk_write(ops[start : start + MAX_BULK], ordered=False)
+
+    async def _park(self, batch: _Batch, entry: Document) -> None:
+        """Record an entry Kafka refused for good, with its error, for an operator."""
+        assert batch.error is not None
+        record = {
+            "_id": entry["id"],
+            "collection": batch.collection.name,
+            "doc_id": batch.doc_id,
+            "topic": entry["topic"],
+            "key": entry.get("key"),
+            "type": entry.get("type"),
+            "size": len(entry["value"] or ""),
+            "error": type(batch.error).__name__,
+            "detail": str(batch.error)[:500],
+            "parked_at": datetime.now(UTC),
+        }
+        parked = batch.collection.database[PARKED_COLLECTION]
+        with contextlib.suppress(DuplicateKeyError):  # parked again after a failed retry
+            await parked.insert_one(record)
+        OUTBOX_PARKED.labels(topic=entry["topic"]).inc()
+        log.error(
+            "outbox entry refused by Kafka for good: parked; later events of its document wait",
+            extra={"event_id": entry["id"], "error": type(batch.error).__name__},
+        )
+
+    async def _count_parked(self) -> None:
+        parked = self.parked
+        if parked is not None:
+            count = await parked.count_documents({})
+            OUTBOX_PARKED_NOW.labels(database=parked.database.name).set(count)
 
     async def _get_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -324,36 +439,41 @@ class OutboxRelay:
     async def _close_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
+            # stop() flushes what is queued: bounded, as the broker may be away.
             with contextlib.suppress(Exception):
-                await producer.stop()
+                await asyncio.wait_for(producer.stop(), timeout=5)
 
 
-async def _send(
-    producer: AIOKafkaProducer,
-    pending: Sequence[tuple[Any, Document]],
-    acked: dict[Any, list[Document]],
-) -> None:
-    """Send (document id, entry) pairs, then record in ``acked`` each one Kafka acknowledged.
-
-    ``acked`` fills as acknowledgements come, so a caller's ``finally`` removes exactly
-    what was acknowledged when a later send fails.
-    """
-    now = datetime.now(UTC)
-    futures = []
-    for doc_id, entry in pending:
-        future = await producer.send(
-            entry["topic"],
-            value=None if entry["value"] is None else entry["value"].encode(),
-            key=entry["key"].encode() if entry.get("key") else None,
-            headers=[("content-type", b"application/cloudevents+json")],
-        )
-        futures.append((doc_id, entry, future))
-    for doc_id, entry, future in futures:
-        await future
-        acked.setdefault(doc_id, []).append(entry)
-        OUTBOX_RELAYED.labels(topic=entry["topic"]).inc()
-        OUTBOX_PENDING_SECONDS.observe((now - _aware(entry["created_at"])).total_seconds())
+def _permanent(error: BaseException) -> bool:
+    return isinstance(error, PERMANENT_ERRORS)
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class UnknownParkedEntry(LookupError):
+    """No parked outbox entry has this id."""
+
+
+async def list_parked(db: AsyncDatabase[Document]) -> list[Document]:
+    """Every parked entry of this database, oldest first (no event content)."""
+    return [doc async for doc in db[PARKED_COLLECTION].find({}, sort=[("parked_at", 1)])]
+
+
+async def retry_parked(db: AsyncDatabase[Document], entry_id: str) -> Document:
+    """Release a parked entry: its document's outbox is relayed again from that entry.
+
+    The relay's next sweep sends it (and what waited behind it); if Kafka refuses it
+    again it is parked again.
+    """
+    record = await db[PARKED_COLLECTION].find_one({"_id": entry_id})
+    if record is None:
+        raise UnknownParkedEntry(
+            f"no parked outbox entry {entry_id!r}: `outbox list` shows the parked ones"
+        )
+    await db[record["collection"]].update_one(
+        {"_id": record["doc_id"], PARKED: entry_id}, {"$unset": {PARKED: ""}}
+    )
+    await db[PARKED_COLLECTION].delete_one({"_id": entry_id})
+    return record

@@ -149,13 +149,27 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DB_DOWN_READ = "The database cannot be reached, so nothing could be read. Try again shortly."
+# A write may have reached the database before it went away (the answer was lost), and a
+# change that spans several records may have been written in part: the first record holds
+# what is left to do, and the service finishes it once the database is back. So the
+# answer may not promise "nothing was changed".
+DB_DOWN_WRITE = (
+    "The database cannot be reached. Your change may not have been made, or may have been "
+    "made in part; a change that was started is finished automatically once the database "
+    "is back. Try again shortly with the same Idempotency-Key (or read the record and its "
+    "ETag first): a retry never applies a change twice."
+)
+
+
 async def _db_down(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable", extra={"error": type(exc).__name__})
     return problem(
         503,
         "service-unavailable",
         "Service temporarily unavailable",
-        "The database cannot be reached. Nothing was changed; try again shortly.",
+        DB_DOWN_READ if request.method in READ_METHODS else DB_DOWN_WRITE,
         instance=request.url.path,
         headers={"Retry-After": "5"},
     )

@@ -28,7 +28,7 @@ from binhyen.kit.consumer import ConsumerRunner, RecordHandler
 from binhyen.kit.kafka import KafkaProbe, ensure_topics, start_producer
 from binhyen.kit.logging import configure_logging, correlation_id
 from binhyen.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from binhyen.kit.mongo import create_mongo_client, ping
+from binhyen.kit.mongo import create_mongo_client, describe_server, ping
 from binhyen.kit.outbox import OutboxRelay
 from binhyen.kit.problems import install_problem_handlers, problem
 from binhyen.kit.settings import ServiceSettings
@@ -54,11 +54,6 @@ class Runtime:
     settings: ServiceSettings
     mongo: AsyncMongoClient[Document]
     db: AsyncDatabase[Document]
-    # The same database over a client of its own (one connection) for background reads
-    # that may scan the collection (outbox sweep, schedulers), so that they never hold a
-    # connection a request waits for (make run and the tests use one on FerretDB).
-    # Reads only: writes stay on ``db``.
-    scan_db: AsyncDatabase[Document]
     relay: OutboxRelay | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
     kafka_probe: KafkaProbe | None = None
@@ -98,16 +93,7 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
         timeout_ms=settings.mongodb_timeout_ms,
         max_pool_size=settings.mongodb_max_pool_size,
     )
-    scan_mongo = create_mongo_client(
-        settings.mongodb_uri, timeout_ms=settings.mongodb_timeout_ms, max_pool_size=1
-    )
-    rt = Runtime(
-        spec.name,
-        settings,
-        mongo,
-        mongo[settings.mongodb_database],
-        scan_mongo[settings.mongodb_database],
-    )
+    rt = Runtime(spec.name, settings, mongo, mongo[settings.mongodb_database])
     rt.kafka_probe = KafkaProbe(settings.kafka_bootstrap)
     if settings.auth_jwks_json or settings.auth_jwks_url:
         rt.verifier = TokenVerifier(
@@ -119,6 +105,7 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
             jwks=load_jwks(settings.auth_jwks_json) if settings.auth_jwks_json else None,
         )
     try:
+        await _log_server(rt)
         if spec.on_startup is not None:
             await spec.on_startup(rt)
         subscriptions = list(spec.subscriptions(rt))
@@ -133,7 +120,6 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
                 collections=collections,
                 producer_factory=lambda: _producer(settings, spec.name),
                 sweep_seconds=settings.outbox_sweep_seconds,
-                scan_db=rt.scan_db,
             )
             await rt.relay.start()
         for index, sub in enumerate(subscriptions):
@@ -158,7 +144,19 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
             await rt.relay.stop()
         await rt.kafka_probe.close()
         await mongo.close()
-        await scan_mongo.close()
+
+
+async def _log_server(rt: Runtime) -> None:
+    """Say at start which database server (and version) the service talks to."""
+    try:
+        server = await describe_server(rt.mongo)
+    except Exception as exc:
+        log.warning("database server not reachable at start", extra={"error": type(exc).__name__})
+        return
+    log.info(
+        f"database server: {server}",
+        extra={"database_server": server, "database": rt.settings.mongodb_database},
+    )
 
 
 async def _producer(settings: ServiceSettings, name: str) -> AIOKafkaProducer:

@@ -20,10 +20,7 @@ class ServiceSettings(BaseSettings):
     mongodb_max_pool_size: int = Field(
         100,
         ge=1,
-        description=(
-            "Connections to the database. Set 1 on FerretDB v1, which loses one of two "
-            "concurrent updates of the same document: one connection serialises them."
-        ),
+        description="Connections to the database (the driver's pool, per process).",
     )
     kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers.")
     topic_prefix: str = Field("", description="Prefix for every topic name (tests, tenants).")

@@ -1,4 +1,4 @@
-"""python -m binhyen.incidents [api | demo]: run the API, or load the demo incidents."""
+"""python -m binhyen.incidents [api | demo | outbox list | outbox retry ID]."""
 
 import argparse
 import asyncio
@@ -6,6 +6,7 @@ import os
 
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
+from binhyen.kit.operations import outbox_command
 from binhyen.kit.runtime import serve_forever
 
 DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (the registry's demo accounts, make run only)
@@ -14,7 +15,8 @@ DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (the registry's demo accounts, m
 def main() -> None:
     """Run the service with settings from the environment, or load demo incidents."""
     parser = argparse.ArgumentParser(prog="binhyen-incidents")
-    parser.add_argument("command", nargs="?", default="api", choices=["api", "demo"])
+    parser.add_argument("command", nargs="?", default="api", choices=["api", "demo", "outbox"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="outbox: list | retry ENTRY_ID")
     parser.add_argument("--url", default="http://127.0.0.1:8002", help="incidents URL (demo)")
     parser.add_argument("--registry-url", default="http://127.0.0.1:8001", help="registry URL")
     args = parser.parse_args()
@@ -31,6 +33,8 @@ def main() -> None:
         print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
         return
     settings = Settings()
+    if args.command == "outbox":
+        raise SystemExit(outbox_command(settings, args.args))
     serve_forever(create_app(settings), settings, name="incidents")
 
 

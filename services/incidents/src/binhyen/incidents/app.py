@@ -38,7 +38,7 @@ def context(rt: Runtime) -> Context:
 
 
 async def _startup(rt: Runtime) -> None:
-    stores = Stores.of(rt.db, rt.scan_db)
+    stores = Stores.of(rt.db)
     await stores.create_indexes()
     settings = rt.settings
     assert isinstance(settings, Settings)
@@ -67,7 +67,7 @@ def _subscriptions(rt: Runtime) -> list[Subscription]:
 
 
 def _outbox(db: AsyncDatabase[Document]) -> list[AsyncCollection[Document]]:
-    return [db["incidents"], db["deadline_misses"]]
+    return [db["incidents"]]
 
 
 def service_spec() -> ServiceSpec:

@@ -144,9 +144,7 @@ class World:
     async def events(self, topic: str, count: int = 1) -> list[dict[str, Any]]:
         """Every event on a catalogue topic once all pending events were relayed (>= count)."""
         db = self.rt.db
-        await eventually(
-            lambda: outboxes_empty(db["incidents"], db["deadline_misses"]), what="outbox relayed"
-        )
+        await eventually(lambda: outboxes_empty(db["incidents"]), what="outbox relayed")
         records = await read_topic(
             self.rt.settings.kafka_bootstrap,
             self.rt.settings.topic(topic),

@@ -1,9 +1,10 @@
-"""python -m binhyen.registry [api | demo --url URL]: run the API, or load the Kỳ Nam demo."""
+"""python -m binhyen.registry [api | demo --url URL | outbox list | outbox retry ID]."""
 
 import argparse
 import asyncio
 import os
 
+from binhyen.kit.operations import outbox_command
 from binhyen.kit.runtime import serve_forever
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
@@ -14,7 +15,8 @@ DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (demo accounts of make run only)
 def main() -> None:
     """Run the service with settings from the environment, or load demo data."""
     parser = argparse.ArgumentParser(prog="binhyen-registry")
-    parser.add_argument("command", nargs="?", default="api", choices=["api", "demo"])
+    parser.add_argument("command", nargs="?", default="api", choices=["api", "demo", "outbox"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="outbox: list | retry ENTRY_ID")
     parser.add_argument("--url", default="http://127.0.0.1:8001", help="registry URL (demo)")
     args = parser.parse_args()
     if args.command == "demo":
@@ -33,6 +35,8 @@ def main() -> None:
             print(f"{slug}\t{unit_id}")
         return
     settings = Settings()
+    if args.command == "outbox":
+        raise SystemExit(outbox_command(settings, args.args))
     serve_forever(create_app(settings), settings, name="registry")
 
 

@@ -25,9 +25,7 @@ async def _startup(rt: Runtime) -> None:
     settings = rt.settings
     assert isinstance(settings, Settings)
     if settings.counts_publish_seconds > 0:
-        publisher = stats.CountsPublisher(
-            ctx, interval=settings.counts_publish_seconds, reads=Stores.open(rt.scan_db)
-        )
+        publisher = stats.CountsPublisher(ctx, interval=settings.counts_publish_seconds)
         await publisher.start()
         rt.extras["counts_publisher"] = publisher
 

@@ -66,7 +66,8 @@ class Context:
     stores: Stores
     topic: Callable[[str], str]
     wake: Callable[..., None]  # wake(collection, *ids)
-    hand: Callable[[str, Any, list[dict[str, Any]]], None] = lambda *_: None  # new entries
+    # hand(collection, id, entries): the events of a newly *inserted* document only
+    hand: Callable[[str, Any, list[dict[str, Any]]], None] = lambda *_: None
     default_policy: DeadlinePolicy = DEFAULT_POLICY
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     settings: Any = None

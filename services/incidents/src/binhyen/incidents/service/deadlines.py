@@ -1,10 +1,10 @@
 """The deadline scheduler: safe with any number of replicas.
 
 Each replica runs the loop; a lease in MongoDB lets one of them sweep at a time.
-Exactly-once does not rest on the lease alone (a paused holder may outlive it, and
-FerretDB v1 does not isolate concurrent updates): each miss is recorded by inserting
-a document whose id names the incident, the deadline and its due time, together with
-its event. Only one insert of that id can succeed, so each miss is emitted once.
+Exactly-once does not rest on the lease alone (a paused holder may outlive it): each
+miss is recorded on the incident by one guarded write that also queues its event, and
+only one write finds the deadline not yet missed, so each miss is emitted once. The
+event joins the incident's own outbox, so it reaches Kafka in order with the others.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from binhyen.incidents.domain.deadlines import due_misses, miss, next_due
 from binhyen.incidents.domain.incidents import CLOSED, WAITING_ACK, Incident
 from binhyen.incidents.service.common import Context
 from binhyen.incidents.service.events import miss_outbox
-from binhyen.incidents.store.scheduling import miss_id
 
 log = logging.getLogger(__name__)
 LEASE = "deadline-scheduler"
@@ -42,16 +41,15 @@ async def sweep(ctx: Context) -> int:
             if not _still_pending(incident, deadline.kind):
                 continue
             outbox = miss_outbox(ctx, incident, deadline, now)
-            if await ctx.stores.misses.record(incident.id, deadline, at=now, outbox=outbox):
+            if await ctx.stores.incidents.record_miss(
+                incident.id, deadline.kind, now, next_due(deadlines), outbox=outbox
+            ):
                 new += 1
-                ctx.hand("deadline_misses", miss_id(incident.id, deadline), outbox)
+                ctx.wake("incidents", incident.id)
                 log.info(
                     "deadline missed",
                     extra={"incident_id": incident.id, "deadline": deadline.kind},
                 )
-            await ctx.stores.incidents.mark_missed(
-                incident.id, deadline.kind, now, next_due(deadlines)
-            )
         if next_due(deadlines) != next_due(incident.deadlines):
             await ctx.stores.incidents.set_next_due(incident.id, next_due(deadlines))
     return new

@@ -315,7 +315,7 @@ async def _save(
     )
     if not saved:
         raise lost_race(f"incident {before.id}")
-    ctx.hand("incidents", after.id, outbox)
+    ctx.wake("incidents", after.id)
 
 
 async def _assignee(ctx: Context, incident: Incident, wanted: AssigneeInput) -> Assignee:
@@ -497,7 +497,7 @@ async def add_message(
     outbox = message_outbox(ctx, incident, author=author, actor=author_id or author, at=message.at)
     if not await ctx.stores.incidents.add_message(incident.id, message, outbox=outbox):
         raise NotFound(f"incident {incident.id} does not exist")
-    ctx.hand("incidents", incident.id, outbox)
+    ctx.wake("incidents", incident.id)
     return message
 
 
@@ -527,7 +527,7 @@ async def unmask_reporter(
     identity = await ctx.stores.incidents.unmask(incident_id, audit=audit, outbox=outbox)
     if identity is None:
         raise NotFound(f"incident {incident_id} does not exist")
-    ctx.hand("incidents", incident_id, outbox)
+    ctx.wake("incidents", incident_id)
     result: dict[str, Any] = {"kind": incident.reporter.kind, **identity}
     if incident.reporter.kind != "anonymous" and incident.reporter.subject:
         result.setdefault("user_id", incident.reporter.subject)

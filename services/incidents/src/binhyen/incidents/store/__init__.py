@@ -9,7 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from binhyen.incidents.store.categories import CategoryStore
 from binhyen.incidents.store.incidents import IncidentStore
-from binhyen.incidents.store.scheduling import LeaseStore, MissStore, RateLimitStore
+from binhyen.incidents.store.scheduling import LeaseStore, RateLimitStore
 from binhyen.incidents.store.teams import TeamReplicaStore
 from binhyen.incidents.store.units import UnitReplicaStore
 
@@ -24,21 +24,17 @@ class Stores:
     teams: TeamReplicaStore
     categories: CategoryStore
     incidents: IncidentStore
-    misses: MissStore
     leases: LeaseStore
     rate_limits: RateLimitStore
 
     @classmethod
-    def of(
-        cls, db: AsyncDatabase[Document], scan_db: AsyncDatabase[Document] | None = None
-    ) -> Stores:
-        """The stores over ``db`` (background scans on ``scan_db``, the same database)."""
+    def of(cls, db: AsyncDatabase[Document]) -> Stores:
+        """The stores over ``db``."""
         return cls(
             units=UnitReplicaStore(db),
             teams=TeamReplicaStore(db),
             categories=CategoryStore(db),
-            incidents=IncidentStore(db, scan_db),
-            misses=MissStore(db),
+            incidents=IncidentStore(db),
             leases=LeaseStore(db),
             rate_limits=RateLimitStore(db),
         )
@@ -55,7 +51,6 @@ __all__ = [
     "CategoryStore",
     "IncidentStore",
     "LeaseStore",
-    "MissStore",
     "RateLimitStore",
     "Stores",
     "TeamReplicaStore",

@@ -257,14 +257,8 @@ def to_message(doc: Document) -> Message:
 class IncidentStore:
     """Incidents by id; every change is one guarded single-document write with its events."""
 
-    def __init__(
-        self, db: AsyncDatabase[Document], scan_db: AsyncDatabase[Document] | None = None
-    ) -> None:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db["incidents"]
-        # The deadline sweep's read (a scan on FerretDB v1) goes through its own connection.
-        self._scans: AsyncCollection[Document] = (scan_db if scan_db is not None else db)[
-            "incidents"
-        ]
 
     async def create_indexes(self) -> None:
         """Declare the indexes the queries rely on."""
@@ -386,14 +380,29 @@ class IncidentStore:
         doc = await self.collection.find_one({"_id": incident_id}, {"unmask_audit": 1})
         return list((doc or {}).get("unmask_audit", []))
 
-    async def mark_missed(
-        self, incident_id: str, kind: DeadlineKind, at: datetime, next_due: datetime | None
-    ) -> None:
-        """Record a missed deadline on the incident (idempotent: the first time stays)."""
-        await self.collection.update_one(
+    async def record_miss(
+        self,
+        incident_id: str,
+        kind: DeadlineKind,
+        at: datetime,
+        next_due: datetime | None,
+        *,
+        outbox: list[Document],
+    ) -> bool:
+        """Record a missed deadline with its event; False if it was recorded already.
+
+        One guarded single-document write: however many sweeps race, only one finds the
+        deadline not yet missed, so the miss is announced once, and its event joins the
+        incident's own outbox behind the events written before it (order per incident).
+        """
+        result = await self.collection.update_one(
             {"_id": incident_id, f"deadline_missed.{kind}": None},
-            {"$set": {f"deadline_missed.{kind}": at, "next_due": next_due}},
+            {
+                "$set": {f"deadline_missed.{kind}": at, "next_due": next_due},
+                "$push": {OUTBOX: {"$each": outbox}},
+            },
         )
+        return result.modified_count == 1
 
     async def set_next_due(self, incident_id: str, next_due: datetime | None) -> None:
         """Move the scheduler's next look at an incident."""
@@ -401,7 +410,7 @@ class IncidentStore:
 
     async def due(self, now: datetime, limit: int = 200) -> list[Incident]:
         """Incidents with a deadline due by ``now``."""
-        cursor = self._scans.find({"next_due": {"$lte": now}}, HIDDEN, limit=limit)
+        cursor = self.collection.find({"next_due": {"$lte": now}}, HIDDEN, limit=limit)
         return [to_incident(d) async for d in cursor]
 
     async def duplicates_of(self, incident_id: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Deadline misses (one document each: the exactly-once guard), leases and rate limits."""
+"""Leases and rate limits."""
 
 from __future__ import annotations
 
@@ -11,45 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from binhyen.incidents.domain.deadlines import Deadline
-from binhyen.kit.outbox import OUTBOX
-
 Document = dict[str, Any]
-
-
-def miss_id(incident_id: str, deadline: Deadline) -> str:
-    """The id of a deadline miss: one per incident, kind and due time."""
-    return f"{incident_id}:{deadline.kind}:{deadline.due.astimezone(UTC).isoformat()}"
-
-
-class MissStore:
-    """``deadline_misses``: inserting a miss is atomic and unique, so it is emitted once.
-
-    The miss document carries its event in its own outbox, so recording the miss
-    and queuing the event are one write, whoever else tries the same miss.
-    """
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection: AsyncCollection[Document] = db["deadline_misses"]
-
-    async def record(
-        self, incident_id: str, deadline: Deadline, *, at: datetime, outbox: list[Document]
-    ) -> bool:
-        """Record a miss with its event; False if it was already recorded."""
-        try:
-            await self.collection.insert_one(
-                {
-                    "_id": miss_id(incident_id, deadline),
-                    "incident_id": incident_id,
-                    "kind": deadline.kind,
-                    "due": deadline.due,
-                    "recorded_at": at,
-                    OUTBOX: outbox,
-                }
-            )
-        except DuplicateKeyError:
-            return False
-        return True
 
 
 class LeaseStore:

@@ -23,7 +23,6 @@ from binhyen.kit.outbox import OUTBOX, outbox_entry
 from binhyen.kit.problems import NotFound
 from binhyen.registry.domain.units import Unit
 from binhyen.registry.service.common import Context
-from binhyen.registry.store import Stores
 
 log = logging.getLogger(__name__)
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -70,16 +69,10 @@ async def counts_by_unit(
     unit_ids: set[str] | None,
     year: int,
     today: date,
-    *,
-    reads: Stores | None = None,
 ) -> dict[str, Counts]:
-    """Counts of each unit on its own (not rolled up); ``None`` means every unit.
-
-    ``reads``: the stores to count with, if not the context's (e.g. over a connection kept
-    for background scans).
-    """
+    """Counts of each unit on its own (not rolled up); ``None`` means every unit."""
     scope: dict[str, Any] = {} if unit_ids is None else {"unit_id": {"$in": sorted(unit_ids)}}
-    stores = reads or ctx.stores
+    stores = ctx.stores
     households = await _by_unit(ctx, stores.households.collection, scope | {"status": "active"})
     pledged = await _by_unit(
         ctx, stores.households.collection, scope | {"status": "active", "pledge_years": year}
@@ -152,9 +145,7 @@ async def unit_stats(
     return root, total, [(c, per_child.get(c.id, Counts())) for c in children]
 
 
-async def publish_counts(
-    ctx: Context, *, year: int | None = None, reads: Stores | None = None
-) -> int:
+async def publish_counts(ctx: Context, *, year: int | None = None) -> int:
     """Put fresh count snapshots of every active unit on the public topic; return how many.
 
     A snapshot is published only when it changed since the last one, in the same
@@ -163,10 +154,8 @@ async def publish_counts(
     """
     year = year or current_year()
     today = datetime.now(VN).date()
-    # The counting reads scan whole collections on FerretDB: on ``reads`` if given.
-    # The writes below stay on the context's stores.
-    own = await counts_by_unit(ctx, None, year, today, reads=reads)
-    units = await (reads or ctx.stores).units.search(
+    own = await counts_by_unit(ctx, None, year, today)
+    units = await ctx.stores.units.search(
         text=None,
         kind=None,
         parent_id=None,
@@ -219,10 +208,8 @@ class CountsPublisher:
         *,
         interval: float,
         lease_seconds: float = 120,
-        reads: Stores | None = None,
     ) -> None:
         self._ctx = ctx
-        self._reads = reads
         self._interval = interval
         self._lease = timedelta(seconds=max(lease_seconds, interval * 2))
         self._owner = uuid.uuid4().hex
@@ -268,7 +255,7 @@ class CountsPublisher:
         while not self._stop.is_set():
             try:
                 if await self._claim():
-                    await publish_counts(self._ctx, reads=self._reads)
+                    await publish_counts(self._ctx)
             except Exception as exc:  # keep publishing on the next round
                 log.warning("publishing counts failed", extra={"error": type(exc).__name__})
             with contextlib.suppress(TimeoutError):

@@ -12,7 +12,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from binhyen.kit.outbox import MAX_BULK, OUTBOX
+from binhyen.kit.mongo import MAX_BULK
+from binhyen.kit.outbox import OUTBOX
 from binhyen.kit.text import fold
 from binhyen.registry.domain.people import Person
 
