@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Iterator
@@ -42,6 +43,7 @@ class LocalServer:
     kind: str
     instance: str
     address: str = ""
+    pid: int = 0
 
     def start(self) -> None:
         """Start (or restart) the instance and wait until it is ready."""
@@ -50,6 +52,15 @@ class LocalServer:
             port = int(self.address.rstrip("/").rsplit(":", 1)[1])
         server = self.module.start(self.kind, self.instance, port=port or 0)
         self.address = server.address
+        self.pid = server.pid
+
+    def pause(self) -> None:
+        """Freeze the server process (SIGSTOP): connections stay open, nothing answers."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT)."""
+        os.kill(self.pid, signal.SIGCONT)
 
     def stop(self) -> None:
         """Stop the instance, keeping its data."""
