@@ -40,7 +40,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -63,21 +62,13 @@ from binhyen.contracts.topics import (
     REGISTRY_PUBLIC,
     REGISTRY_UNITS,
 )
-from binhyen.kit.testing.servers import load_localservers
+from binhyen.kit.testing.servers import free_port, load_localservers
 from binhyen.kit.testing.tokens import TestIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULTS = ("kafka-kill", "ferretdb-kill", "replica-kill", "kafka-pause")
 RECOVERY_LIMIT = 60.0
 Document = dict[str, Any]
-
-
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from pymongo import AsyncMongoClient
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import localservers as ls  # noqa: E402
+
+from binhyen.kit.testing.servers import free_port  # noqa: E402
 
 Document = dict[str, Any]
 INDEX_PATCH = "0003-indexed-equality-lookups.patch"
@@ -68,14 +69,6 @@ def serve(binary: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
         stderr=subprocess.DEVNULL,
     )
     return proc, f"mongodb://127.0.0.1:{port}/", home
-
-
-def free_port() -> int:
-    """A free TCP port (released again before the server binds it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def timed(n: int, op: Any) -> float:

@@ -36,7 +36,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -66,7 +65,7 @@ from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.runtime import serve_forever
 from binhyen.kit.settings import ServiceSettings
 from binhyen.kit.testing import TestIssuer, outboxes_empty, read_topic, serve
-from binhyen.kit.testing.servers import load_localservers
+from binhyen.kit.testing.servers import free_port, load_localservers
 
 ROOT = Path(__file__).resolve().parents[2]
 ME = [sys.executable, str(Path(__file__).resolve())]
@@ -260,14 +259,6 @@ def child(kind: str, db_stats: bool) -> None:
 
 
 # --------------------------------------------------------------------------- servers
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -335,6 +335,14 @@ async def test_an_entry_kafka_refuses_is_parked_and_blocks_only_its_own_document
     try:
         await _all_drained(units, others)  # the other documents are not held up
         db = mongo[database_name]
+
+        async def counted() -> bool:
+            gauge = REGISTRY.get_sample_value(
+                "binhyen_outbox_parked_entries", {"database": database_name}
+            )
+            return gauge == 1
+
+        await eventually(counted, what="the parked entry counted in /metrics")
         parked = await list_parked(db)
         assert [(p["_id"], p["doc_id"], p["error"]) for p in parked] == [
             (poison.id, "big", "MessageSizeTooLargeError")
@@ -344,10 +352,6 @@ async def test_an_entry_kafka_refuses_is_parked_and_blocks_only_its_own_document
         # Order wins: the event behind the parked one waits in the document.
         assert [e["id"] for e in doc[OUTBOX]] == [poison.id, behind.id]
         assert doc[PARKED] == poison.id
-        gauge = REGISTRY.get_sample_value(
-            "binhyen_outbox_parked_entries", {"database": database_name}
-        )
-        assert gauge == 1
         with pytest.raises(UnknownParkedEntry):
             await retry_parked(db, "no-such-entry")
         # The operator command lists it (no event content) and refuses an unknown id.

@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import os
 import signal
+import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -97,6 +98,14 @@ class Servers:
         while self._cleanups:
             with contextlib.suppress(Exception):
                 self._cleanups.pop()()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, on the loopback interface (for a process to bind)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def load_localservers(root: Path) -> ModuleType:
