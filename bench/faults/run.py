@@ -463,10 +463,14 @@ async def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     await admin.start()
     await consumer.start()
     try:
+        metadata = await consumer._client.fetch_all_metadata()
+        tps = []
+        for topic in topics:
+            partitions = metadata.partitions_for_topic(topic)
+            if not partitions:  # unknown is not "no lag"
+                raise RuntimeError(f"no partitions known for {topic}")
+            tps += [TopicPartition(topic, p) for p in partitions]
         committed = await admin.list_consumer_group_offsets(group)
-        tps = [
-            TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or [])
-        ]
         ends = await consumer.end_offsets(tps)
         lag = 0
         for tp in tps:
@@ -483,13 +487,18 @@ async def wait_recovered(
 ) -> float | None:
     """Seconds from ``since`` until outboxes are empty and the consumer has no lag."""
     topics = [stack.prefix + REGISTRY_UNITS.name, stack.prefix + REGISTRY_ORGANISATIONS.name]
+    last: object = None
     while time.monotonic() - since < RECOVERY_LIMIT + 30:
-        with contextlib.suppress(Exception):
-            if not await outboxes_pending(mongo, stack.reg_db, stack.inc_db) and not (
-                await consumer_lag(stack.kafka.address, stack.inc_group, topics)
-            ):
+        try:
+            pending = await outboxes_pending(mongo, stack.reg_db, stack.inc_db)
+            lag = await consumer_lag(stack.kafka.address, stack.inc_group, topics)
+            if not pending and not lag:
                 return time.monotonic() - since
+            last = f"{pending} documents with pending events, consumer lag {lag}"
+        except Exception as exc:
+            last = repr(exc)
         await asyncio.sleep(0.5)
+    print(f"not recovered: {last}", file=sys.stderr)
     return None
 
 
