@@ -324,6 +324,10 @@ class OutboxRelay:
 
     async def _relay_ids(self, collection: AsyncCollection[Document], ids: list[Any]) -> None:
         """Claim these documents, send their pending events in order, remove what was acked."""
+        # New documents this relay holds in memory go out with the next hand-over: sending
+        # them from here as well would put every such event on the topic twice.
+        handed = self._handed.get(collection.name, {})
+        ids = [doc_id for doc_id in ids if doc_id not in handed]
         batches = [b for b in await asyncio.gather(*(self._claim(collection, i) for i in ids)) if b]
         await self._run(batches)
 
