@@ -247,11 +247,10 @@ class Stack:
         for service in self.services.values():
             service.stop()
         for kind in ("kafka", "ferretdb"):
-            with contextlib.suppress(Exception):
-                server = self.ls.status(kind, self.instance)
-                if server is None and getattr(self, kind) is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(getattr(self, kind).pid, signal.SIGCONT)
+            server = getattr(self, kind)
+            if server is not None:  # a frozen server would ignore the stop signal
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(server.pid, signal.SIGCONT)
             with contextlib.suppress(Exception):
                 self.ls.wipe(kind, self.instance)
 

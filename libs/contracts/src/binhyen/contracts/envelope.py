@@ -60,6 +60,11 @@ def event_types() -> dict[str, type[EventData]]:
     return dict(_REGISTRY)
 
 
+def event_model(event_type: str) -> type[EventData] | None:
+    """Return the data model declared for ``event_type``, if any."""
+    return _REGISTRY.get(event_type)
+
+
 class CloudEvent(BaseModel):
     """A CloudEvents 1.0 event in structured JSON mode."""
 

@@ -58,7 +58,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from binhyen.contracts import CloudEvent, event_types
+from binhyen.contracts import CloudEvent, event_model
 from binhyen.kit.metrics import (
     OUTBOX_PARKED,
     OUTBOX_PARKED_NOW,
@@ -95,7 +95,7 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
 
 def outbox_entry(event: CloudEvent, topic: str) -> Document:
     """An outbox entry for ``event`` to be published on ``topic``, keyed by its subject."""
-    model = event_types().get(event.type)
+    model = event_model(event.type)  # (not event_types(): it copies the registry per call)
     return {
         "id": event.id,
         "topic": topic,
