@@ -27,10 +27,12 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import localservers  # noqa: E402
 
 from binhyen.incidents.demo import load_demo_at as load_incidents_demo_at  # noqa: E402
+from binhyen.kit.topics import create_topics, load_topics  # noqa: E402
 from binhyen.registry.__main__ import DEMO_PASSWORD  # noqa: E402
 from binhyen.registry.demo import DemoResult, load_demo_at  # noqa: E402
 
 SERVICES = {"registry": 8001, "incidents": 8002}
+TOPICS_FILE = ROOT / "deploy" / "kafka" / "topics.json"
 # Local demo only: the registry creates this administrator at its first start.
 ADMIN = os.environ.get("BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME", "admin")
 ADMIN_PASSWORD = os.environ.get("BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD", "binhyen-admin-2026")
@@ -82,6 +84,9 @@ def run_local() -> int:
             started.append(kind)
     kafka = localservers.start("kafka")
     ferretdb = localservers.start("ferretdb")
+    # The deploy step that creates the topics (services never create them).
+    created = asyncio.run(create_topics(kafka.address, load_topics(TOPICS_FILE)))
+    print(f"{len(created)} Kafka topic(s) created", file=sys.stderr, flush=True)
     procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def shutdown(signum: int = 0, frame: FrameType | None = None) -> None:
@@ -107,7 +112,6 @@ def run_local() -> int:
                 "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME": ADMIN,
                 "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
                 prefix + "MONGODB_URI": ferretdb.address,
-                # FerretDB v1 loses one of two concurrent updates of a document.
                 prefix + "KAFKA_BOOTSTRAP": kafka.address,
                 prefix + "HTTP_PORT": str(port),
             }

@@ -13,13 +13,13 @@ from binhyen.registry.settings import Settings as RegistrySettings
 
 @pytest.fixture
 def service_settings(
-    servers: Servers, database_name: str, topic_prefix: str, issuer: TestIssuer
+    servers: Servers, database_name: str, deployed_topics: str, issuer: TestIssuer
 ) -> tuple[RegistrySettings, IncidentsSettings]:
     """Registry and incidents settings on the session servers, sharing this test's topics."""
     common: dict[str, Any] = {
         "mongodb_uri": servers.mongodb,
         "kafka_bootstrap": servers.kafka,
-        "topic_prefix": topic_prefix,
+        "topic_prefix": deployed_topics,
         "environment": "test",
         "outbox_sweep_seconds": 0.5,
         "auth_issuer": issuer.issuer,

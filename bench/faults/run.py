@@ -56,6 +56,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from binhyen.contracts.topics import (
+    DEPLOYED_TOPICS,
     INCIDENTS,
     INCIDENTS_PUBLIC,
     REGISTRY_ORGANISATIONS,
@@ -64,6 +65,7 @@ from binhyen.contracts.topics import (
 )
 from binhyen.kit.testing.servers import free_port, load_localservers
 from binhyen.kit.testing.tokens import TestIssuer
+from binhyen.kit.topics import create_topics, entries_of
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULTS = ("kafka-kill", "ferretdb-kill", "replica-kill", "kafka-pause")
@@ -573,6 +575,8 @@ async def run_once(fault: str, *, workdir: Path, load_seconds: float = 40) -> Re
     load = Load()
     try:
         await asyncio.to_thread(stack.start_servers)
+        # The deploy step: services never create topics.
+        await create_topics(stack.kafka.address, entries_of(DEPLOYED_TOPICS), prefix=stack.prefix)
         stack.make_services()
         for service in stack.services.values():
             service.start()

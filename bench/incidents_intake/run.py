@@ -57,6 +57,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 
 from binhyen.contracts.events.incidents import PUBLIC_TOPIC, TOPIC, IncidentReported
+from binhyen.contracts.topics import DEPLOYED_TOPICS
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import IncidentStore
@@ -66,6 +67,7 @@ from binhyen.kit.runtime import serve_forever
 from binhyen.kit.settings import ServiceSettings
 from binhyen.kit.testing import TestIssuer, outboxes_empty, read_topic, serve
 from binhyen.kit.testing.servers import free_port, load_localservers
+from binhyen.kit.topics import create_topics, entries_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ME = [sys.executable, str(Path(__file__).resolve())]
@@ -557,6 +559,7 @@ async def prepare(
         auth_jwks_json=issuer.jwks_json,
         auth_jwks_url=jwks_url,
     )
+    await create_topics(backing.kafka, entries_of(DEPLOYED_TOPICS), prefix=cfg.prefix)
     async with serve(create_app(settings)) as (client, rt):
         if rt.relay is not None:
             await rt.relay.stop()  # keep the template's outbox as written

@@ -24,8 +24,10 @@ import httpx
 from asgi_lifespan import LifespanManager
 from openpyxl import Workbook
 
+from binhyen.contracts.topics import DEPLOYED_TOPICS
 from binhyen.kit.testing import TestIssuer
 from binhyen.kit.testing.servers import load_localservers
+from binhyen.kit.topics import create_topics, entries_of
 from binhyen.registry.app import create_app
 from binhyen.registry.demo_data import iter_households
 from binhyen.registry.domain.imports import COLUMNS
@@ -103,6 +105,7 @@ async def run(households: int, batch: int, relay: bool, bare_indexes: bool) -> N
         auth_jwks_json=issuer.jwks_json,
         mongodb_timeout_ms=10_000,
     )
+    await create_topics(kafka, entries_of(DEPLOYED_TOPICS), prefix=settings.topic_prefix)
     app = create_app(settings)
     try:
         async with LifespanManager(app, startup_timeout=120, shutdown_timeout=120) as manager:

@@ -12,14 +12,14 @@ from binhyen.kit.testing import Servers, TestIssuer
 
 @pytest.fixture
 def incidents_settings(
-    servers: Servers, database_name: str, topic_prefix: str, issuer: TestIssuer
+    servers: Servers, database_name: str, deployed_topics: str, issuer: TestIssuer
 ) -> Settings:
     """Incidents settings pointing at the session servers, private db, topics and group."""
     return Settings(
         mongodb_uri=servers.mongodb,
         mongodb_database=f"{database_name}_inc",
         kafka_bootstrap=servers.kafka,
-        topic_prefix=topic_prefix,
+        topic_prefix=deployed_topics,
         consumer_group=f"incidents-{database_name}",
         consumer_backoff_seconds=0.01,
         outbox_sweep_seconds=0.5,

@@ -8,14 +8,14 @@ from binhyen.registry.settings import Settings
 
 @pytest.fixture
 def registry_settings(
-    servers: Servers, database_name: str, topic_prefix: str, issuer: TestIssuer
+    servers: Servers, database_name: str, deployed_topics: str, issuer: TestIssuer
 ) -> Settings:
     """Registry settings pointing at the session servers, private db and topics."""
     return Settings(
         mongodb_uri=servers.mongodb,
         mongodb_database=database_name,
         kafka_bootstrap=servers.kafka,
-        topic_prefix=topic_prefix,
+        topic_prefix=deployed_topics,
         consumer_group=f"registry-{database_name}",
         outbox_sweep_seconds=0.5,
         environment="test",

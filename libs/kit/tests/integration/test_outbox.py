@@ -22,7 +22,7 @@ from binhyen.contracts.events.units import UnitRegistered
 from binhyen.contracts.topics import REGISTRY_UNITS
 from binhyen.contracts.units import UnitKind
 from binhyen.kit.idempotency import apply_once
-from binhyen.kit.kafka import ensure_topics, start_producer
+from binhyen.kit.kafka import start_producer
 from binhyen.kit.operations import outbox_command
 from binhyen.kit.outbox import (
     OUTBOX,
@@ -37,6 +37,7 @@ from binhyen.kit.outbox import (
 )
 from binhyen.kit.settings import ServiceSettings
 from binhyen.kit.testing import Servers, eventually, outbox_drained, read_topic
+from binhyen.kit.topics import create_topics, entries_of
 
 Document = dict[str, Any]
 
@@ -99,7 +100,7 @@ async def _all_drained(units: AsyncCollection[Document], events: list[CloudEvent
 async def test_relay_publishes_pending_events_and_removes_them_after_ack(
     servers: Servers, units: AsyncCollection[Document], topic: str, topic_prefix: str
 ) -> None:
-    await ensure_topics(servers.kafka, [REGISTRY_UNITS], prefix=topic_prefix)
+    await create_topics(servers.kafka, entries_of([REGISTRY_UNITS]), prefix=topic_prefix)
     events = [_event(f"u{i}") for i in range(3)]
     for event in events:
         await units.insert_one(with_outbox({"_id": event.subject}, [outbox_entry(event, topic)]))
@@ -119,7 +120,7 @@ async def test_entry_stays_in_the_document_when_the_relay_dies_before_removing_i
     servers: Servers, units: AsyncCollection[Document], topic: str, topic_prefix: str
 ) -> None:
     """An entry stays in the document until a relay has had Kafka acknowledge it."""
-    await ensure_topics(servers.kafka, [REGISTRY_UNITS], prefix=topic_prefix)
+    await create_topics(servers.kafka, entries_of([REGISTRY_UNITS]), prefix=topic_prefix)
     event = _event("kept")
     await units.insert_one(with_outbox({"_id": "kept"}, [outbox_entry(event, topic)]))
     relay = _relay(CrashAfterAck, servers, units)
@@ -137,7 +138,7 @@ async def test_relay_crash_after_ack_resends_and_the_consumer_effect_happens_onc
     mongo: AsyncMongoClient[Document],
     database_name: str,
 ) -> None:
-    await ensure_topics(servers.kafka, [REGISTRY_UNITS], prefix=topic_prefix)
+    await create_topics(servers.kafka, entries_of([REGISTRY_UNITS]), prefix=topic_prefix)
     event = _event("twice")
     await units.insert_one(with_outbox({"_id": "twice"}, [outbox_entry(event, topic)]))
 
@@ -169,7 +170,7 @@ async def test_relay_crash_after_ack_resends_and_the_consumer_effect_happens_onc
 async def test_entries_handed_over_by_the_writer_are_sent_once_and_pulled_by_id(
     servers: Servers, units: AsyncCollection[Document], topic: str, topic_prefix: str
 ) -> None:
-    await ensure_topics(servers.kafka, [REGISTRY_UNITS], prefix=topic_prefix)
+    await create_topics(servers.kafka, entries_of([REGISTRY_UNITS]), prefix=topic_prefix)
 
     async def factory() -> AIOKafkaProducer:
         return await start_producer(servers.kafka, client_id="test-relay")
@@ -243,7 +244,7 @@ async def test_events_of_a_document_keep_write_order_through_a_failed_send_and_t
     # order they were written, numbered 1..5.
     topic = topic_prefix + REGISTRY_UNITS.name
     with servers.disposable("kafka") as kafka:
-        await ensure_topics(kafka.address, [REGISTRY_UNITS], prefix=topic_prefix)
+        await create_topics(kafka.address, entries_of([REGISTRY_UNITS]), prefix=topic_prefix)
         relays = [
             OutboxRelay(
                 collections=[units],
@@ -311,7 +312,7 @@ async def test_an_entry_kafka_refuses_is_parked_and_blocks_only_its_own_document
     mongo: AsyncMongoClient[Document],
     database_name: str,
 ) -> None:
-    await ensure_topics(servers.kafka, [REGISTRY_UNITS], prefix=topic_prefix)
+    await create_topics(servers.kafka, entries_of([REGISTRY_UNITS]), prefix=topic_prefix)
     limit = {"max_request_size": 4096}
 
     def producers(settings: dict[str, int]) -> Callable[[], Awaitable[AIOKafkaProducer]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 
 from binhyen.contracts import parse_event
-from binhyen.contracts.topics import REGISTRY_UNITS
+from binhyen.contracts.topics import DEPLOYED_TOPICS, REGISTRY_UNITS
 from binhyen.kit.outbox import OUTBOX
 from binhyen.kit.problems import DB_DOWN_READ, DB_DOWN_WRITE
 from binhyen.kit.testing import Servers, eventually, outbox_drained, read_topic, serve
+from binhyen.kit.topics import create_topics, entries_of
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
 
@@ -20,6 +21,9 @@ async def test_kafka_down_post_still_succeeds_and_event_arrives_once_when_it_is_
 ) -> None:
     with servers.disposable("kafka") as kafka:
         settings = registry_settings.model_copy(update={"kafka_bootstrap": kafka.address})
+        await create_topics(
+            kafka.address, entries_of(DEPLOYED_TOPICS), prefix=settings.topic_prefix
+        )
         async with serve(create_app(settings), headers=admin) as (client, rt):
             kafka.stop()
             response = await client.post("/api/v1/units", json=PROVINCE)
@@ -28,6 +32,32 @@ async def test_kafka_down_post_still_succeeds_and_event_arrives_once_when_it_is_
             doc = await rt.db["units"].find_one({"_id": unit_id})
             # The unit event and its public snapshot, held while Kafka is away.
             assert doc is not None and len(doc[OUTBOX]) == 2
+            kafka.start()
+            await eventually(
+                lambda: outbox_drained(rt.db["units"], unit_id), timeout=90, what="relay caught up"
+            )
+        records = await read_topic(kafka.address, settings.topic(REGISTRY_UNITS.name))
+        assert [parse_event(r.value).subject for r in records] == [unit_id]
+
+
+async def test_starts_is_ready_and_accepts_writes_with_kafka_down_then_catches_up(
+    registry_settings: Settings, admin: dict[str, str], servers: Servers
+) -> None:
+    with servers.disposable("kafka") as kafka:
+        settings = registry_settings.model_copy(update={"kafka_bootstrap": kafka.address})
+        await create_topics(
+            kafka.address, entries_of(DEPLOYED_TOPICS), prefix=settings.topic_prefix
+        )
+        kafka.stop()  # before the service starts
+        async with serve(create_app(settings), headers=admin) as (client, rt):
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["mongodb"] == "ok"
+            assert ready.json()["checks"]["kafka"] != "ok"  # reported, not gating
+            response = await client.post("/api/v1/units", json=PROVINCE)
+            assert response.status_code == 201, response.text
+            unit_id = response.json()["id"]
+            assert (await client.get(f"/api/v1/units/{unit_id}")).status_code == 200
             kafka.start()
             await eventually(
                 lambda: outbox_drained(rt.db["units"], unit_id), timeout=90, what="relay caught up"

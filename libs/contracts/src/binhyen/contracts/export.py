@@ -12,8 +12,7 @@ from typing import Any
 from binhyen.contracts import topics as _topics  # noqa: F401
 from binhyen.contracts.compat import breaking_changes
 from binhyen.contracts.envelope import CloudEvent, EventData, event_types
-from binhyen.contracts.spec import TopicSpec
-from binhyen.contracts.topics import CATALOGUE
+from binhyen.contracts.topics import CATALOGUE, DEPLOYED_TOPICS
 
 SCHEMA_DIR = Path("libs/contracts/schemas")
 ASYNCAPI_FILE = Path("libs/contracts/asyncapi.json")
@@ -30,22 +29,16 @@ def event_schema(model: type[EventData]) -> dict[str, Any]:
 
 def topics_document() -> dict[str, Any]:
     """The topic definitions deploy/ creates topics from."""
-    topics: list[dict[str, Any]] = []
-    for spec in CATALOGUE:
-        topics.append(_topic_entry(spec.name, spec.partitions, spec.configs(), spec))
-        topics.append(_topic_entry(spec.dlq, spec.partitions, spec.dlq_configs(), spec, dlq=True))
-    return {"generated_from": "binhyen.contracts.topics.CATALOGUE", "topics": topics}
-
-
-def _topic_entry(
-    name: str, partitions: int, configs: dict[str, str], spec: TopicSpec, *, dlq: bool = False
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "partitions": partitions,
-        "configs": configs,
-        "visibility": "internal" if dlq else spec.visibility,
-    }
+    topics = [
+        {
+            "name": spec.name,
+            "partitions": spec.partitions,
+            "configs": spec.configs(),
+            "visibility": spec.visibility,
+        }
+        for spec in DEPLOYED_TOPICS
+    ]
+    return {"generated_from": "binhyen.contracts.topics.DEPLOYED_TOPICS", "topics": topics}
 
 
 def asyncapi_document() -> dict[str, Any]:
@@ -95,7 +88,6 @@ def asyncapi_document() -> dict[str, Any]:
             },
             "x-visibility": spec.visibility,
             "x-key": spec.key,
-            "x-dlq": spec.dlq,
         }
         operations[f"receive_{channel_id}"] = {
             "action": "receive",

@@ -1,4 +1,4 @@
-"""How a topic is declared: key, partitions, compaction, visibility, DLQ."""
+"""How a topic is declared: key, partitions, compaction, visibility; dead-letter topics."""
 
 from typing import Literal
 
@@ -21,11 +21,6 @@ class TopicSpec(BaseModel):
     event_types: tuple[str, ...] = Field(description="CloudEvents types carried on this topic.")
     retention_ms: int | None = Field(None, description="Retention for non-compacted topics.")
 
-    @property
-    def dlq(self) -> str:
-        """Name of this topic's dead-letter topic."""
-        return f"{self.name}.dlq"
-
     def configs(self) -> dict[str, str]:
         """Kafka topic configs for this topic."""
         if self.compacted:
@@ -37,6 +32,25 @@ class TopicSpec(BaseModel):
         retention = self.retention_ms if self.retention_ms is not None else 7 * 24 * 3600 * 1000
         return {"cleanup.policy": "delete", "retention.ms": str(retention)}
 
-    def dlq_configs(self) -> dict[str, str]:
-        """Kafka topic configs for the dead-letter topic (kept 30 days for inspection)."""
-        return {"cleanup.policy": "delete", "retention.ms": str(30 * 24 * 3600 * 1000)}
+
+DEAD_LETTER_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+
+def dead_letter_topic(group: str) -> TopicSpec:
+    """The dead-letter topic of one consumer group, owned (written) by that group alone.
+
+    One per consuming service, not one per source topic: a service writes only its own
+    topics, and a replay goes back through that group's handlers, not to every subscriber.
+    """
+    return TopicSpec(
+        name=f"binhyen.{group}.dlq.v1",
+        key="the original record's key",
+        description=(
+            f"Records the {group} consumers could not handle, with the error and their origin "
+            "in headers (binhyen-original-topic/partition/offset). For operators only."
+        ),
+        compacted=False,
+        visibility="internal",
+        event_types=(),
+        retention_ms=DEAD_LETTER_RETENTION_MS,
+    )

@@ -14,7 +14,7 @@ from binhyen.contracts.events import (
     tasks,
     units,
 )
-from binhyen.contracts.spec import TopicSpec
+from binhyen.contracts.spec import TopicSpec, dead_letter_topic
 
 REGISTRY_UNITS = units.TOPIC
 REGISTRY_HOUSEHOLDS = households.TOPIC
@@ -39,6 +39,13 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     INCIDENTS_ESCALATIONS,
     INCIDENTS_PUBLIC,
 )
+
+# Dead-letter topics, one per consumer group (a service that consumes has one).
+INCIDENTS_DEAD_LETTERS = dead_letter_topic("incidents")
+DEAD_LETTER_TOPICS: tuple[TopicSpec, ...] = (INCIDENTS_DEAD_LETTERS,)
+
+# Everything the deploy step creates (deploy/kafka/topics.json).
+DEPLOYED_TOPICS: tuple[TopicSpec, ...] = CATALOGUE + DEAD_LETTER_TOPICS
 
 
 def topic_for_event(data: EventData | type[EventData]) -> TopicSpec:

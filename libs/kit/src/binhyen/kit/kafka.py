@@ -1,17 +1,13 @@
-"""Kafka plumbing: idempotent producer, topic creation from the catalogue, readiness probe."""
+"""Kafka plumbing: idempotent producer and a health probe (topics: ``binhyen.kit.topics``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
-
-from binhyen.contracts import TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -41,36 +37,8 @@ async def start_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
     return producer
 
 
-async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], *, prefix: str = "") -> None:
-    """Create each catalogue topic and its DLQ if missing (idempotent)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted: list[NewTopic] = []
-        for spec in specs:
-            for name, configs in ((spec.name, spec.configs()), (spec.dlq, spec.dlq_configs())):
-                full = prefix + name
-                if full not in existing:
-                    wanted.append(NewTopic(full, spec.partitions, 1, topic_configs=configs))
-        if wanted:
-            response = await admin.create_topics(wanted)
-            for name, code, *_ in response.topic_errors:
-                if code not in (0, 36):  # 36: TOPIC_ALREADY_EXISTS (another replica won)
-                    raise RuntimeError(f"could not create topic {name}: error code {code}")
-            await _wait_for_topics(admin, [t.name for t in wanted])
-    finally:
-        await admin.close()
-
-
-async def _wait_for_topics(admin: AIOKafkaAdminClient, names: list[str]) -> None:
-    async with asyncio.timeout(30):
-        while not set(names) <= set(await admin.list_topics()):
-            await asyncio.sleep(0.1)
-
-
 class KafkaProbe:
-    """Readiness check: a real metadata request to the brokers."""
+    """Health report: a real metadata request to the brokers (reported, never gating)."""
 
     def __init__(self, bootstrap: str) -> None:
         self._bootstrap = bootstrap
@@ -96,3 +64,45 @@ class KafkaProbe:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+class KafkaHealth:
+    """Kafka's health as last seen by a background probe (for ``/readyz``, never gating).
+
+    Probing in the background keeps ``/readyz`` fast whatever state Kafka is in: a probe
+    against a broker that does not answer would otherwise hold every readiness check for
+    its whole timeout.
+    """
+
+    def __init__(self, bootstrap: str, *, interval: float = 5.0) -> None:
+        self._probe = KafkaProbe(bootstrap)
+        self._interval = interval
+        self._state = "unknown (not probed yet)"
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Probe now in the background and every ``interval`` seconds."""
+        self._task = asyncio.create_task(self._loop(), name="kafka-health")
+
+    def status(self) -> str:
+        """``ok``, or ``unavailable (<error>)``, or ``unknown`` before the first probe."""
+        return self._state
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self._probe.check()
+                self._state = "ok"
+            except Exception as exc:
+                self._state = f"unavailable ({type(exc).__name__})"
+                await self._probe.close()  # reconnect from scratch next time
+            await asyncio.sleep(self._interval)
+
+    async def close(self) -> None:
+        """Stop probing and close the connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._probe.close()

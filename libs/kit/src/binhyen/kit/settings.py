@@ -31,7 +31,12 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(
         5, ge=1, description="Attempts of a failing handler before the message goes to the DLQ."
     )
-    consumer_backoff_seconds: float = Field(0.2, ge=0, description="First retry backoff.")
+    consumer_backoff_seconds: float = Field(
+        0.2, ge=0, description="First retry backoff of a failing handler (doubles, jittered)."
+    )
+    consumer_max_backoff_seconds: float = Field(
+        10.0, gt=0, description="Longest wait between two retries of a failing handler."
+    )
     auth_issuer: str = Field(
         "http://127.0.0.1:8001", description="Expected `iss` of bearer tokens (the registry)."
     )

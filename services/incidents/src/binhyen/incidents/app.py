@@ -4,7 +4,12 @@ from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from binhyen.contracts.topics import INCIDENTS, INCIDENTS_ESCALATIONS, INCIDENTS_PUBLIC
+from binhyen.contracts.topics import (
+    INCIDENTS,
+    INCIDENTS_DEAD_LETTERS,
+    INCIDENTS_ESCALATIONS,
+    INCIDENTS_PUBLIC,
+)
 from binhyen.incidents import api, consumers
 from binhyen.incidents.domain.categories import DEFAULT_CATALOGUE
 from binhyen.incidents.service.common import Context, ReadCache
@@ -81,6 +86,7 @@ def service_spec() -> ServiceSpec:
         ),
         routers=api.routers(),
         topics=[INCIDENTS, INCIDENTS_ESCALATIONS, INCIDENTS_PUBLIC],
+        dead_letters=INCIDENTS_DEAD_LETTERS,
         outbox_collections=_outbox,
         subscriptions=_subscriptions,
         on_startup=_startup,

@@ -10,10 +10,12 @@ import pytest
 import pytest_asyncio
 from pymongo import AsyncMongoClient
 
+from binhyen.contracts.topics import DEPLOYED_TOPICS
 from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.testing.kafka import delete_topics
 from binhyen.kit.testing.servers import Servers, start_servers
 from binhyen.kit.testing.tokens import TestIssuer
+from binhyen.kit.topics import create_topics, entries_of
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +52,14 @@ async def topic_prefix(test_id: str, request: pytest.FixtureRequest) -> AsyncIte
         # broker until it runs out of open files.
         servers: Servers = request.getfixturevalue("servers")
         await delete_topics(servers.kafka, prefix)
+
+
+@pytest_asyncio.fixture
+async def deployed_topics(servers: Servers, topic_prefix: str) -> str:
+    """Every topic of the deployment, under this test's prefix, created as the deploy step
+    does (services never create topics); returns the prefix."""
+    await create_topics(servers.kafka, entries_of(DEPLOYED_TOPICS), prefix=topic_prefix)
+    return topic_prefix
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from binhyen.incidents.domain.units import UnitReplica
 from binhyen.incidents.service.common import ReadCache
 from binhyen.incidents.store import Stores
 from binhyen.kit.auth import Principal, authorize
+from binhyen.kit.idempotency import event_sequence
 from binhyen.kit.problems import Invalid, NotFound
 
 
@@ -30,7 +31,7 @@ async def replicate_unit(event: CloudEvent, *, stores: Stores) -> bool:
         successor_id=data.successor_id,
         valid_to=data.valid_to,
     )
-    return await stores.units.apply(unit, event_id=event.id)
+    return await stores.units.apply(unit, event_id=event.id, sequence=event_sequence(event))
 
 
 async def replicate_team(event: CloudEvent, *, stores: Stores) -> bool:
@@ -55,7 +56,7 @@ async def replicate_team(event: CloudEvent, *, stores: Stores) -> bool:
         {"person_id": m.person_id, "valid_to": m.valid_to.isoformat() if m.valid_to else None}
         for m in data.members
     ]
-    return await stores.teams.apply(state, event_id=event.id)
+    return await stores.teams.apply(state, event_id=event.id, sequence=event_sequence(event))
 
 
 async def get_hamlet(hamlet_id: str, *, principal: Principal, stores: Stores) -> UnitReplica:

@@ -43,13 +43,14 @@ class TeamReplicaStore:
     async def create_indexes(self) -> None:
         """Nothing beyond _id: teams are read by id."""
 
-    async def apply(self, state: Document, *, event_id: str) -> bool:
+    async def apply(self, state: Document, *, event_id: str, sequence: int | None = None) -> bool:
         """Apply a newer state of a team, once per event; True if it changed the replica."""
         version = int(state["version"])
         return await apply_once(
             self.collection,
             doc_id=state["organisation_id"],
             event_id=event_id,
+            sequence=sequence,
             update={"$set": {**state, "replicated_at": datetime.now(UTC)}},
             guard={"version": {"$lt": version}},
         )

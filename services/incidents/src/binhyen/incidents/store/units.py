@@ -25,7 +25,7 @@ class UnitReplicaStore:
         """Declare the indexes the replica relies on."""
         await self.collection.create_index([("parent_id", ASCENDING)], name="parent")
 
-    async def apply(self, unit: UnitReplica, *, event_id: str) -> bool:
+    async def apply(self, unit: UnitReplica, *, event_id: str, sequence: int | None = None) -> bool:
         """Apply a newer state of a unit, once per event; True if it changed the replica."""
         state = {
             "kind": unit.kind,
@@ -44,6 +44,7 @@ class UnitReplicaStore:
             self.collection,
             doc_id=unit.id,
             event_id=event_id,
+            sequence=sequence,
             update={
                 "$set": state,
                 "$push": {"history": {"event_id": event_id, "version": unit.version}},
