@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint check-generated pytest sync servers servers-stop servers-wipe generate clean
+.PHONY: run test lint asyncapi check-generated pytest sync servers servers-stop servers-wipe generate clean
 
 ## run: the whole system with the Kỳ Nam demo data (Docker if an engine answers, else local servers)
 run: sync
@@ -16,13 +16,25 @@ run: sync
 ## test: lint, type checks, architecture rules, then every test against real Kafka and FerretDB
 test: lint pytest
 
-lint: sync
+lint: sync asyncapi
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy libs/contracts/src libs/kit/src services/registry/src services/incidents/src deploy/run.py deploy/local/localservers.py deploy/local/smoke.py bench
 	$(UV) run --frozen mypy libs/contracts/tests libs/kit/tests services/registry/tests services/incidents/tests tests
 	$(UV) run --frozen lint-imports
 	$(UV) run --frozen binhyen-contracts --check
+
+ASYNCAPI_CHECK := libs/contracts/asyncapi-check
+
+## asyncapi: the AsyncAPI document parses with zero errors in the official parser (pinned there)
+asyncapi: $(ASYNCAPI_CHECK)/node_modules/.installed
+	cd $(ASYNCAPI_CHECK) && node validate.mjs
+
+# Reinstalled only when the lock changes. No install scripts: the parser needs none, and one of
+# its dependencies has a telemetry postinstall.
+$(ASYNCAPI_CHECK)/node_modules/.installed: $(ASYNCAPI_CHECK)/package.json $(ASYNCAPI_CHECK)/package-lock.json
+	cd $(ASYNCAPI_CHECK) && npm ci --silent --no-audit --no-fund --ignore-scripts
+	touch $@
 
 pytest: sync
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
