@@ -49,6 +49,7 @@ $(CURDIR)/.tools/bin/uv:
 ## servers / servers-stop / servers-wipe: the local Kafka and FerretDB on their default ports
 servers: sync
 	$(UV) run --frozen python deploy/local/localservers.py start all
+	$(UV) run --frozen python -m binhyen.kit.topics create --file deploy/kafka/topics.json
 
 servers-stop: sync
 	$(UV) run --frozen python deploy/local/localservers.py stop all

@@ -1,15 +1,30 @@
-"""Operator commands every service offers: ``python -m binhyen.<service> outbox …``."""
+"""Operator commands every service offers: ``python -m binhyen.<service> outbox …`` and,
+for a service that consumes, ``… dlq …``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
+from pymongo.asynchronous.database import AsyncDatabase
+
+from binhyen.contracts import TopicSpec
+from binhyen.kit.deadletters import (
+    DeadLetterError,
+    read_dead_letters,
+    replay,
+    replay_outcomes,
+    select,
+)
 from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.outbox import UnknownParkedEntry, list_parked, retry_parked
+from binhyen.kit.runtime import Subscription
 from binhyen.kit.settings import ServiceSettings
+
+Document = dict[str, Any]
 
 
 def outbox_command(settings: ServiceSettings, argv: list[str], *, out: TextIO = sys.stdout) -> int:
@@ -51,5 +66,86 @@ async def _run(settings: ServiceSettings, args: argparse.Namespace, out: TextIO)
             file=out,
         )
         return 0
+    finally:
+        await client.close()
+
+
+SubscriptionsOf = Callable[[AsyncDatabase[Document]], Sequence[Subscription]]
+
+
+def dlq_command(
+    settings: ServiceSettings,
+    dead_letters: TopicSpec | None,
+    subscriptions: SubscriptionsOf,
+    argv: list[str],
+    *,
+    out: TextIO = sys.stdout,
+) -> int:
+    """``dlq list`` / ``dlq show ID`` / ``dlq replay ID…|--all`` on the group's dead letters."""
+    parser = argparse.ArgumentParser(
+        prog="dlq", description="Records this service's consumers could not handle."
+    )
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("list", help="list dead letters: origin, error, event type and id (no data)")
+    show = sub.add_parser("show", help="one dead letter with its headers (no data)")
+    show.add_argument("id", help="partition:offset, as `list` shows it")
+    again = sub.add_parser("replay", help="run dead letters through this group's handlers")
+    again.add_argument("ids", nargs="*", help="partition:offset of each entry")
+    again.add_argument("--all", action="store_true", help="every entry not yet replayed ok")
+    args = parser.parse_args(argv)
+    if args.action == "replay" and not args.ids and not args.all:
+        parser.error("name the entries to replay, or --all")
+    if dead_letters is None:
+        print("error: this service consumes no topics, so it has no dead letters", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_dlq(settings, dead_letters, subscriptions, args, out))
+    except DeadLetterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _dlq(
+    settings: ServiceSettings,
+    dead_letters: TopicSpec,
+    subscriptions: SubscriptionsOf,
+    args: argparse.Namespace,
+    out: TextIO,
+) -> int:
+    topic = settings.topic(dead_letters.name)
+    letters = await read_dead_letters(settings.kafka_bootstrap, topic)
+    client = create_mongo_client(settings.mongodb_uri, timeout_ms=settings.mongodb_timeout_ms)
+    db = client[settings.mongodb_database]
+    try:
+        replayed = await replay_outcomes(db)
+        if args.action == "list":
+            for letter in letters:
+                s = letter.summary()
+                print(
+                    f"{s['id']}\t{s['failed_at']}\t{s['origin']}\t{s['event_type']}\t"
+                    f"{s['event_id']}\t{s['error']}\t{replayed.get(s['id'], 'not replayed')}",
+                    file=out,
+                )
+            print(f"{len(letters)} dead letter(s) on {topic}", file=out)
+            return 0
+        if args.action == "show":
+            (letter,) = select(letters, [args.id])
+            for name, value in letter.summary().items():
+                print(f"{name}: {value}", file=out)
+            print(f"replay: {replayed.get(letter.id, 'not replayed')}", file=out)
+            return 0
+        chosen = (
+            select(letters, args.ids)
+            if args.ids
+            else [d for d in letters if replayed.get(d.id) != "ok"]
+        )
+        handlers = {settings.topic(t.name): s.handler for s in subscriptions(db) for t in s.topics}
+        failed = 0
+        for letter in chosen:
+            outcome = await replay(letter, handlers, db)
+            failed += outcome != "ok"
+            print(f"{letter.id}\t{outcome}", file=out)
+        print(f"{len(chosen) - failed} replayed, {failed} failed again", file=out)
+        return 1 if failed else 0
     finally:
         await client.close()

@@ -1,12 +1,15 @@
-"""python -m binhyen.incidents [api | demo | outbox list | outbox retry ID]."""
+"""python -m binhyen.incidents [api | demo | outbox list|retry ID | dlq list|show ID|replay]."""
 
 import argparse
 import asyncio
 import os
 
+from binhyen.contracts.topics import INCIDENTS_DEAD_LETTERS
+from binhyen.incidents import consumers
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
-from binhyen.kit.operations import outbox_command
+from binhyen.incidents.store import Stores
+from binhyen.kit.operations import dlq_command, outbox_command
 from binhyen.kit.runtime import serve_forever
 
 DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (the registry's demo accounts, make run only)
@@ -15,8 +18,14 @@ DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (the registry's demo accounts, m
 def main() -> None:
     """Run the service with settings from the environment, or load demo incidents."""
     parser = argparse.ArgumentParser(prog="binhyen-incidents")
-    parser.add_argument("command", nargs="?", default="api", choices=["api", "demo", "outbox"])
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="outbox: list | retry ENTRY_ID")
+    parser.add_argument(
+        "command", nargs="?", default="api", choices=["api", "demo", "outbox", "dlq"]
+    )
+    parser.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="outbox: list | retry ID; dlq: list | show ID | replay ID…|--all",
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8002", help="incidents URL (demo)")
     parser.add_argument("--registry-url", default="http://127.0.0.1:8001", help="registry URL")
     args = parser.parse_args()
@@ -35,6 +44,15 @@ def main() -> None:
     settings = Settings()
     if args.command == "outbox":
         raise SystemExit(outbox_command(settings, args.args))
+    if args.command == "dlq":
+        raise SystemExit(
+            dlq_command(
+                settings,
+                INCIDENTS_DEAD_LETTERS,
+                lambda db: consumers.subscriptions(stores=Stores.of(db)),
+                args.args,
+            )
+        )
     serve_forever(create_app(settings), settings, name="incidents")
 
 
