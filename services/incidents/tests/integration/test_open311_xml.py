@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from xml.etree import ElementTree
 
 import httpx
+import uvicorn
+from georeport import GeoReport  # type: ignore[import-untyped]
 
+from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
-from binhyen.incidents.testing import COMMUNE, HAMLET, World
+from binhyen.incidents.testing import COMMUNE, HAMLET, World, seed_world
+from binhyen.kit.testing import eventually
 
 from .test_open311 import BAD, BASE, form
 
@@ -233,3 +241,51 @@ async def test_discovery_lists_both_formats_and_both_are_served(world: World) ->
     for media, suffix in (("text/xml", "xml"), ("application/json", "json")):
         answer = await world.client.get(f"{BASE}/services.{suffix}")
         assert answer.headers["content-type"].split(";")[0] == media
+
+
+@asynccontextmanager
+async def listening(settings: Settings) -> AsyncIterator[str]:
+    """The incidents app on a real TCP port of 127.0.0.1, over the seeded test world."""
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await eventually(lambda: server.started or task.done(), what="the app listening")
+        assert server.started, "the app did not start"
+        await seed_world(app.state.runtime)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def test_the_georeport_client_files_and_follows_in_xml(
+    incidents_settings: Settings,
+) -> None:
+    """An Open311 client from PyPI (georeport), in XML, over HTTP, parses every answer."""
+    async with listening(incidents_settings) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            json_services = (await http.get(f"{BASE}/services.json")).json()
+            filed = await http.post(f"{BASE}/requests.xml", data=form())
+            assert filed.status_code == 201, filed.text
+            request_id = parsed(filed).findtext("request/service_request_id")
+        client = GeoReport(f"{url}{BASE}", jurisdiction=HAMLET, output_format="xml")
+        services = await asyncio.to_thread(client.get_service_list)
+        assert [s["service_code"] for s in services] == [s["service_code"] for s in json_services]
+        assert {s["service_code"]: s["service_name"] for s in services}["theft"] == (
+            "Trộm cắp tài sản"
+        )
+        definition = await asyncio.to_thread(client.get_service_definition, "traffic_violation")
+        vehicle = definition["attributes"]["attribute"][0]
+        assert (vehicle["code"], vehicle["datatype"]) == ("vehicle", "singlevaluelist")
+        assert "motorbike" in [v["key"] for v in vehicle["values"]["value"]]
+        listed = await asyncio.to_thread(client.get_service_requests, status="open")
+        listed = listed if isinstance(listed, list) else [listed]  # xmltodict: one is a dict
+        assert [r["service_request_id"] for r in listed] == [request_id]
+        one = await asyncio.to_thread(client.get_service_request, request_id)
+        assert (one["status"], one["hamlet_name"]) == ("open", "Tân Thành")
+        assert "description" not in one  # anonymous: the public view
