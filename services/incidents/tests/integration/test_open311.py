@@ -82,7 +82,7 @@ async def test_the_service_list_is_the_catalogue(world: World) -> None:
     assert bare.json() == response.json()
     discovery = (await world.client.get(f"{BASE}/discovery.json")).json()
     assert discovery["endpoints"][0]["url"].endswith("/open311/v2")
-    assert discovery["endpoints"][0]["formats"] == ["application/json"]
+    assert discovery["endpoints"][0]["formats"] == ["text/xml", "application/json"]
 
 
 async def test_a_service_definition_lists_the_questions_as_attributes(world: World) -> None:
@@ -114,9 +114,6 @@ async def test_a_service_definition_lists_the_questions_as_attributes(world: Wor
     missing = await world.client.get(f"{BASE}/services/nope.json")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
-    xml = await world.client.get(f"{BASE}/services.xml")
-    assert xml.status_code == 406
-    assert xml.headers["content-type"] == "application/problem+json"
 
 
 async def test_a_form_encoded_request_files_an_incident_with_its_answers(world: World) -> None:

@@ -1,11 +1,12 @@
-"""Open311 GeoReport v2 (JSON): the catalogue as services, incidents as service requests.
+"""Open311 GeoReport v2: the catalogue as services, incidents as service requests.
 
 Existing Open311 clients list services, read their definitions, file requests and
-follow them. Bình Yên's extension: ``hamlet_id`` (or ``jurisdiction_id``) is required
-when filing, since every incident belongs to a hamlet. Errors are problem+json with
-the fields at fault in ``errors[].field`` (not the spec's error list), as everywhere
-in Bình Yên. ``api_key`` only tells client apps apart; to report signed in, send
-``Authorization: Bearer <token>``.
+follow them, in XML (``.xml``, the spec's required format) or JSON (``.json``, or no
+suffix). Bình Yên's extension: ``hamlet_id`` (or ``jurisdiction_id``) is required when
+filing, since every incident belongs to a hamlet. JSON errors are problem+json with the
+fields at fault in ``errors[].field``, as everywhere in Bình Yên; XML errors are the
+spec's error list (``open311_xml``). ``api_key`` only tells client apps apart; to report
+signed in, send ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from binhyen.incidents.api.common import (
     LOCAL,
@@ -28,6 +33,7 @@ from binhyen.incidents.api.common import (
     IdempotencyKey,
     client_address,
 )
+from binhyen.incidents.api.open311_xml import XML, XmlRoute
 from binhyen.incidents.domain.categories import AnswerType, Category, Question
 from binhyen.incidents.domain.incidents import MAX_DESCRIPTION
 from binhyen.incidents.service import categories as catalogue
@@ -36,7 +42,21 @@ from binhyen.incidents.service.common import Context
 from binhyen.kit.auth import Principal, current_principal
 from binhyen.kit.problems import PROBLEM_JSON, DomainError, Invalid, NotFound, problem
 
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
+
+class Open311Route(XmlRoute):
+    """An Open311 route: its .xml path answers under the spec's root element."""
+
+    roots: ClassVar[Mapping[str, str]] = {
+        "discovery": "discovery",
+        "list_services": "services",
+        "service_definition": "service_definition",
+        "file_request": "service_requests",
+        "list_requests": "service_requests",
+        "read_request": "service_requests",
+    }
+
+
+router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], route_class=Open311Route)
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-01-01T00:00:00+07:00"  # when these endpoints last changed
@@ -85,12 +105,6 @@ GROUP_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-class NotAcceptable(DomainError):
-    """Only the JSON format is served."""
-
-    status, kind, title = 406, "not-acceptable", "Format not available"
-
-
 class UnsupportedMediaType(DomainError):
     """The request body is in a format this endpoint does not read."""
 
@@ -101,13 +115,6 @@ class PayloadTooLarge(DomainError):
     """The request body is too large."""
 
     status, kind, title = 413, "payload-too-large", "Request too large"
-
-
-# First, so that no other route takes a .xml path for one of its parameters.
-@router.api_route("/{resource:path}.xml", methods=["GET", "POST"], include_in_schema=False)
-async def xml_format(resource: str) -> None:
-    """Only JSON is served."""
-    raise NotAcceptable("only JSON is served: ask for the same path ending in .json")
 
 
 async def _optional_principal(request: Request) -> Principal | None:
@@ -122,6 +129,11 @@ Locale = Annotated[
     str | None,
     Query(max_length=10, description="vi (default) or en: the language of names and notices."),
 ]
+
+
+def _format(request: Request) -> Literal["xml", "json"]:
+    """The format the caller asked for: XML for a .xml path, JSON otherwise."""
+    return "xml" if request.url.path.endswith(".xml") else "json"
 
 
 def _english(locale: str | None) -> bool:
@@ -152,11 +164,8 @@ class Discovery(BaseModel):
     endpoints: list[Endpoint]
 
 
-@router.get(
-    "/discovery",
-    response_model=Discovery,
-    include_in_schema=False,
-)
+@router.get("/discovery", response_model=Discovery, include_in_schema=False)
+@router.get("/discovery.xml", response_model=Discovery, include_in_schema=False)
 @router.get("/discovery.json", response_model=Discovery, summary="Open311 service discovery")
 async def discovery(request: Request, ctx: ContextDep) -> Discovery:
     """Where the GeoReport v2 endpoints are, and in which format."""
@@ -176,7 +185,7 @@ async def discovery(request: Request, ctx: ContextDep) -> Discovery:
                 url=f"{base}/open311/v2",
                 changeset=CHANGESET,
                 type="production" if environment == "prod" else "test",
-                formats=["application/json"],
+                formats=[XML, "application/json"],
             )
         ],
     )
@@ -211,6 +220,7 @@ def _service(c: Category, english: bool) -> ServiceRead:
 
 
 @router.get("/services", response_model=list[ServiceRead], include_in_schema=False)
+@router.get("/services.xml", response_model=list[ServiceRead], include_in_schema=False)
 @router.get("/services.json", response_model=list[ServiceRead], summary="Services (the categories)")
 async def list_services(ctx: ContextDep, locale: Locale = None) -> list[ServiceRead]:
     """Every category that can be reported, as an Open311 service list (no sign-in)."""
@@ -272,6 +282,9 @@ def _attribute(q: Question, order: int, english: bool) -> AttributeRead:
 ServiceCode = Annotated[str, Path(max_length=40, description="The category code, e.g. theft.")]
 
 
+@router.get(
+    "/services/{service_code}.xml", response_model=ServiceDefinition, include_in_schema=False
+)
 @router.get(
     "/services/{service_code}.json",
     response_model=ServiceDefinition,
@@ -567,6 +580,7 @@ def _field_problem(request: Request, exc: service.FieldErrors) -> JSONResponse:
 
 
 @router.post("/requests", include_in_schema=False, status_code=status.HTTP_201_CREATED)
+@router.post("/requests.xml", include_in_schema=False, status_code=status.HTTP_201_CREATED)
 @router.post(
     "/requests.json",
     status_code=status.HTTP_201_CREATED,
@@ -602,10 +616,11 @@ async def file_request(
     except service.FieldErrors as exc:
         return _field_problem(request, exc)
     incident_id = result.incident.id
+    follow = f"/open311/v2/requests/{incident_id}.{_format(request)}"
     notice = (
-        f"Received. Follow it at /open311/v2/requests/{incident_id}.json."
+        f"Received. Follow it at {follow}."
         if _english(locale)
-        else f"Đã tiếp nhận phản ánh. Theo dõi tại /open311/v2/requests/{incident_id}.json."
+        else f"Đã tiếp nhận phản ánh. Theo dõi tại {follow}."
     )
     created = RequestCreated(
         service_request_id=incident_id,
@@ -615,7 +630,7 @@ async def file_request(
     return JSONResponse(
         [created.model_dump()],
         status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
-        headers={"Location": f"/open311/v2/requests/{incident_id}.json"},
+        headers={"Location": follow},
     )
 
 
@@ -726,6 +741,7 @@ REQUESTS_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/requests", include_in_schema=False, response_model=None)
+@router.get("/requests.xml", include_in_schema=False, response_model=None)
 @router.get(
     "/requests.json",
     response_model=None,
@@ -789,7 +805,10 @@ async def list_requests(
     return JSONResponse(await _render(ctx, views, _english(locale)))
 
 
+# Decorators register bottom-up: .json, then .xml, then the bare path, which would
+# otherwise take "x.xml" for an id (so would /services/{service_code} below).
 @router.get("/requests/{service_request_id}", include_in_schema=False, response_model=None)
+@router.get("/requests/{service_request_id}.xml", include_in_schema=False, response_model=None)
 @router.get(
     "/requests/{service_request_id}.json",
     response_model=None,
@@ -813,3 +832,24 @@ async def service_definition_bare(
 ) -> ServiceDefinition:
     """The service definition, without the .json suffix."""
     return await service_definition(service_code, ctx, locale)
+
+
+UNKNOWN_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+# Last: a .xml path no route above took is unknown, or known with another method; either
+# way the caller asked for XML, so the error is answered in XML too.
+@router.api_route("/{resource:path}.xml", methods=UNKNOWN_METHODS, include_in_schema=False)
+async def unknown_resource(request: Request, resource: str) -> None:
+    """404 for an unknown .xml path, 405 for a known one with another method."""
+    allowed: set[str] = set()
+    for route in router.routes:
+        if (
+            isinstance(route, APIRoute)
+            and route.methods
+            and route.matches(request.scope)[0] is Match.PARTIAL
+        ):
+            allowed |= route.methods
+    if allowed:
+        raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
+    raise HTTPException(404)
