@@ -45,3 +45,17 @@ async def test_domain_error_maps_to_its_status_with_the_field() -> None:
     assert response.json()["errors"] == [
         {"field": "phone", "message": "someone already has this phone"}
     ]
+
+
+def test_problem_responses_document_every_standard_problem_and_take_overrides() -> None:
+    from binhyen.kit.problems import PROBLEM_JSON, STANDARD_PROBLEMS, problem_responses
+
+    plain = problem_responses()
+    assert sorted(plain) == sorted(STANDARD_PROBLEMS)
+    assert plain[404] == {
+        "description": STANDARD_PROBLEMS[404],
+        "content": {PROBLEM_JSON: {}},
+    }
+    told = problem_responses(s409="Conflicts; allowed_actions names what is possible")
+    assert told[409]["description"].startswith("Conflicts; allowed_actions")
+    assert told[404] == plain[404]

@@ -9,11 +9,7 @@ it; afterwards nothing has changed. A new route without a probe fails the test.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
@@ -27,25 +23,9 @@ from binhyen.incidents.testing import (
     World,
     report_body,
 )
-from binhyen.kit.outbox import RELAY_FIELDS
 from binhyen.kit.testing import api_routes
-
-Site = dict[str, str]
-
-
-@dataclass(frozen=True)
-class Probe:
-    """A request against the incident of the site."""
-
-    method: str
-    route: str
-    url: Callable[[Site], str]
-    body: Callable[[Site], Any] | None = None
-
-
-def _p(method: str, route: str, url: Callable[[Site], str], **kw: Any) -> Probe:
-    return Probe(method, route, url, **kw)
-
+from binhyen.kit.testing.access import Probe, Site, snapshot
+from binhyen.kit.testing.access import probe as _p
 
 NOW = datetime.now(UTC).isoformat()
 ONE = "/api/v1/incidents/{incident_id}"
@@ -211,9 +191,8 @@ async def _site(world: World) -> Site:
     }
 
 
-async def _snapshot(world: World) -> list[str]:
-    docs = await world.rt.db["incidents"].find({}, dict.fromkeys(RELAY_FIELDS, 0)).to_list()
-    return sorted(json.dumps(d, default=str, sort_keys=True) for d in docs)
+async def _snapshot(world: World) -> dict[str, list[str]]:
+    return await snapshot(world.rt.db, ["incidents"])
 
 
 async def test_nobody_outside_the_scope_reads_or_changes_an_incident(world: World) -> None:

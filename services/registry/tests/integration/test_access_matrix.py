@@ -10,36 +10,16 @@ new route without a probe fails the test, so the matrix stays complete.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from binhyen.kit.outbox import RELAY_FIELDS
 from binhyen.kit.testing import TestIssuer, api_routes, serve
+from binhyen.kit.testing.access import Probe, Site, snapshot
+from binhyen.kit.testing.access import probe as _p
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
-
-Site = dict[str, str]
-
-
-@dataclass(frozen=True)
-class Probe:
-    """A request against the objects of one site (a hamlet and its commune)."""
-
-    method: str
-    route: str
-    url: Callable[[Site], str]
-    body: Callable[[Site], Any] | None = None
-    etag_of: Callable[[Site], str] | None = None
-    form: bool = False
-
-
-def _p(method: str, route: str, url: Callable[[Site], str], **kw: Any) -> Probe:
-    return Probe(method, route, url, **kw)
-
 
 SHIFT = {"starts_at": "2030-01-01T00:00:00+07:00", "ends_at": "2030-01-01T08:00:00+07:00"}
 PROBES: list[Probe] = [
@@ -402,10 +382,9 @@ async def _site(
     return s
 
 
-async def _snapshot(rt: Any) -> dict[str, list[tuple[Any, Any]]]:
-    """Every document's id and version (or full content without the outbox)."""
-    snap = {}
-    for name in (
+async def _snapshot(rt: Any) -> dict[str, list[str]]:
+    """Every document (without the outbox and the fields that move by themselves)."""
+    collections = (
         "units",
         "households",
         "people",
@@ -414,19 +393,8 @@ async def _snapshot(rt: Any) -> dict[str, list[tuple[Any, Any]]]:
         "task_plans",
         "enrolments",
         "users",
-    ):
-        docs = (
-            await rt.db[name]
-            .find(
-                {},
-                {**dict.fromkeys(RELAY_FIELDS, 0), "updated_at": 0, "public_counts": 0},
-            )
-            .to_list()
-        )
-        snap[name] = sorted(
-            (str(d["_id"]), repr(sorted(d.items(), key=lambda kv: kv[0]))) for d in docs
-        )
-    return snap
+    )
+    return await snapshot(rt.db, collections, ignore=("updated_at", "public_counts"))
 
 
 def test_every_route_has_a_probe(registry_settings: Settings) -> None:

@@ -17,6 +17,27 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://binhyen.vn/problems/"
 
 
+# The problems every route may answer, for the OpenAPI document (``responses=PROBLEMS``).
+STANDARD_PROBLEMS: dict[int, str] = {
+    401: "No valid bearer token",
+    403: "Your roles do not allow this",
+    404: "Not found, or outside your scope",
+    409: "Conflicts with the current state",
+    412: "Changed since you read it (If-Match)",
+    422: "Invalid request; errors[].field names the fields at fault",
+    503: "Database unavailable; nothing changed, retry later",
+}
+
+
+def problem_responses(**overrides: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the standard problems; ``overrides`` as ``s409="…"``."""
+    texts = STANDARD_PROBLEMS | {int(k.removeprefix("s")): v for k, v in overrides.items()}
+    return {
+        code: {"description": text, "content": {PROBLEM_JSON: {}}}
+        for code, text in sorted(texts.items())
+    }
+
+
 class DomainError(Exception):
     """A use case refused a request; the API maps it to problem+json."""
 

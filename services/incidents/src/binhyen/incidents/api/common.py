@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
@@ -13,23 +13,14 @@ from binhyen.kit.http import IdempotencyKey as IdempotencyKey
 from binhyen.kit.http import IfMatch as IfMatch
 from binhyen.kit.http import expected_version as expected_version
 from binhyen.kit.http import set_etag as set_etag
-from binhyen.kit.problems import PROBLEM_JSON
+from binhyen.kit.problems import problem_responses
 from binhyen.kit.runtime import runtime_of
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {PROBLEM_JSON: {}}}
-    for code, text in (
-        (401, "No valid bearer token"),
-        (403, "Your roles do not allow this"),
-        (404, "Not found, or outside your scope"),
-        (409, "Conflicts with the current state; allowed_actions names what is possible"),
-        (412, "Changed since you read it (If-Match)"),
-        (422, "Invalid request; errors[].field names the fields at fault"),
-        (503, "Database unavailable; nothing changed, retry later"),
-    )
-}
+PROBLEMS = problem_responses(
+    s409="Conflicts with the current state; allowed_actions names what is possible"
+)
 
 
 async def _context(request: Request) -> Context:

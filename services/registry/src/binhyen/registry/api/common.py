@@ -10,23 +10,12 @@ from binhyen.kit.http import IdempotencyKey as IdempotencyKey
 from binhyen.kit.http import IfMatch as IfMatch
 from binhyen.kit.http import expected_version as expected_version
 from binhyen.kit.http import set_etag as set_etag
-from binhyen.kit.problems import PROBLEM_JSON
+from binhyen.kit.problems import problem_responses
 from binhyen.kit.runtime import Runtime, runtime_of
 from binhyen.registry.service.common import Context
 from binhyen.registry.store import Stores
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {PROBLEM_JSON: {}}}
-    for code, text in (
-        (401, "No valid bearer token"),
-        (403, "Your roles do not allow this"),
-        (404, "Not found, or outside your scope"),
-        (409, "Conflicts with the current state"),
-        (412, "Changed since you read it (If-Match)"),
-        (422, "Invalid request; errors[].field names the fields at fault"),
-        (503, "Database unavailable; nothing changed, retry later"),
-    )
-}
+PROBLEMS = problem_responses()
 
 
 async def _stores(request: Request) -> Stores:
