@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -36,6 +36,7 @@ from binhyen.kit.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
+C = TypeVar("C", bound="ServiceContext")
 
 
 @dataclass
@@ -44,6 +45,52 @@ class Subscription:
 
     topics: Sequence[TopicSpec]
     handler: RecordHandler
+
+
+class Worker(Protocol):
+    """Background work a service runs while it is up (a sweep, a scheduler, a publisher)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What a service's use cases get: its settings and the outbox relay's two doors.
+
+    Each service subclasses it with its stores (and whatever else its use cases share),
+    built once at start-up by ``ServiceSpec.context`` — so the relay, the stores and the
+    settings are there from the first line of start-up on, typed, with no bag of extras.
+    """
+
+    settings: ServiceSettings
+    relay: OutboxRelay | None
+
+    def topic(self, name: str) -> str:
+        """The deployed name of a catalogue topic (the deployment's prefix applied)."""
+        return self.settings.topic(name)
+
+    def publish_pending(self, collection: str | None = None, *doc_ids: Any) -> None:
+        """Publish now the pending outbox events of documents just *updated*.
+
+        Call it right after a write that added outbox entries; naming the collection and
+        the documents lets the relay go straight to them (without, it scans everything,
+        as its periodic sweep does). Nothing is lost if it is not called: the sweep finds
+        the entries later.
+        """
+        if self.relay is not None:
+            self.relay.wake(collection, *doc_ids)
+
+    def publish_new(self, collection: str, doc_id: Any, entries: Sequence[Document]) -> None:
+        """Publish the events of a document just *inserted* (its whole outbox).
+
+        Nothing older can be pending for a new document, so the relay sends them from
+        memory without reading the document back. After an update, use
+        :meth:`publish_pending`: older entries may be waiting.
+        """
+        if self.relay is not None:
+            self.relay.hand_over(collection, doc_id, entries)
 
 
 @dataclass
@@ -58,6 +105,8 @@ class Runtime:
     consumers: list[ConsumerRunner] = field(default_factory=list)
     kafka: KafkaHealth | None = None
     verifier: TokenVerifier | None = None
+    context: Any = None  # the service's context (a ServiceContext), from ServiceSpec.context
+    workers: list[Worker] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -74,6 +123,10 @@ class ServiceSpec:
         lambda db: ()
     )
     subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda rt: ()
+    # Builds the service's typed context (stores, indexes, seeds: no background work).
+    context: Callable[[Runtime], Awaitable[Any]] | None = None
+    # Background workers, started once the context, relay and consumers run.
+    workers: Callable[[Runtime], Sequence[Worker]] = lambda rt: ()
     on_startup: Callable[[Runtime], Awaitable[None]] | None = None
     on_shutdown: Callable[[Runtime], Awaitable[None]] | None = None
     description: str = ""
@@ -84,6 +137,14 @@ def runtime_of(request: Request) -> Runtime:
     """The runtime of the app serving ``request``."""
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+def context_of(request: Request, kind: type[C]) -> C:
+    """The service context of the app serving ``request``, checked to be a ``kind``."""
+    ctx = runtime_of(request).context
+    if not isinstance(ctx, kind):
+        raise TypeError(f"the service context is a {type(ctx).__name__}, not a {kind.__name__}")
+    return ctx
 
 
 @asynccontextmanager
@@ -113,20 +174,25 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
         )
     try:
         await _log_server(rt)
-        if spec.on_startup is not None:
-            await spec.on_startup(rt)
-        await rt.kafka.start()
-        subscriptions = list(spec.subscriptions(rt))
-        if subscriptions and spec.dead_letters is None:
-            raise ValueError(f"{spec.name} consumes topics but declares no dead_letters topic")
         collections = spec.outbox_collections(rt.db)
         if collections:
+            # Created before the context, started after it: the context's doors to the relay
+            # work from the first line of start-up (work resumed at start goes out at once).
             rt.relay = OutboxRelay(
                 collections=collections,
                 producer_factory=lambda: _producer(settings, spec.name),
                 sweep_seconds=settings.outbox_sweep_seconds,
             )
+        if spec.context is not None:
+            rt.context = await spec.context(rt)
+        if spec.on_startup is not None:
+            await spec.on_startup(rt)
+        if rt.relay is not None:
             await rt.relay.start()
+        await rt.kafka.start()
+        subscriptions = list(spec.subscriptions(rt))
+        if subscriptions and spec.dead_letters is None:
+            raise ValueError(f"{spec.name} consumes topics but declares no dead_letters topic")
         for index, sub in enumerate(subscriptions):
             runner = ConsumerRunner(
                 bootstrap=settings.kafka_bootstrap,
@@ -141,8 +207,13 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
             )
             await runner.start()
             rt.consumers.append(runner)
+        for worker in spec.workers(rt):
+            await worker.start()
+            rt.workers.append(worker)
         yield rt
     finally:
+        for worker in reversed(rt.workers):
+            await worker.stop()
         if spec.on_shutdown is not None:
             await spec.on_shutdown(rt)
         for runner in rt.consumers:
