@@ -59,9 +59,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from binhyen.contracts.events.incidents import PUBLIC_TOPIC, TOPIC, IncidentReported
 from binhyen.contracts.topics import DEPLOYED_TOPICS
 from binhyen.incidents.app import create_app
+from binhyen.incidents.sample_world import COMMUNE, HAMLET, report_body, seed_world
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import IncidentStore
-from binhyen.incidents.testing import COMMUNE, HAMLET, report_body, seed_world
 from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.runtime import serve_forever
 from binhyen.kit.settings import ServiceSettings

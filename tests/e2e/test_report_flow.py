@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from binhyen.incidents.app import create_app as create_incidents
+from binhyen.incidents.sample_world import report_body
 from binhyen.incidents.settings import Settings as IncidentsSettings
-from binhyen.incidents.testing import report_body
 from binhyen.kit.testing import TestIssuer, eventually, serve
 from binhyen.registry.app import create_app as create_registry
 from binhyen.registry.settings import Settings as RegistrySettings

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from binhyen.incidents.sample_world import World, running_world
 from binhyen.incidents.settings import Settings
-from binhyen.incidents.testing import World, running_world
 from binhyen.kit.testing import Servers, TestIssuer
 
 

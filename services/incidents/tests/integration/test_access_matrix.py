@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from binhyen.incidents.app import create_app
-from binhyen.incidents.settings import Settings
-from binhyen.incidents.testing import (
+from binhyen.incidents.sample_world import (
     COMMUNE,
     HAMLET,
     OTHER_COMMUNE,
@@ -23,6 +22,7 @@ from binhyen.incidents.testing import (
     World,
     report_body,
 )
+from binhyen.incidents.settings import Settings
 from binhyen.kit.testing import api_routes
 from binhyen.kit.testing.access import Probe, Site, snapshot
 from binhyen.kit.testing.access import probe as _p

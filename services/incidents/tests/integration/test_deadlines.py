@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from binhyen.contracts.topics import INCIDENTS
+from binhyen.incidents.sample_world import World, running_world
 from binhyen.incidents.service.common import Context
 from binhyen.incidents.service.deadlines import sweep
 from binhyen.incidents.settings import Settings
-from binhyen.incidents.testing import World, running_world
 from binhyen.kit.testing import TestIssuer, eventually
 
 MISSED = "vn.binhyen.incident.deadline_missed.v1"

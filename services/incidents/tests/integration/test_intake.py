@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from binhyen.contracts.topics import INCIDENTS, INCIDENTS_PUBLIC
-from binhyen.incidents.testing import COMMUNE, HAMLET, MERGED, OTHER_HAMLET, World, report_body
+from binhyen.incidents.sample_world import COMMUNE, HAMLET, MERGED, OTHER_HAMLET, World, report_body
 
 
 async def test_a_report_is_stored_and_announced_on_both_topics(world: World) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from binhyen.contracts.topics import INCIDENTS, INCIDENTS_ESCALATIONS, INCIDENTS_PUBLIC
-from binhyen.incidents.testing import (
+from binhyen.incidents.sample_world import (
     COMMUNE,
     HAMLET,
     MEDIATION_TEAM,

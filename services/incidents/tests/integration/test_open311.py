@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 
-from binhyen.incidents.settings import Settings
-from binhyen.incidents.testing import (
+from binhyen.incidents.sample_world import (
     COMMUNE,
     HAMLET,
     OTHER_COMMUNE,
@@ -15,6 +14,7 @@ from binhyen.incidents.testing import (
     TEAM,
     World,
 )
+from binhyen.incidents.settings import Settings
 
 BASE = "/open311/v2"
 LONG, LAT = SPOT

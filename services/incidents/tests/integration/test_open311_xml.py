@@ -16,8 +16,8 @@ import uvicorn
 from georeport import GeoReport  # type: ignore[import-untyped]
 
 from binhyen.incidents.app import create_app
+from binhyen.incidents.sample_world import COMMUNE, HAMLET, World, seed_world
 from binhyen.incidents.settings import Settings
-from binhyen.incidents.testing import COMMUNE, HAMLET, World, seed_world
 from binhyen.kit.testing import eventually
 
 from .test_open311 import BAD, BASE, form

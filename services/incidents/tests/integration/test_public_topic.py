@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from binhyen.contracts.topics import INCIDENTS_PUBLIC
-from binhyen.incidents.testing import COMMUNE, HAMLET, SPOT, TEAM, World, report_body
+from binhyen.incidents.sample_world import COMMUNE, HAMLET, SPOT, TEAM, World, report_body
 
 NAME, PHONE, ADDRESS = "Lê Thị Hoa", "0987654321", "Số 12 ngõ 3 xóm Bắc"
 ALLOWED = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from binhyen.incidents.testing import (
+from binhyen.incidents.sample_world import (
     COMMUNE,
     HAMLET,
     HAMLET2,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from binhyen.contracts.topics import INCIDENTS, INCIDENTS_PUBLIC
+from binhyen.incidents.sample_world import COMMUNE, HAMLET, World, report_body, running_world
 from binhyen.incidents.settings import Settings
-from binhyen.incidents.testing import COMMUNE, HAMLET, World, report_body, running_world
 from binhyen.kit.testing import TestIssuer
 
 CONTACT = {"name": "Nguyễn Văn Hảo", "phone": "+84912345678", "note": "gọi sau 18h"}

@@ -1,4 +1,8 @@
-"""Test support for incidents: a small world of units and teams as the registry sends them."""
+"""A sample world for tests and benchmarks: units and teams as the registry sends them.
+
+Not used by the service itself (an import-linter contract keeps it so); it lives in the
+package so the service's tests, the end-to-end tests and the benchmarks share one world.
+"""
 
 from __future__ import annotations
 
