@@ -167,7 +167,7 @@ async def register_household(
 
     async def may_have(household: Household) -> None:
         path = await ctx.stores.units.path_of(household.unit_id) or (household.unit_id,)
-        what = f"household {household.id}"
+        what = f"unit {household.unit_id}"  # as the create names it
         authorize(principal, "households:write", path, what=what)
         if cmd.members:
             authorize(principal, "people:write", path, what=what)

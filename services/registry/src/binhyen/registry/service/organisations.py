@@ -248,7 +248,7 @@ async def register_organisation(
         return org
 
     async def may_have(org: Organisation) -> None:
-        authorize(principal, "organisations:write", org.unit_path, what=_what(org))
+        authorize(principal, "organisations:write", org.unit_path, what=f"unit {org.unit_id}")
 
     return await create_once(
         request,

@@ -79,7 +79,7 @@ async def register_person(
 
     async def may_have(person: Person) -> None:
         path = await ctx.stores.units.path_of(person.unit_id) or (person.unit_id,)
-        authorize(principal, "people:write", path, what=f"resident {person.id}")
+        authorize(principal, "people:write", path, what=f"household {person.household_id}")
 
     return await create_once(
         request,

@@ -83,7 +83,7 @@ async def create_plan(
         return plan if await stores.tasks.insert_plan(plan, record=request.record) else None
 
     async def may_have(plan: Plan) -> None:
-        authorize(principal, "tasks:write", plan.unit_path, what=f"plan {plan.id}")
+        authorize(principal, "tasks:write", plan.unit_path, what=f"unit {plan.commune_id}")
 
     return await create_once(
         request,

@@ -193,7 +193,8 @@ async def register_unit(
 
     async def may_have(unit: Unit) -> None:
         # What the create needs: writing under the unit's parent (the root: everywhere).
-        authorize(principal, "units:write", unit.ancestor_ids, what=f"unit {unit.id}")
+        parent = f"unit {unit.parent_id}" if unit.parent_id else "the root of the tree"
+        authorize(principal, "units:write", unit.ancestor_ids, what=parent)
 
     return await create_once(
         request,
