@@ -31,7 +31,8 @@ reused days later for another request is refused with a 422 that asks for a new 
 A result created inside another document (an organisation's members and shifts) works
 the same way: its id is derived with the parent's id in the kind, the parent's
 version-guarded write refuses the id when it is already there, and the fingerprint is
-kept in the parent beside it.
+kept in the parent beside it (the parent keeps the latest few hundred; a replay of an
+older one is refused with the 422 rather than guessed).
 
 The create runs first and the earlier result is read only when the id is taken (or the
 create is refused, e.g. the hamlet was merged since the first attempt): a new report,
