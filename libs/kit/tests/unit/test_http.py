@@ -1,9 +1,11 @@
 """If-Match parsing shared by every service."""
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
-from binhyen.kit.http import expected_version
-from binhyen.kit.problems import Invalid
+from binhyen.kit.http import IdempotencyKey, expected_version
+from binhyen.kit.problems import Invalid, install_problem_handlers
 
 
 @pytest.mark.parametrize(
@@ -18,3 +20,30 @@ def test_anything_else_is_a_clear_error_on_the_header(header: str) -> None:
     with pytest.raises(Invalid) as refused:
         expected_version(header)
     assert refused.value.field == "If-Match"
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/things")
+    async def create(idempotency_key: IdempotencyKey = None) -> dict[str, str | None]:
+        return {"key": idempotency_key}
+
+    return app
+
+
+@pytest.mark.parametrize("key", ["", "x" * 201, "tab\tinside"])
+async def test_a_malformed_idempotency_key_is_a_422_on_the_header(key: str) -> None:
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/things", headers={"Idempotency-Key": key})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["Idempotency-Key"]
+
+
+async def test_a_well_formed_idempotency_key_is_passed_on() -> None:
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/things", headers={"idempotency-key": "3f2a-Retry_1"})
+    assert response.json() == {"key": "3f2a-Retry_1"}

@@ -12,7 +12,13 @@ from binhyen.kit.problems import Invalid
 IfMatch = Annotated[str | None, Header(description="The ETag you read; a stale one answers 412.")]
 IdempotencyKey = Annotated[
     str | None,
-    Header(max_length=200, description="Retries with the same key return the first result."),
+    Header(
+        alias="Idempotency-Key",  # so a refused key is reported under the header's own name
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x20-\x7e]+$",  # printable ASCII, e.g. a UUID
+        description="Yours alone: a retry with the same key and body returns the first result.",
+    ),
 ]
 
 

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -54,8 +54,14 @@ from binhyen.incidents.service.events import (
 from binhyen.incidents.service.replicas import reportable_hamlet
 from binhyen.incidents.store.incidents import Message
 from binhyen.kit.auth import Forbidden, Principal, authorize
-from binhyen.kit.idempotency import request_fingerprint
-from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
+from binhyen.kit.idempotency import (
+    FINGERPRINT,
+    Creation,
+    create_once,
+    creation,
+    request_fingerprint,
+)
+from binhyen.kit.problems import Conflict, Invalid, NotFound
 from binhyen.kit.text import fold, nfc
 
 ID_NAMESPACE = uuid.UUID("8a1f6a52-3c1e-4d2e-9d7b-2f7f3b5c9e10")
@@ -140,40 +146,54 @@ async def report_incident(
 ) -> Reported:
     """File a report; a retried request with the same Idempotency-Key returns the first result."""
     owner = principal.subject if principal is not None else (client_id or channel)
-    incident_id = (
-        str(uuid.uuid5(ID_NAMESPACE, f"{channel}\x00{owner}\x00{cmd.idempotency_key}"))
-        if cmd.idempotency_key
-        else str(uuid.uuid4())
+    # The caller's scope: a user's subject, or an anonymous channel's keyed client hash.
+    request = creation(
+        ID_NAMESPACE,
+        scope=f"{channel}\x00{owner}",
+        key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(),
     )
-    fingerprint = cmd.fingerprint()
-    try:
-        return await _file(cmd, incident_id, fingerprint, ctx, principal, channel, identity, owner)
-    except DomainError:
-        # A retry whose first attempt was filed returns that result, even if the hamlet or
-        # category changed since; only then is the stored report looked up.
-        if cmd.idempotency_key:
-            earlier = await _replay(ctx, incident_id, fingerprint, channel)
-            if earlier is not None:
-                return earlier
-        raise
+
+    async def create() -> Incident | None:
+        return await _file(cmd, request, ctx, principal, channel, identity, owner)
+
+    async def find() -> tuple[Incident, str] | None:
+        found = await ctx.stores.incidents.secrets(request.result_id)
+        incident = await ctx.stores.incidents.get(request.result_id) if found else None
+        if found is None or incident is None:
+            return None
+        return incident, found.get(FINGERPRINT, "")
+
+    async def may_have(incident: Incident) -> None:
+        _may_report(principal, incident.hamlet_id, incident.unit_path)
+
+    incident, created = await create_once(request, create=create, find=find, check=may_have)
+    if not created:
+        ctx.wake("incidents", incident.id)  # in case the first attempt stopped before the relay
+    return Reported(incident, created, _token(ctx, incident.id) if channel == "anonymous" else None)
+
+
+def _may_report(principal: Principal | None, hamlet_id: str, path: Sequence[str]) -> None:
+    """Raise unless a signed-in caller may report in this hamlet (anonymous channels may)."""
+    if principal is None or principal.allows("incidents:report", path):
+        return
+    if principal.allows("units:read", path):
+        raise Forbidden(f"your roles do not allow reporting in hamlet {hamlet_id}")
+    raise Invalid("this hamlet is not known", field="hamlet_id")
 
 
 async def _file(
     cmd: ReportIncident,
-    incident_id: str,
-    fingerprint: str,
+    request: Creation,
     ctx: Context,
     principal: Principal | None,
     channel: Channel,
     identity: Mapping[str, Any] | None,
     owner: str,
-) -> Reported:
+) -> Incident | None:
     unit = await reportable_hamlet(cmd.hamlet_id, stores=ctx.stores, cache=ctx.cache)
     path = (*unit.ancestor_ids, unit.id)
-    if principal is not None and not principal.allows("incidents:report", path):
-        if principal.allows("units:read", path):
-            raise Forbidden(f"your roles do not allow reporting in hamlet {unit.id}")
-        raise Invalid("this hamlet is not known", field="hamlet_id")
+    _may_report(principal, unit.id, path)
     category = await category_for_intake(ctx, cmd.category)
     if category is None or not category.active:
         raise Invalid(
@@ -186,7 +206,7 @@ async def _file(
         policy = await policy_for_intake(ctx)
         severity = cmd.severity or category.default_severity
         incident = domain.report(
-            incident_id=incident_id,
+            incident_id=request.result_id,
             hamlet_id=unit.id,
             unit_path=path,
             category=category,
@@ -202,41 +222,21 @@ async def _file(
         )
     except (CategoryRuleViolation, IncidentRuleViolation) as exc:
         raise domain_error(exc) from exc
-    extra: dict[str, Any] = {"idempotency_fingerprint": fingerprint}
+    extra: dict[str, Any] = dict(request.record)
     if identity:
         extra["reporter_identity"] = {k: v for k, v in identity.items() if v}
     outbox = change_outbox(ctx, incident, incident.timeline)
     inserted = await ctx.stores.incidents.insert(
         incident, outbox=outbox, search=search_key(incident, category), extra=extra
     )
-    if not inserted:  # the same Idempotency-Key: the first attempt's result
-        earlier = await _replay(ctx, incident_id, fingerprint, channel)
-        if earlier is not None:
-            return earlier
-        raise lost_race(f"incident {incident_id}")
+    if not inserted:  # the id: an earlier request with the same caller and key
+        return None
     ctx.hand("incidents", incident.id, outbox)
-    return Reported(incident, True, _token(ctx, incident.id) if channel == "anonymous" else None)
+    return incident
 
 
 def _token(ctx: Context, incident_id: str) -> str:
     return reply_token(ctx.settings.tip_secret.get_secret_value(), incident_id)
-
-
-async def _replay(
-    ctx: Context, incident_id: str, fingerprint: str, channel: Channel
-) -> Reported | None:
-    found = await ctx.stores.incidents.secrets(incident_id)
-    if found is None:
-        return None
-    if found.get("idempotency_fingerprint") != fingerprint:
-        raise Invalid(
-            "this Idempotency-Key was already used for a different request",
-            field="Idempotency-Key",
-        )
-    incident = await ctx.stores.incidents.get(incident_id)
-    assert incident is not None
-    ctx.wake("incidents", incident_id)  # in case the first attempt stopped before the relay
-    return Reported(incident, False, _token(ctx, incident_id) if channel == "anonymous" else None)
 
 
 @dataclass(frozen=True)

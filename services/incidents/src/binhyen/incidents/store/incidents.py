@@ -30,6 +30,7 @@ from binhyen.incidents.domain.incidents import (
     Point,
     Reporter,
 )
+from binhyen.kit.idempotency import FINGERPRINT
 from binhyen.kit.outbox import OUTBOX
 
 Document = dict[str, Any]
@@ -307,7 +308,7 @@ class IncidentStore:
         """The idempotency fingerprint and tip token hash of an incident (never the identity)."""
         return await self.collection.find_one(
             {"_id": incident_id},
-            {"idempotency_fingerprint": 1, "tip_token_hash": 1, "reporter": 1, "unit_path": 1},
+            {FINGERPRINT: 1, "tip_token_hash": 1, "reporter": 1, "unit_path": 1},
         )
 
     async def save(

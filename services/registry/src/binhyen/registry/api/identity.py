@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from binhyen.kit.auth import ROLES, CurrentPrincipal
 from binhyen.kit.runtime import runtime_of
-from binhyen.registry.api.common import PROBLEMS, StoresDep
+from binhyen.registry.api.common import PROBLEMS, IdempotencyKey, StoresDep
 from binhyen.registry.domain.identity import User, UserGrant
 from binhyen.registry.service import identity as service
 from binhyen.registry.settings import Settings
@@ -296,20 +296,27 @@ async def me(principal: CurrentPrincipal) -> Me:
     summary="Create a user with initial grants",
 )
 async def create_user(
-    body: UserCreate, response: Response, stores: StoresDep, principal: CurrentPrincipal
+    body: UserCreate,
+    response: Response,
+    stores: StoresDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
 ) -> UserRead:
     """Create an account; every grant must lie where you may manage users."""
-    user = await service.create_user(
+    user, created = await service.create_user(
         service.CreateUser(
             username=body.username,
             display_name=body.display_name,
             kind=body.kind,
             password=body.password,
             grants=tuple(service.GrantSpec(g.role, g.unit_id) for g in body.grants),
+            idempotency_key=idempotency_key,
         ),
         principal=principal,
         stores=stores,
     )
+    if not created:
+        response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserRead.of(service.shown(user, principal))
 

@@ -12,6 +12,7 @@ from binhyen.kit.auth import CurrentPrincipal
 from binhyen.registry.api.common import (
     PROBLEMS,
     ContextDep,
+    IdempotencyKey,
     IfMatch,
     expected_version,
     set_etag,
@@ -144,12 +145,22 @@ def _answer(response: Response, person: Person) -> PersonRead:
     summary="Register a resident in a household",
 )
 async def create_person(
-    body: PersonCreate, response: Response, ctx: ContextDep, principal: CurrentPrincipal
+    body: PersonCreate,
+    response: Response,
+    ctx: ContextDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
 ) -> PersonRead:
     """Register a resident; phones are validated and stored E.164."""
-    person = await service.register_person(
-        body.command(), household_id=body.household_id, principal=principal, ctx=ctx
+    person, created = await service.register_person(
+        body.command(),
+        household_id=body.household_id,
+        principal=principal,
+        ctx=ctx,
+        idempotency_key=idempotency_key,
     )
+    if not created:
+        response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/people/{person.id}"
     return _answer(response, person)
 

@@ -9,7 +9,6 @@ marker cleared. ``resume_pending`` finishes what a crash interrupted.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,7 +26,7 @@ from binhyen.contracts.events.households import (
 from binhyen.contracts.events.people import PersonMoved
 from binhyen.contracts.topics import REGISTRY_HOUSEHOLDS
 from binhyen.kit.auth import Principal, authorize
-from binhyen.kit.idempotency import request_fingerprint
+from binhyen.kit.idempotency import caller_scope, create_once, creation, request_fingerprint
 from binhyen.kit.outbox import outbox_entry
 from binhyen.kit.problems import Invalid, NotFound
 from binhyen.kit.text import nfc
@@ -122,67 +121,66 @@ async def register_household(
     cmd: RegisterHousehold, *, principal: Principal, ctx: Context
 ) -> tuple[Household, bool]:
     """Register a household with its residents; False when replaying an Idempotency-Key."""
-    earlier = await _replay(ctx, cmd)
-    if earlier is not None:
-        return earlier, False
-    unit = await hamlet(ctx, cmd.unit_id, principal, "households:write")
-    if cmd.members:
-        authorize(principal, "people:write", unit.path, what=f"unit {unit.id}")
-    household_id = str(uuid.uuid4())
-    try:
-        household = households.register_household(
-            household_id=household_id,
-            unit_id=unit.id,
-            address=nfc(cmd.address),
-            registration_code=cmd.registration_code,
-        )
-    except HouseholdRuleViolation as exc:
-        raise domain_error(exc) from exc
-    members = [
-        new_person(m, unit_id=unit.id, household_id=household_id, field_prefix=f"members.{i}.")
-        for i, m in enumerate(cmd.members)
-    ]
-    if members:
-        head = cmd.head_index if cmd.head_index is not None else 0
-        if not 0 <= head < len(members):
-            raise Invalid("head must be the index of one of the members", field="head_index")
-        household = Household(
-            household.id,
-            household.unit_id,
-            household.address,
-            head_person_id=members[head].id,
-            registration_code=household.registration_code,
-        )
-    pending = {"people": [new_person_document(ctx, p) for p in members]} if members else None
-    inserted = await ctx.stores.households.insert(
-        household,
-        outbox=household_outbox(ctx, household_event(household, HouseholdRegistered)),
-        pending=pending,
-        idempotency=(cmd.idempotency_key, cmd.fingerprint()) if cmd.idempotency_key else None,
+    request = creation(
+        "households",
+        scope=caller_scope(principal),
+        key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(),
     )
-    if not inserted:
-        earlier = await _replay(ctx, cmd)
-        if earlier is not None:
-            return earlier, False
-        raise lost_race(f"household {household_id}")
-    await finish_pending(ctx, household.id)
-    return household, True
 
-
-async def _replay(ctx: Context, cmd: RegisterHousehold) -> Household | None:
-    if cmd.idempotency_key is None:
-        return None
-    found = await ctx.stores.households.by_idempotency_key(cmd.idempotency_key)
-    if found is None:
-        return None
-    household, fingerprint = found
-    if fingerprint != cmd.fingerprint():
-        raise Invalid(
-            "this Idempotency-Key was already used for a different request",
-            field="Idempotency-Key",
+    async def create() -> Household | None:
+        unit = await hamlet(ctx, cmd.unit_id, principal, "households:write")
+        if cmd.members:
+            authorize(principal, "people:write", unit.path, what=f"unit {unit.id}")
+        try:
+            household = households.register_household(
+                household_id=request.result_id,
+                unit_id=unit.id,
+                address=nfc(cmd.address),
+                registration_code=cmd.registration_code,
+            )
+        except HouseholdRuleViolation as exc:
+            raise domain_error(exc) from exc
+        members = [
+            new_person(m, unit_id=unit.id, household_id=household.id, field_prefix=f"members.{i}.")
+            for i, m in enumerate(cmd.members)
+        ]
+        if members:
+            head = cmd.head_index if cmd.head_index is not None else 0
+            if not 0 <= head < len(members):
+                raise Invalid("head must be the index of one of the members", field="head_index")
+            household = Household(
+                household.id,
+                household.unit_id,
+                household.address,
+                head_person_id=members[head].id,
+                registration_code=household.registration_code,
+            )
+        pending = {"people": [new_person_document(ctx, p) for p in members]} if members else None
+        inserted = await ctx.stores.households.insert(
+            household,
+            outbox=household_outbox(ctx, household_event(household, HouseholdRegistered)),
+            pending=pending,
+            record=request.record,
         )
+        return household if inserted else None
+
+    async def may_have(household: Household) -> None:
+        path = await ctx.stores.units.path_of(household.unit_id) or (household.unit_id,)
+        what = f"unit {household.unit_id}"  # as the create names it
+        authorize(principal, "households:write", path, what=what)
+        if cmd.members:
+            authorize(principal, "people:write", path, what=what)
+
+    household, created = await create_once(
+        request,
+        create=create,
+        find=lambda: ctx.stores.households.with_fingerprint(request.result_id),
+        check=may_have,
+    )
+    # A first attempt may have stopped before writing the residents: finish it.
     await finish_pending(ctx, household.id)
-    return household
+    return household, created
 
 
 async def finish_pending(ctx: Context, household_id: str) -> None:

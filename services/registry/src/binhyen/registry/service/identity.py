@@ -33,6 +33,13 @@ from binhyen.kit.auth import (
     grants_claim,
     require_permission,
 )
+from binhyen.kit.idempotency import (
+    caller_scope,
+    create_once,
+    creation,
+    key_reused,
+    request_fingerprint,
+)
 from binhyen.kit.problems import Conflict, Invalid, NotFound
 from binhyen.kit.runtime import Runtime
 from binhyen.kit.text import nfc
@@ -287,6 +294,18 @@ class CreateUser:
     kind: str
     password: str
     grants: tuple[GrantSpec, ...] = ()
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """What makes two requests the same; the password is compared with its slow hash."""
+        return request_fingerprint(
+            {
+                "username": self.username,
+                "display_name": nfc(self.display_name),
+                "kind": self.kind,
+                "grants": [vars(g) for g in self.grants],
+            }
+        )
 
 
 def manage_scope(principal: Principal) -> domain.Scope:
@@ -365,43 +384,86 @@ def _validated(username: str, kind: str, password: str) -> str:
     return name
 
 
-async def create_user(cmd: CreateUser, *, principal: Principal, stores: Stores) -> User:
-    """Create an account whose grants all lie where the caller manages users."""
-    require_permission(principal, "users:manage")
-    username = _validated(cmd.username, cmd.kind, cmd.password)
-    display_name = nfc(cmd.display_name)
-    if not display_name:
-        raise Invalid("display_name must not be blank", field="display_name")
-    if not cmd.grants and manage_scope(principal) is not None:
-        raise Invalid("give the new user at least one role in your units", field="grants")
-    user_id = str(uuid.uuid4())
-    grants: list[UserGrant] = []
-    for i, spec in enumerate(cmd.grants):
-        path = await _unit_path(stores, spec.unit_id, field=f"grants.{i}.unit_id")
-        _check_grant(
-            principal,
-            grantee=user_id,
-            grantee_kind=cmd.kind,
-            spec=spec,
-            unit_path=path,
-            field_prefix=f"grants.{i}.",
-        )
-        if any(g.role == spec.role and g.unit_id == spec.unit_id for g in grants):
-            raise Invalid("the same role at the same unit is given twice", field=f"grants.{i}")
-        grants.append(_new_grant(spec, path, principal.subject))
-    user = User(
-        id=user_id,
-        username=username,
-        display_name=display_name,
-        kind=cmd.kind,
-        grants=tuple(grants),
-        created_at=datetime.now(UTC).replace(microsecond=0),
+async def create_user(
+    cmd: CreateUser, *, principal: Principal, stores: Stores
+) -> tuple[User, bool]:
+    """Create an account whose grants all lie where the caller manages users.
+
+    Returns it and whether it was created now (False: an Idempotency-Key replay).
+    """
+    request = creation(
+        "users",
+        scope=caller_scope(principal),
+        key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(),
     )
-    try:
-        await stores.identity.insert(user, password_hash=await hash_password(cmd.password))
-    except DuplicateUsername as exc:
-        raise Conflict("this username is already taken", field="username") from exc
-    return user
+
+    async def create() -> User | None:
+        require_permission(principal, "users:manage")
+        username = _validated(cmd.username, cmd.kind, cmd.password)
+        display_name = nfc(cmd.display_name)
+        if not display_name:
+            raise Invalid("display_name must not be blank", field="display_name")
+        if not cmd.grants and manage_scope(principal) is not None:
+            raise Invalid("give the new user at least one role in your units", field="grants")
+        grants: list[UserGrant] = []
+        for i, spec in enumerate(cmd.grants):
+            path = await _checked_grant(principal, request.result_id, cmd.kind, spec, i, stores)
+            if any(g.role == spec.role and g.unit_id == spec.unit_id for g in grants):
+                raise Invalid("the same role at the same unit is given twice", field=f"grants.{i}")
+            grants.append(_new_grant(spec, path, principal.subject))
+        user = User(
+            id=request.result_id,
+            username=username,
+            display_name=display_name,
+            kind=cmd.kind,
+            grants=tuple(grants),
+            created_at=datetime.now(UTC).replace(microsecond=0),
+        )
+        try:
+            await stores.identity.insert(
+                user, password_hash=await hash_password(cmd.password), record=request.record
+            )
+        except DuplicateUsername as exc:
+            if request.key and await stores.identity.get(user.id) is not None:
+                return None  # made by an earlier request with this key
+            raise Conflict("this username is already taken", field="username") from exc
+        return user
+
+    async def may_have(user: User) -> None:
+        require_permission(principal, "users:manage")
+        if not domain.can_see(
+            viewer=principal.subject, user=user, manage_scope=manage_scope(principal)
+        ):
+            raise NotFound(f"user {user.id} does not exist")
+        for i, spec in enumerate(cmd.grants):
+            await _checked_grant(principal, user.id, user.kind, spec, i, stores)
+        found = await stores.identity.get(user.id)
+        if found is None or not await verify_password(found[1], cmd.password):
+            raise key_reused()  # the same key and fields, another password
+
+    return await create_once(
+        request,
+        create=create,
+        find=lambda: stores.identity.with_fingerprint(request.result_id),
+        check=may_have,
+    )
+
+
+async def _checked_grant(
+    principal: Principal, grantee: str, kind: str, spec: GrantSpec, i: int, stores: Stores
+) -> tuple[str, ...]:
+    """The unit path of the i-th grant of a new account, if the caller may give it."""
+    path = await _unit_path(stores, spec.unit_id, field=f"grants.{i}.unit_id")
+    _check_grant(
+        principal,
+        grantee=grantee,
+        grantee_kind=kind,
+        spec=spec,
+        unit_path=path,
+        field_prefix=f"grants.{i}.",
+    )
+    return path
 
 
 async def _visible(user_id: str, *, principal: Principal, stores: Stores) -> tuple[User, str]:

@@ -28,9 +28,18 @@ class NewPerson:
     alert_channels: list[str] = field(default_factory=list)
     alert_consent: bool = False
 
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """What makes two registrations of a resident the same, for Idempotency-Key checks."""
+        return vars(self) | {"full_name": nfc(self.full_name)}
+
 
 def new_person(
-    spec: NewPerson, *, unit_id: str, household_id: str, field_prefix: str = ""
+    spec: NewPerson,
+    *,
+    unit_id: str,
+    household_id: str,
+    field_prefix: str = "",
+    person_id: str | None = None,
 ) -> Person:
     """Validate a resident to register; rule errors name the field (with ``field_prefix``)."""
     name = nfc(spec.full_name)
@@ -38,7 +47,7 @@ def new_person(
         if not name:
             raise PersonRuleViolation("full name must not be blank", field="full_name")
         return people.register_person(
-            person_id=str(uuid.uuid4()),
+            person_id=person_id or str(uuid.uuid4()),
             unit_id=unit_id,
             household_id=household_id,
             full_name=name,

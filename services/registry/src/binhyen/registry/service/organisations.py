@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from binhyen.contracts import CloudEvent
 from binhyen.contracts.events.organisations import (
@@ -19,19 +18,26 @@ from binhyen.contracts.events.organisations import (
 from binhyen.contracts.events.public import TOPIC as PUBLIC_TOPIC
 from binhyen.contracts.events.public import PublicTeam
 from binhyen.kit.auth import Principal, authorize
-from binhyen.kit.idempotency import request_fingerprint
+from binhyen.kit.idempotency import (
+    Creation,
+    caller_scope,
+    create_once,
+    creation,
+    key_reused,
+    request_fingerprint,
+)
 from binhyen.kit.outbox import outbox_entry
 from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 from binhyen.kit.text import fold, nfc
 from binhyen.registry.domain import organisations as domain
 from binhyen.registry.domain.organisations import VN, Member, Organisation, RosterEntry, Shift
 from binhyen.registry.store import Stores
-from binhyen.registry.store.organisations import DuplicateRequest
 from binhyen.registry.store.people import PersonSummary
 
 Topic = Callable[[str], str]
 Wake = Callable[[], None]
 ATTEMPTS = 5  # concurrent writers without If-Match retry this often before giving up
+T = TypeVar("T")
 
 
 class VersionRequired(DomainError):
@@ -204,62 +210,52 @@ async def register_organisation(
     wake: Wake,
 ) -> tuple[Organisation, bool]:
     """Register an organisation or team; return it and whether it was created now."""
-    earlier = await _replay(cmd, stores)
-    if earlier is not None:
-        authorize(principal, "organisations:read", earlier.unit_path, what=_what(earlier))
-        return earlier, False
-    unit = await stores.units.get(cmd.unit_id)
-    path = (*unit.ancestor_ids, unit.id) if unit else ()
-    if unit is None or not principal.allows("units:read", path):
-        raise Invalid(f"unit {cmd.unit_id} does not exist", field="unit_id")
-    authorize(principal, "organisations:write", path, what=f"unit {cmd.unit_id}")
-    try:
-        org = domain.register_organisation(
-            organisation_id=str(uuid.uuid4()),
-            unit_id=unit.id,
-            unit_path=path,
-            unit_level=unit.level,
-            unit_valid_from=unit.valid_from,
-            kind=cmd.kind,
-            name=nfc(cmd.name),
-            valid_from=cmd.valid_from,
-            unit_status=unit.status,
-            unit_valid_to=unit.valid_to,
-            unit_successor_id=unit.successor_id,
-        )
-    except domain.OrganisationRuleViolation as exc:
-        raise _refuse(exc) from exc
-    entries = await _outbox(org, None, stores=stores, topic=topic)
-    try:
-        await stores.organisations.insert(
-            org,
-            search_name=fold(org.name),
-            outbox=entries,
-            idempotency=(cmd.idempotency_key, cmd.fingerprint()) if cmd.idempotency_key else None,
-        )
-    except DuplicateRequest:  # a concurrent retry won the race
-        earlier = await _replay(cmd, stores)
-        if earlier is None:
-            raise
-        return earlier, False
-    wake()
-    return org, True
+    request = creation(
+        "organisations",
+        scope=caller_scope(principal),
+        key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(),
+    )
 
+    async def create() -> Organisation | None:
+        unit = await stores.units.get(cmd.unit_id)
+        path = (*unit.ancestor_ids, unit.id) if unit else ()
+        if unit is None or not principal.allows("units:read", path):
+            raise Invalid(f"unit {cmd.unit_id} does not exist", field="unit_id")
+        authorize(principal, "organisations:write", path, what=f"unit {cmd.unit_id}")
+        try:
+            org = domain.register_organisation(
+                organisation_id=request.result_id,
+                unit_id=unit.id,
+                unit_path=path,
+                unit_level=unit.level,
+                unit_valid_from=unit.valid_from,
+                kind=cmd.kind,
+                name=nfc(cmd.name),
+                valid_from=cmd.valid_from,
+                unit_status=unit.status,
+                unit_valid_to=unit.valid_to,
+                unit_successor_id=unit.successor_id,
+            )
+        except domain.OrganisationRuleViolation as exc:
+            raise _refuse(exc) from exc
+        entries = await _outbox(org, None, stores=stores, topic=topic)
+        if not await stores.organisations.insert(
+            org, search_name=fold(org.name), outbox=entries, record=request.record
+        ):
+            return None
+        wake()
+        return org
 
-async def _replay(cmd: RegisterOrganisation, stores: Stores) -> Organisation | None:
-    if cmd.idempotency_key is None:
-        return None
-    found = await stores.organisations.by_idempotency_key(cmd.idempotency_key)
-    if found is None:
-        return None
-    org, fingerprint = found
-    if fingerprint != cmd.fingerprint():
-        raise Invalid(
-            "this Idempotency-Key was already used for a different request; "
-            "use a new key for a new organisation",
-            field="Idempotency-Key",
-        )
-    return org
+    async def may_have(org: Organisation) -> None:
+        authorize(principal, "organisations:write", org.unit_path, what=f"unit {org.unit_id}")
+
+    return await create_once(
+        request,
+        create=create,
+        find=lambda: stores.organisations.with_fingerprint(request.result_id),
+        check=may_have,
+    )
 
 
 async def get_organisation(
@@ -315,7 +311,7 @@ async def _change(
     require_version: bool,
     change: str,
     apply: Callable[[Organisation], Organisation],
-    request: tuple[str, str, str] | None = None,
+    request: tuple[str, str] | None = None,
 ) -> Organisation:
     """Apply a domain change with a version guard: one atomic write of state plus events."""
     for _ in range(ATTEMPTS):
@@ -422,20 +418,50 @@ class AddMember:
         )
 
 
-async def _replayed_request(
-    organisation_id: str, key: str | None, fingerprint: str, stores: Stores
-) -> str | None:
-    if key is None:
-        return None
-    found = await stores.organisations.request(organisation_id, key)
-    if found is None:
-        return None
-    if found[0] != fingerprint:
-        raise Invalid(
-            "this Idempotency-Key was already used for a different request; use a new key",
-            field="Idempotency-Key",
+async def _create_inside(
+    org: Organisation,
+    request: Creation,
+    *,
+    what: str,
+    made: Callable[[Organisation], T | None],
+    add: Callable[[], Awaitable[Organisation | None]],
+    principal: Principal,
+    stores: Stores,
+) -> tuple[Organisation, T, bool]:
+    """Add a member or shift once per caller and key: its id is the request's result id.
+
+    ``add`` writes it (None when the id is already there); ``made`` finds it in a body.
+    """
+
+    async def create() -> tuple[Organisation, T] | None:
+        if request.key and await stores.organisations.request(org.id, request.result_id):
+            return None  # made by an earlier request, even if removed since
+        new = await add()
+        result = made(new) if new is not None else None
+        return None if new is None or result is None else (new, result)
+
+    async def find() -> tuple[tuple[Organisation, T], str] | None:
+        current = await stores.organisations.get(org.id)
+        fingerprint = await stores.organisations.request(org.id, request.result_id)
+        result = made(current) if current is not None else None
+        if current is None or result is None:
+            if fingerprint is None:
+                return None
+            if fingerprint != request.fingerprint:
+                raise key_reused()
+            raise Conflict(
+                f"{what} {request.result_id} made by this request was removed since",
+                field="Idempotency-Key",
+            )
+        return (current, result), fingerprint or ""
+
+    async def may_have(result: tuple[Organisation, T]) -> None:
+        await get_organisation(
+            result[0].id, principal=principal, stores=stores, permission="organisations:write"
         )
-    return found[1]
+
+    (new, result), created = await create_once(request, create=create, find=find, check=may_have)
+    return new, result, created
 
 
 async def add_member(
@@ -452,44 +478,60 @@ async def add_member(
     org = await get_organisation(
         organisation_id, principal=principal, stores=stores, permission="organisations:write"
     )
-    replayed = await _replayed_request(org.id, cmd.idempotency_key, cmd.fingerprint(), stores)
-    if replayed is not None:
-        member = org.member(replayed)
-        if member is None:
-            raise Conflict(
-                f"membership {replayed} made by this request was removed since",
-                field="Idempotency-Key",
-            )
-        return org, member, False
-    person = await stores.people.summary(cmd.person_id)
-    person_path = await unit_path(stores, person.unit_id) if person else None
-    if person is None or person_path is None:
-        raise Invalid(f"person {cmd.person_id} does not exist", field="person_id")
-    member = Member(
-        id=str(uuid.uuid4()),
-        person_id=person.id,
-        role=cmd.role,
-        valid_from=cmd.valid_from,
-        valid_to=cmd.valid_to,
-        contact_order=cmd.contact_order,
+    request = creation(
+        f"organisations/{org.id}/members",
+        scope=caller_scope(principal),
+        key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(),
     )
-    new = await _change(
-        organisation_id,
+
+    async def add() -> Organisation | None:
+        person = await stores.people.summary(cmd.person_id)
+        person_path = await unit_path(stores, person.unit_id) if person else None
+        if person is None or person_path is None:
+            raise Invalid(f"person {cmd.person_id} does not exist", field="person_id")
+        member = Member(
+            id=request.result_id,
+            person_id=person.id,
+            role=cmd.role,
+            valid_from=cmd.valid_from,
+            valid_to=cmd.valid_to,
+            contact_order=cmd.contact_order,
+        )
+        there = False
+
+        def apply(o: Organisation) -> Organisation:
+            nonlocal there  # a concurrent request with the same key added it first
+            there = o.member(member.id) is not None
+            if there:
+                return o
+            return domain.add_member(
+                o, member, person_unit_path=person_path, person_active=person.active
+            )
+
+        new = await _change(
+            organisation_id,
+            principal=principal,
+            stores=stores,
+            topic=topic,
+            wake=wake,
+            expected_version=expected_version,
+            require_version=False,
+            change="member_added",
+            apply=apply,
+            request=(member.id, request.fingerprint) if request.key else None,
+        )
+        return None if there else new
+
+    return await _create_inside(
+        org,
+        request,
+        what="membership",
+        made=lambda o: o.member(request.result_id),
+        add=add,
         principal=principal,
         stores=stores,
-        topic=topic,
-        wake=wake,
-        expected_version=expected_version,
-        require_version=False,
-        change="member_added",
-        apply=lambda o: domain.add_member(
-            o, member, person_unit_path=person_path, person_active=person.active
-        ),
-        request=(cmd.idempotency_key, cmd.fingerprint(), member.id)
-        if cmd.idempotency_key
-        else None,
     )
-    return new, member, True
 
 
 async def update_member(
@@ -603,32 +645,45 @@ async def add_shift(
     org = await get_organisation(
         team_id, principal=principal, stores=stores, permission="organisations:write", what="team"
     )
-    replayed = await _replayed_request(org.id, cmd.idempotency_key, cmd.fingerprint(), stores)
-    if replayed is not None:
-        existing = org.shift(replayed)
-        if existing is None:
-            raise Conflict(
-                f"shift {replayed} made by this request was removed since",
-                field="Idempotency-Key",
-            )
-        return org, existing, False
-    shift_id = str(uuid.uuid4())
-    shift = Shift(shift_id, cmd.starts_at, cmd.ends_at, tuple(cmd.person_ids), cmd.note)
-    new = await _change(
-        team_id,
+    request = creation(
+        f"organisations/{org.id}/shifts",
+        scope=caller_scope(principal),
+        key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(),
+    )
+    shift = Shift(request.result_id, cmd.starts_at, cmd.ends_at, tuple(cmd.person_ids), cmd.note)
+
+    async def add() -> Organisation | None:
+        there = False
+
+        def apply(o: Organisation) -> Organisation:
+            nonlocal there  # a concurrent request with the same key added it first
+            there = o.shift(shift.id) is not None
+            return o if there else domain.add_shift(o, shift)
+
+        new = await _change(
+            team_id,
+            principal=principal,
+            stores=stores,
+            topic=topic,
+            wake=wake,
+            expected_version=expected_version,
+            require_version=False,
+            change="shift_added",
+            apply=apply,
+            request=(shift.id, request.fingerprint) if request.key else None,
+        )
+        return None if there else new
+
+    return await _create_inside(
+        org,
+        request,
+        what="shift",
+        made=lambda o: o.shift(request.result_id),
+        add=add,
         principal=principal,
         stores=stores,
-        topic=topic,
-        wake=wake,
-        expected_version=expected_version,
-        require_version=False,
-        change="shift_added",
-        apply=lambda o: domain.add_shift(o, shift),
-        request=(cmd.idempotency_key, cmd.fingerprint(), shift_id) if cmd.idempotency_key else None,
     )
-    added = new.shift(shift_id)
-    assert added is not None
-    return new, added, True
 
 
 async def remove_shift(

@@ -8,6 +8,7 @@ from typing import Any
 from binhyen.contracts.events.people import PersonEnded, PersonMoved, PersonState, PersonUpdated
 from binhyen.contracts.topics import REGISTRY_PEOPLE
 from binhyen.kit.auth import Principal, authorize
+from binhyen.kit.idempotency import caller_scope, create_once, creation, request_fingerprint
 from binhyen.kit.outbox import tombstone_entry
 from binhyen.kit.problems import Invalid, NotFound
 from binhyen.kit.text import nfc
@@ -44,19 +45,48 @@ async def load_person(
 
 
 async def register_person(
-    spec: NewPerson, *, household_id: str, principal: Principal, ctx: Context
-) -> Person:
-    """Register a resident as a member of an existing household."""
-    household = await ctx.stores.households.get(household_id)
-    if household is None:
-        raise Invalid(f"household {household_id} does not exist", field="household_id")
-    unit = await hamlet(ctx, household.unit_id, principal, "people:write", field="household_id")
-    if household.status != "active":
-        raise Invalid("the household is dissolved", field="household_id")
-    person = new_person(spec, unit_id=unit.id, household_id=household.id)
-    await ctx.stores.people.insert_many([new_person_document(ctx, person)])
-    ctx.wake("people", person.id)
-    return person
+    spec: NewPerson,
+    *,
+    household_id: str,
+    principal: Principal,
+    ctx: Context,
+    idempotency_key: str | None = None,
+) -> tuple[Person, bool]:
+    """Register a resident in an existing household; False when replaying an Idempotency-Key."""
+    request = creation(
+        "people",
+        scope=caller_scope(principal),
+        key=idempotency_key,
+        fingerprint=request_fingerprint(
+            {"household_id": household_id, **spec.fingerprint_fields()}
+        ),
+    )
+
+    async def create() -> Person | None:
+        household = await ctx.stores.households.get(household_id)
+        if household is None:
+            raise Invalid(f"household {household_id} does not exist", field="household_id")
+        unit = await hamlet(ctx, household.unit_id, principal, "people:write", field="household_id")
+        if household.status != "active":
+            raise Invalid("the household is dissolved", field="household_id")
+        person = new_person(
+            spec, unit_id=unit.id, household_id=household.id, person_id=request.result_id
+        )
+        if not await ctx.stores.people.insert(new_person_document(ctx, person) | request.record):
+            return None
+        ctx.wake("people", person.id)
+        return person
+
+    async def may_have(person: Person) -> None:
+        path = await ctx.stores.units.path_of(person.unit_id) or (person.unit_id,)
+        authorize(principal, "people:write", path, what=f"household {person.household_id}")
+
+    return await create_once(
+        request,
+        create=create,
+        find=lambda: ctx.stores.people.with_fingerprint(request.result_id),
+        check=may_have,
+    )
 
 
 async def update_person(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from binhyen.contracts import CloudEvent
 from binhyen.contracts.events.tasks import TOPIC, TaskAssigned, TaskUpdated
 from binhyen.kit.auth import Forbidden, Principal, authorize
-from binhyen.kit.idempotency import request_fingerprint
+from binhyen.kit.idempotency import caller_scope, create_once, creation, request_fingerprint
 from binhyen.kit.outbox import outbox_entry
 from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 from binhyen.kit.text import nfc
@@ -23,7 +22,6 @@ from binhyen.registry.service.organisations import (
     today_vn,
 )
 from binhyen.registry.store import Stores
-from binhyen.registry.store.organisations import DuplicateRequest
 
 EDITABLE = ("title", "description", "due_date", "organisation_id")
 
@@ -33,13 +31,6 @@ def _refuse(exc: domain.TaskRuleViolation) -> DomainError:
         extra = {"allowed": exc.allowed} if exc.allowed is not None else None
         return Conflict(str(exc), field=exc.field, extra=extra)
     return Invalid(str(exc), field=exc.field)
-
-
-def _duplicate_key() -> Invalid:
-    return Invalid(
-        "this Idempotency-Key was already used for a different request; use a new key",
-        field="Idempotency-Key",
-    )
 
 
 # Plans
@@ -65,46 +56,41 @@ async def create_plan(
     cmd: CreatePlan, *, principal: Principal, stores: Stores
 ) -> tuple[Plan, bool]:
     """Create a commune plan; return it and whether it was created now."""
-    earlier = await _replay_plan(cmd, stores)
-    if earlier is not None:
-        authorize(principal, "tasks:read", earlier.unit_path, what=f"plan {earlier.id}")
-        return earlier, False
-    unit = await stores.units.get(cmd.commune_id)
-    path = (*unit.ancestor_ids, unit.id) if unit else ()
-    if unit is None or not principal.allows("units:read", path):
-        raise Invalid(f"unit {cmd.commune_id} does not exist", field="commune_id")
-    authorize(principal, "tasks:write", path, what=f"unit {cmd.commune_id}")
-    try:
-        plan = domain.create_plan(
-            plan_id=str(uuid.uuid4()),
-            commune_id=unit.id,
-            unit_path=path,
-            unit_level=unit.level,
-            year=cmd.year,
-            title=nfc(cmd.title),
-        )
-    except domain.TaskRuleViolation as exc:
-        raise _refuse(exc) from exc
-    idempotency = (cmd.idempotency_key, cmd.fingerprint()) if cmd.idempotency_key else None
-    try:
-        await stores.tasks.insert_plan(plan, idempotency=idempotency)
-    except DuplicateRequest:
-        earlier = await _replay_plan(cmd, stores)
-        if earlier is None:
-            raise
-        return earlier, False
-    return plan, True
+    request = creation(
+        "plans",
+        scope=caller_scope(principal),
+        key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(),
+    )
 
+    async def create() -> Plan | None:
+        unit = await stores.units.get(cmd.commune_id)
+        path = (*unit.ancestor_ids, unit.id) if unit else ()
+        if unit is None or not principal.allows("units:read", path):
+            raise Invalid(f"unit {cmd.commune_id} does not exist", field="commune_id")
+        authorize(principal, "tasks:write", path, what=f"unit {cmd.commune_id}")
+        try:
+            plan = domain.create_plan(
+                plan_id=request.result_id,
+                commune_id=unit.id,
+                unit_path=path,
+                unit_level=unit.level,
+                year=cmd.year,
+                title=nfc(cmd.title),
+            )
+        except domain.TaskRuleViolation as exc:
+            raise _refuse(exc) from exc
+        return plan if await stores.tasks.insert_plan(plan, record=request.record) else None
 
-async def _replay_plan(cmd: CreatePlan, stores: Stores) -> Plan | None:
-    if cmd.idempotency_key is None:
-        return None
-    found = await stores.tasks.plan_by_idempotency_key(cmd.idempotency_key)
-    if found is None:
-        return None
-    if found[1] != cmd.fingerprint():
-        raise _duplicate_key()
-    return found[0]
+    async def may_have(plan: Plan) -> None:
+        authorize(principal, "tasks:write", plan.unit_path, what=f"unit {plan.commune_id}")
+
+    return await create_once(
+        request,
+        create=create,
+        find=lambda: stores.tasks.plan_with_fingerprint(request.result_id),
+        check=may_have,
+    )
 
 
 async def get_plan(
@@ -191,47 +177,45 @@ async def assign_task(
     """Add a task to a plan; return it and whether it was created now."""
     plan = await get_plan(plan_id, principal=principal, stores=stores)
     authorize(principal, "tasks:write", plan.unit_path, what=f"plan {plan_id}")
-    earlier = await _replay_task(plan.id, cmd, stores)
-    if earlier is not None:
-        return earlier, False
-    org_id, org_path, org_active = await _assignee(stores, cmd.organisation_id)
-    try:
-        task = domain.assign_task(
-            task_id=str(uuid.uuid4()),
-            plan=plan,
-            title=nfc(cmd.title),
-            description=cmd.description,
-            organisation_id=org_id,
-            organisation_unit_path=org_path,
-            organisation_active=org_active,
-            due_date=cmd.due_date,
-        )
-    except domain.TaskRuleViolation as exc:
-        raise _refuse(exc) from exc
-    event = CloudEvent.wrap(TaskAssigned(**task_state(task, plan)))
-    idempotency = (cmd.idempotency_key, cmd.fingerprint(plan.id)) if cmd.idempotency_key else None
-    try:
-        await stores.tasks.insert(
-            task, outbox=[outbox_entry(event, topic(TOPIC.name))], idempotency=idempotency
-        )
-    except DuplicateRequest:
-        earlier = await _replay_task(plan.id, cmd, stores)
-        if earlier is None:
-            raise
-        return earlier, False
-    wake()
-    return task, True
+    request = creation(
+        "tasks",
+        scope=caller_scope(principal),
+        key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(plan.id),
+    )
 
+    async def create() -> Task | None:
+        org_id, org_path, org_active = await _assignee(stores, cmd.organisation_id)
+        try:
+            task = domain.assign_task(
+                task_id=request.result_id,
+                plan=plan,
+                title=nfc(cmd.title),
+                description=cmd.description,
+                organisation_id=org_id,
+                organisation_unit_path=org_path,
+                organisation_active=org_active,
+                due_date=cmd.due_date,
+            )
+        except domain.TaskRuleViolation as exc:
+            raise _refuse(exc) from exc
+        event = CloudEvent.wrap(TaskAssigned(**task_state(task, plan)))
+        outbox = [outbox_entry(event, topic(TOPIC.name))]
+        if not await stores.tasks.insert(task, outbox=outbox, record=request.record):
+            return None
+        wake()
+        return task
 
-async def _replay_task(plan_id: str, cmd: AssignTask, stores: Stores) -> Task | None:
-    if cmd.idempotency_key is None:
-        return None
-    found = await stores.tasks.by_idempotency_key(cmd.idempotency_key)
-    if found is None:
-        return None
-    if found[1] != cmd.fingerprint(plan_id):
-        raise _duplicate_key()
-    return found[0]
+    async def may_have(task: Task) -> None:
+        current = await get_plan(task.plan_id, principal=principal, stores=stores)
+        authorize(principal, "tasks:write", current.unit_path, what=f"plan {current.id}")
+
+    return await create_once(
+        request,
+        create=create,
+        find=lambda: stores.tasks.with_fingerprint(request.result_id),
+        check=may_have,
+    )
 
 
 async def get_task(

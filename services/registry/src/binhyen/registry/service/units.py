@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -24,7 +23,7 @@ from binhyen.contracts.events.units import (
 from binhyen.contracts.topics import REGISTRY_PUBLIC, REGISTRY_UNITS
 from binhyen.contracts.units import UnitKind, UnitLevel
 from binhyen.kit.auth import Principal, authorize
-from binhyen.kit.idempotency import request_fingerprint
+from binhyen.kit.idempotency import caller_scope, create_once, creation, request_fingerprint
 from binhyen.kit.outbox import outbox_entry
 from binhyen.kit.problems import Conflict, Invalid, NotFound
 from binhyen.kit.text import nfc
@@ -152,61 +151,57 @@ async def register_unit(
     cmd: RegisterUnit, *, principal: Principal, ctx: UnitsContext
 ) -> tuple[Unit, bool]:
     """Register a unit; return it and whether it was created now (False: idempotent replay)."""
-    earlier = await _replay(cmd, ctx.store)
-    if earlier is not None:
-        return earlier, False
-    parent = None
-    if cmd.parent_id is not None:
-        parent = await _other(ctx, cmd.parent_id, principal, "parent_id", "units:write")
-    else:
-        authorize(principal, "units:write", (), what="the root of the tree")
-    try:
-        unit = units.register_unit(
-            unit_id=str(uuid.uuid4()),
-            kind=cmd.kind,
-            name=nfc(cmd.name),
-            valid_from=cmd.valid_from,
-            parent=parent,
-            official_code=cmd.official_code,
-        )
-    except UnitRuleViolation as exc:
-        raise domain_error(exc) from exc
-    try:
-        await ctx.store.insert(
-            unit,
-            outbox=_outbox(ctx, unit, unit_event(unit, UnitRegistered)),
-            idempotency=(cmd.idempotency_key, cmd.fingerprint()) if cmd.idempotency_key else None,
-        )
-    except DuplicateValue as exc:
-        if exc.field == "idempotency_key":  # a concurrent retry won the race
-            earlier = await _replay(cmd, ctx.store)
-            if earlier is not None:
-                return earlier, False
-        if exc.field == "official_code":
-            raise Conflict(
-                f"another unit already has official code {cmd.official_code}",
-                field="official_code",
-            ) from exc
-        raise
-    ctx.wake("units", unit.id)
-    return unit, True
+    request = creation(
+        "units",
+        scope=caller_scope(principal),
+        key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(),
+    )
 
+    async def create() -> Unit | None:
+        parent = None
+        if cmd.parent_id is not None:
+            parent = await _other(ctx, cmd.parent_id, principal, "parent_id", "units:write")
+        else:
+            authorize(principal, "units:write", (), what="the root of the tree")
+        try:
+            unit = units.register_unit(
+                unit_id=request.result_id,
+                kind=cmd.kind,
+                name=nfc(cmd.name),
+                valid_from=cmd.valid_from,
+                parent=parent,
+                official_code=cmd.official_code,
+            )
+        except UnitRuleViolation as exc:
+            raise domain_error(exc) from exc
+        try:
+            await ctx.store.insert(
+                unit,
+                outbox=_outbox(ctx, unit, unit_event(unit, UnitRegistered)),
+                record=request.record,
+            )
+        except DuplicateValue as exc:
+            if exc.field == "official_code":
+                raise Conflict(
+                    f"another unit already has official code {cmd.official_code}",
+                    field="official_code",
+                ) from exc
+            return None  # the id: an earlier request with this key
+        ctx.wake("units", unit.id)
+        return unit
 
-async def _replay(cmd: RegisterUnit, store: UnitStore) -> Unit | None:
-    """The unit an earlier request with the same Idempotency-Key created, if any."""
-    if cmd.idempotency_key is None:
-        return None
-    found = await store.by_idempotency_key(cmd.idempotency_key)
-    if found is None:
-        return None
-    unit, fingerprint = found
-    if fingerprint != cmd.fingerprint():
-        raise Invalid(
-            "this Idempotency-Key was already used for a different request; "
-            "use a new key for a new unit",
-            field="Idempotency-Key",
-        )
-    return unit
+    async def may_have(unit: Unit) -> None:
+        # What the create needs: writing under the unit's parent (the root: everywhere).
+        parent = f"unit {unit.parent_id}" if unit.parent_id else "the root of the tree"
+        authorize(principal, "units:write", unit.ancestor_ids, what=parent)
+
+    return await create_once(
+        request,
+        create=create,
+        find=lambda: ctx.store.with_fingerprint(request.result_id),
+        check=may_have,
+    )
 
 
 async def _commit(

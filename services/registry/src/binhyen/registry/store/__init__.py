@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from binhyen.registry.store.enrolments import EnrolmentStore
 from binhyen.registry.store.households import HouseholdStore
@@ -45,9 +47,13 @@ class Stores:
         )
 
     async def create_indexes(self) -> None:
-        """Declare every index."""
+        """Declare every index (and drop the ones no longer used)."""
         for store in self._all():
             await store.create_indexes()
+        # Idempotency-Keys were global then; a created record's id now carries its caller's key.
+        for collection in (*self.outbox_collections(), self.tasks.plans):
+            with contextlib.suppress(OperationFailure):  # already gone
+                await collection.drop_index("idempotency_unique")
 
     def outbox_collections(self) -> list[AsyncCollection[Document]]:
         """Collections whose documents carry outbox entries."""

@@ -11,6 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from binhyen.kit.idempotency import FINGERPRINT
 from binhyen.kit.outbox import OUTBOX
 from binhyen.kit.text import fold
 from binhyen.registry.domain.households import Household, Pledge
@@ -75,9 +76,6 @@ class HouseholdStore:
         """Declare the indexes this store relies on."""
         await self.collection.create_index([("unit_id", ASCENDING)], name="unit")
         await self.collection.create_index([("search_address", ASCENDING)], name="address")
-        await self.collection.create_index(
-            [("idempotency_key", ASCENDING)], unique=True, sparse=True, name="idempotency_unique"
-        )
 
     async def get(self, household_id: str) -> Household | None:
         """The household, or None."""
@@ -89,10 +87,10 @@ class HouseholdStore:
         cursor = self.collection.find({"_id": {"$in": list(ids)}})
         return {d["_id"]: to_household(d) async for d in cursor}
 
-    async def by_idempotency_key(self, key: str) -> tuple[Household, str] | None:
-        """The household an earlier request with this key created, and its fingerprint."""
-        doc = await self.collection.find_one({"idempotency_key": key})
-        return (to_household(doc), doc.get("idempotency_fingerprint", "")) if doc else None
+    async def with_fingerprint(self, household_id: str) -> tuple[Household, str] | None:
+        """The household and the fingerprint of the request that created it."""
+        doc = await self.collection.find_one({"_id": household_id})
+        return (to_household(doc), doc.get(FINGERPRINT, "")) if doc else None
 
     async def insert(
         self,
@@ -100,14 +98,13 @@ class HouseholdStore:
         *,
         outbox: list[Document],
         pending: Document | None = None,
-        idempotency: tuple[str, str] | None = None,
+        record: Document | None = None,
     ) -> bool:
-        """Insert a household, its events and what remains to be written; False on a key clash."""
+        """Insert a household, its events, ``record`` and what remains; False if the id is taken."""
         doc = household_document(household) | {"created_at": datetime.now(UTC), OUTBOX: outbox}
+        doc |= record or {}
         if pending:
             doc[PENDING] = pending
-        if idempotency is not None:
-            doc["idempotency_key"], doc["idempotency_fingerprint"] = idempotency
         try:
             await self.collection.insert_one(doc)
         except DuplicateKeyError:

@@ -11,6 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from binhyen.kit.idempotency import FINGERPRINT
 from binhyen.registry.domain.identity import User, UserGrant
 
 Document = dict[str, Any]
@@ -43,9 +44,11 @@ class IdentityStore:
 
     # users
 
-    async def insert(self, user: User, *, password_hash: str) -> None:
-        """Insert a new user; DuplicateUsername if the username is taken."""
-        doc = _user_doc(user) | {"password_hash": password_hash}
+    async def insert(
+        self, user: User, *, password_hash: str, record: Document | None = None
+    ) -> None:
+        """Insert a new user (and ``record``); DuplicateUsername if the username or id is taken."""
+        doc = _user_doc(user) | {"password_hash": password_hash} | (record or {})
         try:
             await self.collection.insert_one(doc)
         except DuplicateKeyError as exc:
@@ -55,6 +58,11 @@ class IdentityStore:
         """The user with this id and its password hash, or None."""
         doc = await self.collection.find_one({"_id": user_id})
         return (_to_user(doc), doc["password_hash"]) if doc else None
+
+    async def with_fingerprint(self, user_id: str) -> tuple[User, str] | None:
+        """The user and the fingerprint of the request that created it (Idempotency-Key)."""
+        doc = await self.collection.find_one({"_id": user_id}, {"password_hash": 0})
+        return (_to_user(doc), doc.get(FINGERPRINT, "")) if doc else None
 
     async def by_username(self, key: str) -> tuple[User, str] | None:
         """The user with this username key and its password hash, or None."""

@@ -11,15 +11,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from binhyen.kit.idempotency import FINGERPRINT
 from binhyen.kit.outbox import push_outbox, with_outbox
 from binhyen.registry.domain.organisations import Member, Organisation, Shift
 
 Document = dict[str, Any]
-KEEP_REQUESTS = 200  # Idempotency-Keys of member/shift requests remembered per document
-
-
-class DuplicateRequest(Exception):
-    """Another document already holds this Idempotency-Key."""
+KEEP_REQUESTS = 200  # fingerprints of keyed member/shift requests remembered per document
 
 
 class OrganisationStore:
@@ -35,9 +32,6 @@ class OrganisationStore:
 
     async def create_indexes(self) -> None:
         """Declare the indexes this store relies on."""
-        await self.collection.create_index(
-            [("idempotency_key", ASCENDING)], unique=True, sparse=True, name="idempotency_unique"
-        )
         await self.collection.create_index([("unit_id", ASCENDING)], name="unit")
         await self.collection.create_index([("unit_path", ASCENDING)], name="unit_path")
 
@@ -46,17 +40,18 @@ class OrganisationStore:
         doc = await self.collection.find_one({"_id": organisation_id}, {"_outbox": 0})
         return _to_organisation(doc) if doc else None
 
-    async def by_idempotency_key(self, key: str) -> tuple[Organisation, str] | None:
-        """The organisation an earlier request with this key created, and its fingerprint."""
-        doc = await self.collection.find_one({"idempotency_key": key}, {"_outbox": 0})
-        return (_to_organisation(doc), doc.get("idempotency_fingerprint", "")) if doc else None
+    async def with_fingerprint(self, organisation_id: str) -> tuple[Organisation, str] | None:
+        """The organisation and the fingerprint of the request that registered it."""
+        doc = await self.collection.find_one({"_id": organisation_id}, {"_outbox": 0})
+        return (_to_organisation(doc), doc.get(FINGERPRINT, "")) if doc else None
 
-    async def request(self, organisation_id: str, key: str) -> tuple[str, str] | None:
-        """(fingerprint, result id) of an earlier member/shift request with this key."""
+    async def request(self, organisation_id: str, result_id: str) -> str | None:
+        """The fingerprint of the keyed member/shift request that made ``result_id``, if kept."""
         doc = await self.collection.find_one({"_id": organisation_id}, {"requests": 1})
         for item in (doc or {}).get("requests", []):
-            if item.get("key") == key:
-                return item["fingerprint"], item["result_id"]
+            if item.get("result_id") == result_id:
+                fingerprint: str = item["fingerprint"]
+                return fingerprint
         return None
 
     async def insert(
@@ -65,25 +60,23 @@ class OrganisationStore:
         *,
         search_name: str,
         outbox: list[Document],
-        idempotency: tuple[str, str] | None,
-    ) -> None:
-        """Insert a new organisation and its pending events in one atomic write."""
+        record: Document | None = None,
+    ) -> bool:
+        """Insert a new organisation, its events and ``record``; False if the id is taken."""
         now = datetime.now(UTC)
         doc: Document = {
             "_id": org.id,
             **_state(org),
+            **(record or {}),
             "search_name": search_name,
             "created_at": now,
             "updated_at": now,
         }
-        if idempotency is not None:
-            doc["idempotency_key"], doc["idempotency_fingerprint"] = idempotency
         try:
             await self.collection.insert_one(with_outbox(doc, outbox))
-        except DuplicateKeyError as exc:
-            if idempotency is None:
-                raise
-            raise DuplicateRequest(idempotency[0]) from exc
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def replace(
         self,
@@ -92,17 +85,17 @@ class OrganisationStore:
         expected_version: int,
         search_name: str,
         outbox: list[Document],
-        request: tuple[str, str, str] | None = None,
+        request: tuple[str, str] | None = None,
     ) -> bool:
         """Write the new state and its events if the stored version is still the expected one."""
         update: Document = {
             "$set": {**_state(org), "search_name": search_name, "updated_at": datetime.now(UTC)}
         }
         update = push_outbox(update, outbox)
-        if request is not None:
-            key, fingerprint, result_id = request
+        if request is not None:  # (result id, fingerprint) of a keyed member/shift request
+            result_id, fingerprint = request
             update["$push"]["requests"] = {
-                "$each": [{"key": key, "fingerprint": fingerprint, "result_id": result_id}],
+                "$each": [{"result_id": result_id, "fingerprint": fingerprint}],
                 "$slice": -KEEP_REQUESTS,
             }
         result = await self.collection.update_one(

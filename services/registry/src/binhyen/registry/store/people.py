@@ -10,8 +10,9 @@ from typing import Any
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from binhyen.kit.idempotency import FINGERPRINT
 from binhyen.kit.mongo import MAX_BULK
 from binhyen.kit.outbox import OUTBOX
 from binhyen.kit.text import fold
@@ -95,6 +96,19 @@ class PersonStore:
         """The resident, or None."""
         doc = await self.collection.find_one({"_id": person_id})
         return to_person(doc) if doc else None
+
+    async def with_fingerprint(self, person_id: str) -> tuple[Person, str] | None:
+        """The resident and the fingerprint of the request that registered them."""
+        doc = await self.collection.find_one({"_id": person_id})
+        return (to_person(doc), doc.get(FINGERPRINT, "")) if doc else None
+
+    async def insert(self, doc: Document) -> bool:
+        """Insert one resident (with its outbox); False if the id is taken."""
+        try:
+            await self.collection.insert_one({**doc, "created_at": datetime.now(UTC)})
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def insert_many(self, docs: Sequence[Document]) -> None:
         """Insert residents (with their outboxes); ones already there are left as they are."""

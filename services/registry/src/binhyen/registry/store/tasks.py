@@ -10,9 +10,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from binhyen.kit.idempotency import FINGERPRINT
 from binhyen.kit.outbox import push_outbox, with_outbox
 from binhyen.registry.domain.tasks import OPEN, Plan, Task
-from binhyen.registry.store.organisations import DuplicateRequest
 
 Document = dict[str, Any]
 
@@ -27,12 +27,6 @@ class TaskStore:
     async def create_indexes(self) -> None:
         """Declare the indexes this store relies on."""
         for collection in (self.collection, self.plans):
-            await collection.create_index(
-                [("idempotency_key", ASCENDING)],
-                unique=True,
-                sparse=True,
-                name="idempotency_unique",
-            )
             await collection.create_index([("unit_path", ASCENDING)], name="unit_path")
         await self.plans.create_index(
             [("commune_id", ASCENDING), ("year", ASCENDING)], name="commune_year"
@@ -50,29 +44,27 @@ class TaskStore:
         doc = await self.plans.find_one({"_id": plan_id})
         return _to_plan(doc) if doc else None
 
-    async def plan_by_idempotency_key(self, key: str) -> tuple[Plan, str] | None:
-        """The plan an earlier request with this key created, and its fingerprint."""
-        doc = await self.plans.find_one({"idempotency_key": key})
-        return (_to_plan(doc), doc.get("idempotency_fingerprint", "")) if doc else None
+    async def plan_with_fingerprint(self, plan_id: str) -> tuple[Plan, str] | None:
+        """The plan and the fingerprint of the request that created it (Idempotency-Key)."""
+        doc = await self.plans.find_one({"_id": plan_id})
+        return (_to_plan(doc), doc.get(FINGERPRINT, "")) if doc else None
 
-    async def insert_plan(self, plan: Plan, *, idempotency: tuple[str, str] | None) -> None:
-        """Insert a new plan."""
+    async def insert_plan(self, plan: Plan, *, record: Document | None = None) -> bool:
+        """Insert a new plan (and ``record``); False if the id is taken."""
         doc: Document = {
             "_id": plan.id,
             "commune_id": plan.commune_id,
             "unit_path": list(plan.unit_path),
             "year": plan.year,
             "title": plan.title,
+            **(record or {}),
             "created_at": datetime.now(UTC),
         }
-        if idempotency is not None:
-            doc["idempotency_key"], doc["idempotency_fingerprint"] = idempotency
         try:
             await self.plans.insert_one(doc)
-        except DuplicateKeyError as exc:
-            if idempotency is None:
-                raise
-            raise DuplicateRequest(idempotency[0]) from exc
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def find_plans(
         self, *, scopes: list[str] | None, commune_id: str | None, year: int | None
@@ -95,25 +87,28 @@ class TaskStore:
         doc = await self.collection.find_one({"_id": task_id}, {"_outbox": 0})
         return _to_task(doc) if doc else None
 
-    async def by_idempotency_key(self, key: str) -> tuple[Task, str] | None:
-        """The task an earlier request with this key created, and its fingerprint."""
-        doc = await self.collection.find_one({"idempotency_key": key}, {"_outbox": 0})
-        return (_to_task(doc), doc.get("idempotency_fingerprint", "")) if doc else None
+    async def with_fingerprint(self, task_id: str) -> tuple[Task, str] | None:
+        """The task and the fingerprint of the request that created it (Idempotency-Key)."""
+        doc = await self.collection.find_one({"_id": task_id}, {"_outbox": 0})
+        return (_to_task(doc), doc.get(FINGERPRINT, "")) if doc else None
 
     async def insert(
-        self, task: Task, *, outbox: list[Document], idempotency: tuple[str, str] | None
-    ) -> None:
-        """Insert a new task and its pending events in one atomic write."""
+        self, task: Task, *, outbox: list[Document], record: Document | None = None
+    ) -> bool:
+        """Insert a new task, its pending events and ``record``; False if the id is taken."""
         now = datetime.now(UTC)
-        doc: Document = {"_id": task.id, **_state(task), "created_at": now, "updated_at": now}
-        if idempotency is not None:
-            doc["idempotency_key"], doc["idempotency_fingerprint"] = idempotency
+        doc: Document = {
+            "_id": task.id,
+            **_state(task),
+            **(record or {}),
+            "created_at": now,
+            "updated_at": now,
+        }
         try:
             await self.collection.insert_one(with_outbox(doc, outbox))
-        except DuplicateKeyError as exc:
-            if idempotency is None:
-                raise
-            raise DuplicateRequest(idempotency[0]) from exc
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def replace(self, task: Task, *, expected_version: int, outbox: list[Document]) -> bool:
         """Write the new state and its events if the stored version is still the expected one."""

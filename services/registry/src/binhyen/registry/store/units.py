@@ -11,6 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from binhyen.kit.idempotency import FINGERPRINT
 from binhyen.kit.outbox import OUTBOX, with_outbox
 from binhyen.kit.text import fold
 from binhyen.registry.domain.units import Unit, UnitVersion
@@ -38,9 +39,6 @@ class UnitStore:
         await self.collection.create_index(
             [("official_code", ASCENDING)], unique=True, sparse=True, name="official_code_unique"
         )
-        await self.collection.create_index(
-            [("idempotency_key", ASCENDING)], unique=True, sparse=True, name="idempotency_unique"
-        )
         await self.collection.create_index([("parent_id", ASCENDING)], name="parent")
         await self.collection.create_index([("ancestor_ids", ASCENDING)], name="ancestors")
         await self.collection.create_index([("all_ancestor_ids", ASCENDING)], name="ever_under")
@@ -61,20 +59,23 @@ class UnitStore:
         doc = await self.collection.find_one({"_id": unit_id}, {"ancestor_ids": 1})
         return None if doc is None else (*doc.get("ancestor_ids", ()), unit_id)
 
-    async def by_idempotency_key(self, key: str) -> tuple[Unit, str] | None:
-        """The unit an earlier request with this Idempotency-Key created, and its fingerprint."""
-        doc = await self.collection.find_one({"idempotency_key": key})
-        return (to_unit(doc), doc.get("idempotency_fingerprint", "")) if doc else None
+    async def with_fingerprint(self, unit_id: str) -> tuple[Unit, str] | None:
+        """The unit and the fingerprint of the request that created it (Idempotency-Key)."""
+        doc = await self.collection.find_one({"_id": unit_id})
+        return (to_unit(doc), doc.get(FINGERPRINT, "")) if doc else None
 
     async def insert(
-        self, unit: Unit, *, outbox: list[Document], idempotency: tuple[str, str] | None
+        self, unit: Unit, *, outbox: list[Document], record: Document | None = None
     ) -> None:
-        """Insert a new unit and its pending events in one atomic write."""
-        doc: Document = {"_id": unit.id, **_state(unit), "created_at": datetime.now(UTC)}
+        """Insert a new unit, its pending events and ``record`` in one atomic write."""
+        doc: Document = {
+            "_id": unit.id,
+            **_state(unit),
+            **(record or {}),
+            "created_at": datetime.now(UTC),
+        }
         if unit.official_code is not None:
             doc["official_code"] = unit.official_code
-        if idempotency is not None:
-            doc["idempotency_key"], doc["idempotency_fingerprint"] = idempotency
         try:
             await self.collection.insert_one(with_outbox(doc, outbox))
         except DuplicateKeyError as exc:
@@ -82,10 +83,10 @@ class UnitStore:
             raise DuplicateValue(await self._clashing_field(doc)) from exc
 
     async def _clashing_field(self, doc: Document) -> str:
-        for field in ("idempotency_key", "official_code"):
+        for field in ("_id", "official_code"):
             if field in doc and await self.collection.find_one({field: doc[field]}, {"_id": 1}):
                 return field
-        return "id"
+        return "_id"
 
     async def save(
         self,
