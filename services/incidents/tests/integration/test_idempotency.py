@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from binhyen.incidents.settings import Settings
-from binhyen.incidents.testing import (
+from binhyen.incidents.sample_world import (
     COMMUNE,
     HAMLET,
     OTHER_HAMLET,
@@ -21,6 +20,7 @@ from binhyen.incidents.testing import (
     report_body,
     running_world,
 )
+from binhyen.incidents.settings import Settings
 from binhyen.kit.testing import TestIssuer
 
 REPORT = report_body()  # once: its occurred_at is part of what a retry must repeat
