@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from datetime import date
 from typing import Any
@@ -16,11 +17,14 @@ from binhyen.kit.auth import Grant, Principal
 from binhyen.kit.testing import Servers, eventually, outboxes_empty, read_topic, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.domain import units as domain
+from binhyen.registry.domain.people import Person
 from binhyen.registry.domain.units import Unit
+from binhyen.registry.service import households as households_service
 from binhyen.registry.service import units as units_service
 from binhyen.registry.service.common import Context
 from binhyen.registry.service.imports import Upload, start_import
 from binhyen.registry.settings import Settings
+from binhyen.registry.store.people import PersonStore
 from binhyen.registry.store.units import UnitStore
 
 Document = dict[str, Any]
@@ -316,3 +320,67 @@ async def test_moving_a_unit_publishes_the_new_paths_of_its_organisations_and_ta
         assert event.type == "vn.binhyen.registry.task.updated.v1"
         assert event.data["changes"] == ["organisation_unit_path"]
         assert event.data["organisation_unit_path"] == path_of[bodies[org_id]]
+
+
+class RacingPersonStore(PersonStore):
+    """Residents, where every batch save loses on one of them to a concurrent edit."""
+
+    def __init__(self, db: AsyncDatabase[Document], races: int) -> None:
+        super().__init__(db)
+        self.races = races
+
+    async def save_many(self, changes: Sequence[tuple[Person, int, list[Document]]]) -> int:
+        """Save, after a concurrent edit of the first resident while races are left."""
+        if changes and self.races:
+            self.races -= 1
+            person, expected, _ = changes[0]
+            # A concurrent edit of the resident: one version step (its content is no matter).
+            edited = await self.collection.update_one(
+                {"_id": person.id, "version": expected}, {"$inc": {"version": 1}}
+            )
+            assert edited.modified_count == 1
+        return await super().save_many(changes)
+
+
+async def test_a_household_move_that_loses_races_keeps_its_marker_until_residents_follow(
+    registry_settings: Settings, admin: dict[str, str]
+) -> None:
+    async with serve(create_app(_idle(registry_settings)), headers=admin) as (client, rt):
+        u = await _tree(client)
+        created = await client.post(
+            "/api/v1/households",
+            json={
+                "unit_id": u["h1"],
+                "address": "Xóm 3",
+                "members": [
+                    {"full_name": "Nguyễn Văn Hảo", "birth_year": 1975},
+                    {"full_name": "Trần Thị Lan", "birth_year": 1978},
+                ],
+            },
+        )
+        assert created.status_code == 201, created.text
+        household = created.json()["id"]
+        racing = RacingPersonStore(rt.db, races=5)
+        stores = dataclasses.replace(rt.extras["stores"], people=racing)
+        ctx = Context(stores, rt.settings.topic, lambda *hint: None)
+        await households_service.move_household(
+            household, unit_id=u["h2"], expected_version=None, principal=ADMIN, ctx=ctx
+        )
+        assert racing.races == 0
+        doc = await rt.db["households"].find_one({"_id": household})
+        assert doc is not None and doc["unit_id"] == u["h2"]
+        assert doc["_pending"] == {"follow_unit": u["h2"]}  # residents left to move
+        units = {p["unit_id"] async for p in rt.db["people"].find({"household_id": household})}
+        assert u["h1"] in units
+        rt.extras["workflows"].wake()
+
+        async def followed() -> bool:
+            found = await rt.db["households"].find_one({"_id": household})
+            people = rt.db["people"].find({"household_id": household})
+            return (
+                found is not None
+                and "_pending" not in found
+                and {p["unit_id"] async for p in people} == {u["h2"]}
+            )
+
+        await eventually(followed, timeout=30, what="the worker moved the residents")
