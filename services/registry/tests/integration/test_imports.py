@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -350,7 +351,9 @@ async def test_an_import_interrupted_mid_write_resumes_and_writes_each_row_once(
 ) -> None:
     rows = _rows(300, seed=11)
     clerk = Principal(subject="clerk-1", grants=(Grant("admin", "*"),))
-    async with serve(create_app(registry_settings), headers=admin) as (client, rt):
+    # The workflow worker sweeps only at start here: this test resumes the job by hand.
+    settings = registry_settings.model_copy(update={"workflow_sweep_seconds": 3600})
+    async with serve(create_app(settings), headers=admin) as (client, rt):
         u = await _units(client)
         assert rt.relay is not None
         ctx = Context(rt.extras["stores"], rt.settings.topic, rt.relay.wake)
@@ -363,9 +366,10 @@ async def test_an_import_interrupted_mid_write_resumes_and_writes_each_row_once(
             run=False,
         )
         store = ImportStore(rt.db)
-        assert await store.claim(job["_id"], "first-process", imports_service.LEASE)
+        first_process = imports_service.job_lease(ctx, job["_id"])
+        assert await first_process.acquire()
         # The first process writes 3 batches of 40 households, then "dies" ...
-        await imports_service.run_job(ctx, job["_id"], "first-process", stop_after_batches=3)
+        await imports_service.run_job(ctx, job["_id"], first_process, stop_after_batches=3)
         progress = (await client.get(f"/api/v1/imports/{job['_id']}")).json()
         assert progress["status"] == "writing"
         assert progress["households"]["written"] == 120
@@ -381,9 +385,11 @@ async def test_an_import_interrupted_mid_write_resumes_and_writes_each_row_once(
         await rt.db["households"].insert_many(households)
         await rt.db["people"].insert_many(people)
         # A live lease is respected; once it has expired, a replica resumes the job.
-        assert await imports_service.resume_imports(ctx, every=None) == 0
-        await rt.db["import_jobs"].update_one({"_id": job["_id"]}, {"$set": {"lease_until": None}})
-        assert await imports_service.resume_imports(ctx, every=None) == 1
+        assert await imports_service.resume_imports(ctx) == 0
+        await rt.db["leases"].update_one(
+            {"_id": first_process.name}, {"$set": {"until": datetime.now(UTC) - timedelta(1)}}
+        )
+        assert await imports_service.resume_imports(ctx) == 1
         await imports_service.wait_for_jobs()
         done = (await client.get(f"/api/v1/imports/{job['_id']}")).json()
         assert done["status"] == "done", done

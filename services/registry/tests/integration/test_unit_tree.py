@@ -167,7 +167,9 @@ async def test_interrupted_subtree_update_is_finished_on_resume(
     registry_settings: Settings, admin: dict[str, str]
 ) -> None:
     """A crash between moving a unit and updating its subtree is repaired by the marker."""
-    async with serve(create_app(registry_settings), headers=admin) as (client, rt):
+    # The workflow worker sweeps only at start here: this test resumes by hand.
+    settings = registry_settings.model_copy(update={"workflow_sweep_seconds": 3600})
+    async with serve(create_app(settings), headers=admin) as (client, rt):
         u = await _ky_nam(client)
         other = await _create(client, "town", "Hồng Lĩnh", u["p"]["id"])
         ctx = service.UnitsContext(

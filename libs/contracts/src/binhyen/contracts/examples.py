@@ -166,6 +166,7 @@ _TASK: dict[str, Any] = {
     "commune_id": KY_NAM,
     "organisation_id": TEAM,
     "organisation_unit_id": TAN_THANH,
+    "organisation_unit_path": list(TAN_THANH_PATH),
     "title": "Tuần tra ban đêm dịp Tết Nguyên đán",
     "description": "Hai ca mỗi đêm, từ 22 giờ đến 5 giờ sáng, tập trung các ngõ vắng.",
     "due_date": date(2026, 2, 28),

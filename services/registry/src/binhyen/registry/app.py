@@ -5,7 +5,8 @@ from fastapi import FastAPI
 from binhyen.contracts.topics import CATALOGUE
 from binhyen.kit.runtime import Runtime, ServiceSpec, create_service_app
 from binhyen.registry.api import ROUTERS
-from binhyen.registry.service import households, identity, imports, stats, units
+from binhyen.registry.api.common import wake
+from binhyen.registry.service import identity, imports, stats, workflows
 from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
@@ -16,14 +17,18 @@ async def _startup(rt: Runtime) -> None:
     await stores.create_indexes()
     rt.extras["stores"] = stores
     await identity.on_startup(rt, stores)
-    # Finish multi-document writes a crash interrupted (their markers are durable).
-    wake = rt.relay.wake if rt.relay else (lambda *hint: None)
-    await units.resume_cascades(units.units_context(stores, topic=rt.settings.topic, wake=wake))
-    ctx = Context(stores, rt.settings.topic, wake)
-    await households.resume_pending(ctx)
-    await imports.resume_imports(ctx)
     settings = rt.settings
     assert isinstance(settings, Settings)
+    # The relay starts after this hook: the doorbell looks it up at each ring.
+    ctx = Context(stores, settings.topic, lambda *hint: wake(rt, *hint))
+    worker = workflows.WorkflowWorker(
+        ctx,
+        interval=settings.workflow_sweep_seconds,
+        lease_seconds=settings.workflow_lease_seconds,
+    )
+    await worker.start()
+    worker.wake()  # finish what a crash interrupted now, not at the first sweep
+    rt.extras["workflows"] = worker
     if settings.counts_publish_seconds > 0:
         publisher = stats.CountsPublisher(ctx, interval=settings.counts_publish_seconds)
         await publisher.start()
@@ -31,7 +36,10 @@ async def _startup(rt: Runtime) -> None:
 
 
 async def _shutdown(rt: Runtime) -> None:
-    await imports.stop_jobs()  # their leases expire and another replica resumes them
+    worker = rt.extras.get("workflows")
+    if worker is not None:
+        await worker.stop()  # releases its lease: another replica takes over at once
+    await imports.stop_jobs()  # they release their leases and another replica resumes them
     publisher = rt.extras.get("counts_publisher")
     if publisher is not None:
         await publisher.stop()

@@ -34,6 +34,22 @@ class Settings(ServiceSettings):
         ge=0,
         description="How often count snapshots go to the public topic (0: never).",
     )
+    workflow_sweep_seconds: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "How often the workflow worker finishes work that spans several documents "
+            "(unit-move cascades, household moves, imports) a crash or a conflict left."
+        ),
+    )
+    workflow_lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "How long the replica running the workflow worker holds its lease without "
+            "renewing it (it renews every third of this); another replica takes over after."
+        ),
+    )
     auth_jwks_url: str | None = Field(
         None,
         description=(

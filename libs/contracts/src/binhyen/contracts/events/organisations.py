@@ -31,6 +31,7 @@ OrganisationChange = Literal[
     "member_removed",
     "shift_added",
     "shift_removed",
+    "unit_moved",
 ]
 
 
@@ -108,7 +109,12 @@ class OrganisationChanged(OrganisationState):
     event_type: ClassVar[str] = "vn.binhyen.registry.organisation.changed.v1"
     source: ClassVar[str] = SOURCE
 
-    change: OrganisationChange = Field(description="What changed.")
+    change: OrganisationChange = Field(
+        description=(
+            "What changed. unit_moved: its unit, or a unit above it, moved or merged, so "
+            "unit_path changed."
+        )
+    )
 
 
 TOPIC = TopicSpec(

@@ -23,6 +23,13 @@ class TaskState(EventData):
     commune_id: str = Field(description="Commune whose plan it is.")
     organisation_id: str = Field(description="Organisation or team the task is assigned to.")
     organisation_unit_id: str = Field(description="Unit of that organisation.")
+    organisation_unit_path: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Ids of that unit's ancestors, root first, then it (empty in events sent before "
+            "this field was added)."
+        ),
+    )
     title: str = Field(description="What to do.")
     description: str | None = Field(None, description="Details.")
     due_date: date = Field(description="Date the task is due.")
@@ -50,7 +57,10 @@ class TaskUpdated(TaskState):
 
     changes: list[str] = Field(
         default_factory=list,
-        description="Fields that changed: status, title, description, due_date, organisation_id.",
+        description=(
+            "Fields that changed: status, title, description, due_date, organisation_id, or "
+            "organisation_unit_path (a unit above the organisation moved or merged)."
+        ),
     )
 
 

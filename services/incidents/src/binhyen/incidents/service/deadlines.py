@@ -9,16 +9,13 @@ event joins the incident's own outbox, so it reaches Kafka in order with the oth
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import uuid
-from datetime import timedelta
 
 from binhyen.incidents.domain.deadlines import due_misses, miss, next_due
 from binhyen.incidents.domain.incidents import CLOSED, WAITING_ACK, Incident
 from binhyen.incidents.service.common import Context
 from binhyen.incidents.service.events import miss_outbox
+from binhyen.kit.lease import Lease, LeasedWorker
 
 log = logging.getLogger(__name__)
 LEASE = "deadline-scheduler"
@@ -55,42 +52,20 @@ async def sweep(ctx: Context) -> int:
     return new
 
 
-class DeadlineScheduler:
+class DeadlineScheduler(LeasedWorker):
     """Runs :func:`sweep` every few seconds while this replica holds the lease."""
 
     def __init__(self, ctx: Context, *, interval: float, lease: float) -> None:
+        db = ctx.stores.incidents.collection.database
+        super().__init__(Lease(db, LEASE, ttl=lease), self._sweep, interval=interval, name=LEASE)
         self._ctx = ctx
-        self._interval = interval
-        self._lease = timedelta(seconds=lease)
-        self._owner = uuid.uuid4().hex
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self.sweeps = 0
 
-    async def start(self) -> None:
-        """Start the loop in the background."""
-        self._stop.clear()
-        self._task = asyncio.create_task(self._loop(), name="deadline-scheduler")
+    @property
+    def sweeps(self) -> int:
+        """Sweeps this replica finished."""
+        return self.runs
 
-    async def stop(self) -> None:
-        """Stop the loop and give the lease up."""
-        self._stop.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        with contextlib.suppress(Exception):
-            await self._ctx.stores.leases.release(LEASE, self._owner)
-
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if await self._ctx.stores.leases.acquire(LEASE, self._owner, self._lease):
-                    await sweep(self._ctx)
-                    self.sweeps += 1
-                    if self.sweeps % 100 == 1:
-                        await self._ctx.stores.rate_limits.purge()
-            except Exception as exc:  # the next round tries again
-                log.warning("deadline sweep failed", extra={"error": type(exc).__name__})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self._interval)
+    async def _sweep(self) -> None:
+        await sweep(self._ctx)
+        if self.runs % 100 == 0:
+            await self._ctx.stores.rate_limits.purge()

@@ -9,7 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from binhyen.incidents.store.categories import CategoryStore
 from binhyen.incidents.store.incidents import IncidentStore
-from binhyen.incidents.store.scheduling import LeaseStore, RateLimitStore
+from binhyen.incidents.store.rate_limits import RateLimitStore
 from binhyen.incidents.store.teams import TeamReplicaStore
 from binhyen.incidents.store.units import UnitReplicaStore
 
@@ -24,7 +24,6 @@ class Stores:
     teams: TeamReplicaStore
     categories: CategoryStore
     incidents: IncidentStore
-    leases: LeaseStore
     rate_limits: RateLimitStore
 
     @classmethod
@@ -35,7 +34,6 @@ class Stores:
             teams=TeamReplicaStore(db),
             categories=CategoryStore(db),
             incidents=IncidentStore(db),
-            leases=LeaseStore(db),
             rate_limits=RateLimitStore(db),
         )
 
@@ -50,7 +48,6 @@ class Stores:
 __all__ = [
     "CategoryStore",
     "IncidentStore",
-    "LeaseStore",
     "RateLimitStore",
     "Stores",
     "TeamReplicaStore",

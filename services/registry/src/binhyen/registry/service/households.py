@@ -3,7 +3,8 @@
 A household and its residents are separate documents. A write that spans them
 records what remains to be written in the household document, in the same atomic
 write as the household change; the rest is then written idempotently and the
-marker cleared. ``resume_pending`` finishes what a crash interrupted.
+marker cleared. ``resume_pending`` (run by the workflow worker) finishes what a crash
+or a run of lost races left.
 """
 
 from __future__ import annotations
@@ -183,27 +184,37 @@ async def register_household(
     return household, created
 
 
-async def finish_pending(ctx: Context, household_id: str) -> None:
-    """Write what a household change left for other documents, then clear its marker."""
+async def finish_pending(ctx: Context, household_id: str) -> bool:
+    """Write what a household change left for other documents, then clear its marker.
+
+    False if residents kept changing meanwhile: the marker stays, and the workflow worker
+    finishes it later.
+    """
+    done = True
     for _, pending in await ctx.stores.households.pending(household_id):
         people = pending.get("people", [])
         await ctx.stores.people.insert_many(people)
         ctx.wake("people", *(p["_id"] for p in people))
-        if "follow_unit" in pending:
-            await _members_follow(ctx, household_id, pending["follow_unit"])
-        await ctx.stores.households.clear_pending(household_id)
+        if "follow_unit" in pending and not await _members_follow(
+            ctx, household_id, pending["follow_unit"]
+        ):
+            done = False
+            continue
+        await ctx.stores.households.clear_pending(household_id, pending)
     ctx.wake("households", household_id)
+    return done
 
 
 async def resume_pending(ctx: Context) -> int:
-    """Finish every multi-document household write a crash interrupted."""
-    pending = await ctx.stores.households.pending()
-    for household_id, _ in pending:
-        await finish_pending(ctx, household_id)
-    return len(pending)
+    """Finish every multi-document household write left unfinished; return how many."""
+    finished = 0
+    for household_id, _ in await ctx.stores.households.pending():
+        finished += await finish_pending(ctx, household_id)
+    return finished
 
 
-async def _members_follow(ctx: Context, household_id: str, unit_id: str) -> None:
+async def _members_follow(ctx: Context, household_id: str, unit_id: str) -> bool:
+    """Move the household's residents to its new unit; False if they kept changing."""
     for _attempt in range(5):
         members = await ctx.stores.people.of_household(household_id)
         changes = []
@@ -220,8 +231,12 @@ async def _members_follow(ctx: Context, household_id: str, unit_id: str) -> None
         saved = await ctx.stores.people.save_many(changes)
         ctx.wake("people", *(person.id for person, _, _ in changes))
         if saved == len(changes):
-            return
-    log.warning("residents of a moved household kept changing; will finish on resume")
+            return True
+    log.warning(
+        "residents of a moved household kept changing; the workflow worker finishes it",
+        extra={"household_id": household_id},
+    )
+    return False
 
 
 async def _save(

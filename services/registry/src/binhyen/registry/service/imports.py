@@ -5,7 +5,9 @@ An upload becomes a job. Every row is checked first; if any is bad the job ends
 written in large ``insert_many`` batches, as the same documents with the same outbox
 events the API writes. Ids derive from the job id and the row, and the job records
 each finished batch, so a job interrupted mid-write is continued (by whichever
-replica takes its expired lease) and every row is written exactly once.
+replica takes its lease) and every row is written exactly once. Each running job holds a
+lease of its own (``import:<job id>``, the kit's :class:`~binhyen.kit.lease.Lease`), renewed
+with every progress write; the registry's workflow worker resumes jobs whose lease is free.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -32,6 +34,7 @@ from python_calamine import CalamineWorkbook
 
 from binhyen.contracts.events.households import HouseholdPledged, HouseholdRegistered
 from binhyen.kit.auth import Principal, authorize
+from binhyen.kit.lease import Lease
 from binhyen.kit.outbox import OUTBOX
 from binhyen.kit.problems import DomainError, Invalid, NotFound
 from binhyen.registry.domain import imports as layout
@@ -57,7 +60,7 @@ log = logging.getLogger(__name__)
 MAX_BYTES = 50 * 1024 * 1024
 MAX_UNCOMPRESSED = 1024 * 1024 * 1024  # an XLSX is a zip: refuse zip bombs
 BATCH_HOUSEHOLDS = 500
-LEASE = timedelta(seconds=60)
+LEASE_SECONDS = 60.0  # a job renews its lease with every batch and every second of checks
 FIRST_ERRORS = 20
 _NAMESPACE = uuid.UUID("6f0c2a4e-1d7b-5c1e-9a57-3b1e0c4d2f10")
 _TASKS: set[asyncio.Task[None]] = set()  # strong references to running jobs
@@ -294,8 +297,6 @@ async def start_import(
         "ignored_columns": list(header.ignored),
         "errors_total": 0,
         "first_errors": [],
-        "lease_owner": None,
-        "lease_until": None,
     }
     store = _store(ctx)
     await store.create_indexes()
@@ -305,9 +306,9 @@ async def start_import(
         extra={"job_id": job["_id"], "unit_id": unit.id, "bytes": len(upload.data)},
     )
     if run:
-        token = uuid.uuid4().hex
-        if await store.claim(job["_id"], token, LEASE):
-            _spawn(run_job(ctx, job["_id"], token, table=table))
+        lease = job_lease(ctx, job["_id"])
+        if await lease.acquire():
+            _spawn(run_job(ctx, job["_id"], lease, table=table))
     return job
 
 
@@ -352,7 +353,9 @@ async def report_rows(
 # --- running a job -------------------------------------------------------------------------
 
 
-_RESUMERS: set[asyncio.Task[None]] = set()
+def job_lease(ctx: Context, job_id: str) -> Lease:
+    """The lease a replica holds while it runs the job."""
+    return Lease(ctx.stores.db, f"import:{job_id}", ttl=LEASE_SECONDS)
 
 
 def _spawn(coro: Any) -> None:
@@ -368,91 +371,92 @@ async def wait_for_jobs() -> None:
 
 
 async def stop_jobs() -> None:
-    """Cancel the jobs this process runs; their leases expire and another replica resumes."""
-    tasks = list(_TASKS) + list(_RESUMERS)
+    """Cancel the jobs this process runs; they release their leases and another replica resumes."""
+    tasks = list(_TASKS)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def resume_imports(ctx: Context, *, every: float | None = 30.0) -> int:
-    """Continue jobs whose process died (lease expired); with ``every``, keep checking."""
+async def resume_imports(ctx: Context) -> int:
+    """Continue unfinished jobs nobody runs (their process died or stopped); return how many."""
     store = _store(ctx)
-    await store.create_indexes()
-    resumed = await _resume_once(ctx, store)
-    if every:
-        # Not a job: wait_for_jobs() must not wait for this loop, which never ends.
-        task = asyncio.get_running_loop().create_task(_keep_resuming(ctx, store, every))
-        _RESUMERS.add(task)
-        task.add_done_callback(_RESUMERS.discard)
-    return resumed
-
-
-async def _resume_once(ctx: Context, store: ImportStore) -> int:
     resumed = 0
-    for job_id in await store.expired():
-        token = uuid.uuid4().hex
-        if await store.claim(job_id, token, LEASE):
+    for job_id in await store.unfinished():
+        lease = job_lease(ctx, job_id)
+        if await lease.acquire():
             log.info("import resumed", extra={"job_id": job_id})
-            _spawn(run_job(ctx, job_id, token))
+            _spawn(run_job(ctx, job_id, lease))
             resumed += 1
     return resumed
-
-
-async def _keep_resuming(ctx: Context, store: ImportStore, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await _resume_once(ctx, store)
-        except PyMongoError as exc:
-            log.warning("import resume pass failed", extra={"error": type(exc).__name__})
 
 
 async def run_job(
     ctx: Context,
     job_id: str,
-    token: str,
+    lease: Lease,
     *,
     table: Table | None = None,
     stop_after_batches: int | None = None,
 ) -> None:
-    """Validate and write a job whose lease ``token`` holds (``stop_after_batches``: tests)."""
+    """Validate and write a job whose ``lease`` is held (``stop_after_batches``: tests)."""
     store = _store(ctx)
     try:
         job = await store.get(job_id)
         if job is None:
+            await lease.release()
             return
         if table is None:
             table = await asyncio.to_thread(read_table, await store.file(job_id))
         header = header_of(table)
-        parsed = await _validate(store, job, token, table, header)
+        parsed = await _validate(store, lease, job, table, header)
         if job["status"] == "validating" and not await _check_codes(
-            ctx, store, job, token, header, parsed
+            ctx, store, lease, job, header, parsed
         ):
             return
-        await _write(ctx, store, job, token, parsed, stop_after_batches)
+        await _write(ctx, store, lease, job, parsed, stop_after_batches)
     except LostLease:
         log.warning("import lease lost; another replica continues", extra={"job_id": job_id})
     except PyMongoError as exc:
         # The lease expires and a replica resumes the job once the database answers.
         log.warning("import paused", extra={"job_id": job_id, "error": type(exc).__name__})
     except LayoutError:
-        await store.update(job_id, token, LEASE, {"status": "failed"}, release=True)
+        with contextlib.suppress(LostLease, PyMongoError):
+            await _end(store, lease, job_id, {"status": "failed"})
     except asyncio.CancelledError:
+        # Stopping (a shutdown): give the lease up so another replica resumes the job now.
+        with contextlib.suppress(Exception):
+            await lease.release()
         raise
     except Exception:
         log.exception("import failed", extra={"job_id": job_id})
-        with contextlib.suppress(PyMongoError):
-            await store.update(job_id, token, LEASE, {"status": "failed"}, release=True)
+        with contextlib.suppress(LostLease, PyMongoError):
+            await _end(store, lease, job_id, {"status": "failed"})
 
 
-async def _progress(store: ImportStore, job_id: str, token: str, changes: dict[str, Any]) -> None:
-    if not await store.update(job_id, token, LEASE, changes):
+async def _progress(store: ImportStore, lease: Lease, job_id: str, changes: dict[str, Any]) -> None:
+    """Record progress of an unfinished job, renewing its lease; LostLease if it is lost."""
+    if not await lease.renew() or not await store.update(job_id, changes):
         raise LostLease(job_id)
 
 
+async def _end(
+    store: ImportStore,
+    lease: Lease,
+    job_id: str,
+    changes: dict[str, Any],
+    *,
+    status: str | None = None,
+) -> None:
+    """Record how a job ended (if it is still ``status``, and still ours), then release it."""
+    if not await lease.renew():
+        raise LostLease(job_id)
+    await store.update(job_id, changes, status=status)
+    await lease.release()
+
+
 async def _validate(
-    store: ImportStore, job: dict[str, Any], token: str, table: Table, header: Header
+    store: ImportStore, lease: Lease, job: dict[str, Any], table: Table, header: Header
 ) -> Parsed:
     """Check every row in a worker thread, reporting progress meanwhile."""
     started: datetime = job.get("validated_at") or job["created_at"]
@@ -477,7 +481,7 @@ async def _validate(
         await asyncio.wait([work], timeout=1.0)
         if not done.is_set():  # renew the lease; show progress while validating
             progress = {"rows.validated": counted[0]} if job["status"] == "validating" else {}
-            await _progress(store, job["_id"], token, progress)
+            await _progress(store, lease, job["_id"], progress)
     parsed = work.result()
     if job["status"] == "validating":
         job["validated_at"] = started
@@ -487,8 +491,8 @@ async def _validate(
 async def _check_codes(
     ctx: Context,
     store: ImportStore,
+    lease: Lease,
     job: dict[str, Any],
-    token: str,
     header: Header,
     parsed: Parsed,
 ) -> bool:
@@ -514,10 +518,10 @@ async def _check_codes(
     }
     if errors:
         await store.save_errors(job["_id"], [e.as_dict() for e in errors])
-        await store.update(
+        await _end(
+            store,
+            lease,
             job["_id"],
-            token,
-            LEASE,
             {
                 **totals,
                 "status": "rejected",
@@ -525,14 +529,14 @@ async def _check_codes(
                 "first_errors": [e.as_dict() for e in errors[:FIRST_ERRORS]],
                 "finished_at": datetime.now(UTC),
             },
-            release=True,
+            status="validating",
         )
         log.info(
             "import rejected",
             extra={"job_id": job["_id"], "rows": parsed.rows, "errors": len(errors)},
         )
         return False
-    await _progress(store, job["_id"], token, {**totals, "status": "writing"})
+    await _progress(store, lease, job["_id"], {**totals, "status": "writing"})
     job["status"] = "writing"
     return True
 
@@ -583,8 +587,8 @@ def build_documents(
 async def _write(
     ctx: Context,
     store: ImportStore,
+    lease: Lease,
     job: dict[str, Any],
-    token: str,
     parsed: Parsed,
     stop_after_batches: int | None,
 ) -> None:
@@ -612,8 +616,8 @@ async def _write(
         written_rows += len(person_docs)
         await _progress(
             store,
+            lease,
             job["_id"],
-            token,
             {
                 "batches_done": index + 1,
                 "rows.written": written_rows,
@@ -621,17 +625,17 @@ async def _write(
             },
         )
         ctx.wake()
-    await store.update(
+    await _end(
+        store,
+        lease,
         job["_id"],
-        token,
-        LEASE,
         {
             "status": "done",
             "rows.written": written_rows,
             "households.written": len(found),
             "finished_at": datetime.now(UTC),
         },
-        release=True,
+        status="writing",
     )
     log.info("import done", extra={"job_id": job["_id"], "rows": written_rows})
 

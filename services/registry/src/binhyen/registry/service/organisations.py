@@ -779,3 +779,39 @@ async def unit_contact_roster(
         eligible=[pid for pid, p in known.items() if p.active],
     )
     return roster, known
+
+
+# Unit moves
+
+
+async def follow_unit_paths(
+    moved_id: str,
+    path_of: Callable[[str], Awaitable[tuple[str, ...] | None]],
+    *,
+    stores: Stores,
+    topic: Topic,
+    wake: Callable[..., None],
+) -> int:
+    """Give the bodies under a moved or merged unit their new unit path, with their events.
+
+    Each is one guarded write of the new state (one version step) and its events, as any
+    other change. Returns how many lost a race with a concurrent change (left to retry).
+    """
+    left = 0
+    for organisation_id in await stores.organisations.ids_under(moved_id):
+        org = await stores.organisations.get(organisation_id)
+        path = await path_of(org.unit_id) if org is not None else None
+        if org is None or path is None or path == org.unit_path:
+            continue
+        new = replace(org, unit_path=path, version=org.version + 1)
+        written = await stores.organisations.replace(
+            new,
+            expected_version=org.version,
+            search_name=fold(new.name),
+            outbox=await _outbox(new, "unit_moved", stores=stores, topic=topic),
+        )
+        if written:
+            wake("organisations", new.id)
+        else:
+            left += 1
+    return left

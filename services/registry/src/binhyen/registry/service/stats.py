@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from binhyen.contracts import CloudEvent
 from binhyen.contracts.events.public import PublicUnitCounts
 from binhyen.contracts.topics import REGISTRY_PUBLIC
 from binhyen.kit.auth import Principal, authorize
+from binhyen.kit.lease import Lease, LeasedWorker
 from binhyen.kit.outbox import OUTBOX, outbox_entry
 from binhyen.kit.problems import NotFound
 from binhyen.registry.domain.units import Unit
 from binhyen.registry.service.common import Context
 
-log = logging.getLogger(__name__)
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
+LEASE = "counts-publisher"
 
 
 @dataclass
@@ -199,64 +193,18 @@ async def publish_counts(ctx: Context, *, year: int | None = None) -> int:
     return published
 
 
-class CountsPublisher:
-    """Publishes count snapshots periodically; one replica at a time holds the lease."""
+class CountsPublisher(LeasedWorker):
+    """Publishes count snapshots periodically; one replica at a time holds the lease.
 
-    def __init__(
-        self,
-        ctx: Context,
-        *,
-        interval: float,
-        lease_seconds: float = 120,
-    ) -> None:
-        self._ctx = ctx
-        self._interval = interval
-        self._lease = timedelta(seconds=max(lease_seconds, interval * 2))
-        self._owner = uuid.uuid4().hex
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    A pass counts whole subtrees (scans on FerretDB); a shutdown cancels one still running
+    after the grace period, which is safe: the next holder of the lease publishes the
+    snapshot.
+    """
 
-    async def start(self) -> None:
-        """Run in the background."""
-        self._task = asyncio.create_task(self._run(), name="counts-publisher")
-
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop after the current pass, cancelling it after ``grace_seconds``.
-
-        A pass counts whole subtrees (scans on FerretDB); a shutdown must not wait for it.
-        Cancelling is safe: the next holder of the lease publishes the snapshot.
-        """
-        self._stop.set()
-        if self._task is not None:
-            done, _ = await asyncio.wait({self._task}, timeout=grace_seconds)
-            if not done:
-                self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _claim(self) -> bool:
-        leases = self._ctx.stores.units.collection.database["leases"]
-        now = datetime.now(UTC)
-        try:
-            doc = await leases.find_one_and_update(
-                {
-                    "_id": "counts-publisher",
-                    "$or": [{"owner": self._owner}, {"until": {"$lt": now}}],
-                },
-                {"$set": {"owner": self._owner, "until": now + self._lease}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:
-            return False  # another replica holds a live lease
-        return doc is not None and doc.get("owner") == self._owner
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if await self._claim():
-                    await publish_counts(self._ctx)
-            except Exception as exc:  # keep publishing on the next round
-                log.warning("publishing counts failed", extra={"error": type(exc).__name__})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self._interval)
+    def __init__(self, ctx: Context, *, interval: float, lease_seconds: float = 120) -> None:
+        super().__init__(
+            Lease(ctx.stores.db, LEASE, ttl=lease_seconds),
+            lambda: publish_counts(ctx),
+            interval=interval,
+            name=LEASE,
+        )

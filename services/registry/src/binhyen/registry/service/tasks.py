@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -126,6 +127,7 @@ def task_state(task: Task, plan: Plan) -> dict[str, Any]:
         "commune_id": task.commune_id,
         "organisation_id": task.organisation_id,
         "organisation_unit_id": task.organisation_unit_path[-1],
+        "organisation_unit_path": list(task.organisation_unit_path),
         "title": task.title,
         "description": task.description,
         "due_date": task.due_date,
@@ -327,3 +329,52 @@ async def update_task(
         )
     wake()
     return new
+
+
+# Unit moves
+
+
+async def follow_unit_paths(
+    moved_id: str,
+    path_of: Callable[[str], Awaitable[tuple[str, ...] | None]],
+    *,
+    stores: Stores,
+    topic: Topic,
+    wake: Callable[..., None],
+) -> int:
+    """Give plans and tasks under a moved or merged unit their new unit path.
+
+    A task's change is one guarded write of its new state (one version step) and its
+    event, as any other change; plans have no events. Returns how many lost a race with a
+    concurrent change (left to retry).
+    """
+    left = 0
+    for plan_id, old in await stores.tasks.plans_under(moved_id):
+        path = await path_of(old[-1])
+        if path is not None and list(path) != old:
+            left += not await stores.tasks.set_plan_path(plan_id, old, list(path))
+    plans: dict[str, Plan | None] = {}
+    for task_id in await stores.tasks.ids_under(moved_id):
+        task = await stores.tasks.get(task_id)
+        if task is None:
+            continue
+        path = await path_of(task.organisation_unit_path[-1])
+        if path is None or path == task.organisation_unit_path:
+            continue
+        if task.plan_id not in plans:
+            plans[task.plan_id] = await stores.tasks.get_plan(task.plan_id)
+        plan = plans[task.plan_id]
+        if plan is None:
+            continue  # cannot happen: a task is assigned within an existing plan
+        new = replace(task, organisation_unit_path=path, version=task.version + 1)
+        event = TaskUpdated(**task_state(new, plan), changes=["organisation_unit_path"])
+        written = await stores.tasks.replace(
+            new,
+            expected_version=task.version,
+            outbox=[outbox_entry(CloudEvent.wrap(event), topic(TOPIC.name))],
+        )
+        if written:
+            wake("tasks", new.id)
+        else:
+            left += 1
+    return left

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,6 +29,7 @@ from binhyen.kit.problems import Conflict, Invalid, NotFound
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import units
 from binhyen.registry.domain.units import Unit, UnitRuleViolation
+from binhyen.registry.service import organisations, tasks
 from binhyen.registry.service.common import check_version, domain_error, lost_race
 from binhyen.registry.store import Stores
 from binhyen.registry.store.units import DuplicateValue, UnitStore
@@ -37,32 +38,48 @@ log = logging.getLogger(__name__)
 
 Topic = Callable[[str], str]
 Wake = Callable[..., None]
+PathOf = Callable[[str], Awaitable[tuple[str, ...] | None]]
+# Brings one kind of copy of unit paths up to date under a moved unit; returns how many
+# documents lost a race with a concurrent change (left for a later pass).
+Follower = Callable[[str, PathOf], Awaitable[int]]
+ATTEMPTS = 5  # passes over a moved subtree before leaving the rest to the workflow worker
 
 
 @dataclass(frozen=True)
 class UnitsContext:
     """What every unit use case needs: the store, topic naming and the relay's doorbell.
 
-    ``references`` are collections of other aggregates that keep a copy of their
-    unit's path (``unit_path``, or ``grants.unit_path``) for scope filtering; they are
-    brought up to date after a move or merge.
+    ``followers`` update the copies of unit paths other aggregates keep for scope
+    filtering (organisations, plans and tasks, user grants) after a move or merge.
     """
 
     store: UnitStore
     topic: Topic
     wake: Wake
-    references: tuple[AsyncCollection[dict[str, Any]], ...] = ()
-    grant_references: tuple[AsyncCollection[dict[str, Any]], ...] = ()
+    followers: tuple[Follower, ...] = ()
 
 
 def units_context(stores: Stores, *, topic: Topic, wake: Wake) -> UnitsContext:
-    """The units context, with every collection that keeps copies of unit paths."""
+    """The units context, with a follower for every kind of copy of unit paths."""
+
+    async def organisation_paths(moved_id: str, path_of: PathOf) -> int:
+        return await organisations.follow_unit_paths(
+            moved_id, path_of, stores=stores, topic=topic, wake=wake
+        )
+
+    async def task_paths(moved_id: str, path_of: PathOf) -> int:
+        return await tasks.follow_unit_paths(
+            moved_id, path_of, stores=stores, topic=topic, wake=wake
+        )
+
+    async def grant_paths(moved_id: str, path_of: PathOf) -> int:
+        return await _follow_grant_paths(stores.identity.collection, moved_id, path_of)
+
     return UnitsContext(
         store=stores.units,
         topic=topic,
         wake=wake,
-        references=(stores.organisations.collection, stores.tasks.collection, stores.tasks.plans),
-        grant_references=(stores.identity.collection,),
+        followers=(organisation_paths, task_paths, grant_paths),
     )
 
 
@@ -327,76 +344,101 @@ async def _check_subtree_dates(ctx: UnitsContext, unit: Unit, day: date) -> None
             )
 
 
-async def follow_ancestor(ctx: UnitsContext, unit_id: str) -> None:
+async def follow_ancestor(ctx: UnitsContext, unit_id: str) -> bool:
     """Bring the subtree of a moved or merged unit up to date, then clear its marker.
 
-    Idempotent: units already under the right ancestors are left alone, so a crash
-    midway is finished by running it again (see ``resume_cascades``).
+    The subtree's units, then every copy of their paths other aggregates keep. Idempotent:
+    what is already right is left alone, so a crash midway is finished by running it
+    again. A pass that loses races with concurrent changes (optimistic concurrency) is
+    repeated a few times; if work is still left then, the marker stays and the workflow
+    worker finishes it later. True once nothing is left.
     """
-    pending = dict(await ctx.store.pending_cascades()).get(unit_id)
-    head = await ctx.store.get(unit_id)
-    if pending is not None and head is not None:
-        day = date.fromisoformat(pending["effective_date"])
-        for _attempt in range(5):
-            successor = await ctx.store.get(head.successor_id) if head.successor_id else None
-            below = await ctx.store.descendants(head.id)
-            before = {u.id: u for u in below}
-            conflicts = 0
-            for unit in units.follow(head, below, effective_date=day, successor=successor):
-                old = before[unit.id]
-                event = unit_event(
-                    unit, UnitMoved, previous_parent_id=old.parent_id, because_of=head.id
-                )
-                saved = await ctx.store.save(
-                    unit, expected_version=old.version, outbox=_outbox(ctx, unit, event)
-                )
-                conflicts += not saved
-                ctx.wake("units", unit.id)
-            if not conflicts:
-                break
-            log.info("subtree update raced with another change; retrying")
-        await _repath_references(ctx, head.id)
-    await ctx.store.clear_cascade(unit_id)
+    marker = await ctx.store.cascade(unit_id)
+    if marker is None:
+        return True
+    day = date.fromisoformat(marker["effective_date"])
+    left = 0
+    for _attempt in range(ATTEMPTS):
+        head = await ctx.store.get(unit_id)
+        if head is None:
+            break
+        left = await _follow_subtree(ctx, head, day)
+        if not left:
+            left = await _follow_references(ctx, head.id)
+        if not left:
+            break
+        log.info("subtree update raced with other changes; retrying", extra={"unit_id": unit_id})
+    if left:
+        log.warning(
+            "subtree of a moved unit kept changing; the workflow worker finishes it",
+            extra={"unit_id": unit_id, "left": left},
+        )
+        return False
+    await ctx.store.clear_cascade(unit_id, marker)
+    return True
 
 
-async def _repath_references(ctx: UnitsContext, moved_id: str) -> None:
-    """Refresh the copies of unit paths other aggregates keep, under a moved unit."""
+async def _follow_subtree(ctx: UnitsContext, head: Unit, day: date) -> int:
+    """Give the units under ``head`` their new ancestors; return how many lost a race."""
+    successor = await ctx.store.get(head.successor_id) if head.successor_id else None
+    below = await ctx.store.descendants(head.id)
+    before = {u.id: u for u in below}
+    left = 0
+    for unit in units.follow(head, below, effective_date=day, successor=successor):
+        old = before[unit.id]
+        event = unit_event(unit, UnitMoved, previous_parent_id=old.parent_id, because_of=head.id)
+        saved = await ctx.store.save(
+            unit, expected_version=old.version, outbox=_outbox(ctx, unit, event)
+        )
+        if saved:
+            ctx.wake("units", unit.id)
+        else:
+            left += 1
+    return left
+
+
+async def _follow_references(ctx: UnitsContext, moved_id: str) -> int:
+    """Refresh the copies of unit paths other aggregates keep under a moved unit."""
     paths: dict[str, tuple[str, ...] | None] = {}
 
-    async def path(unit_id: str) -> tuple[str, ...] | None:
+    async def path_of(unit_id: str) -> tuple[str, ...] | None:
         if unit_id not in paths:
             paths[unit_id] = await ctx.store.path_of(unit_id)
         return paths[unit_id]
 
-    for collection in ctx.references:
-        async for doc in collection.find({"unit_path": moved_id}, {"unit_path": 1}):
-            new = await path(doc["unit_path"][-1])
-            if new is not None and list(new) != doc["unit_path"]:
-                await collection.update_one(
-                    {"_id": doc["_id"], "unit_path": doc["unit_path"]},
-                    {"$set": {"unit_path": list(new)}},
-                )
-    for collection in ctx.grant_references:
-        async for doc in collection.find({"grants.unit_path": moved_id}, {"grants": 1}):
-            grants = [dict(g) for g in doc["grants"]]
-            for grant in grants:
-                new = await path(grant["unit_path"][-1]) if grant.get("unit_path") else None
-                if new is not None:
-                    grant["unit_path"] = list(new)
-            if grants != doc["grants"]:
-                # The old array is the guard: a concurrent grant change wins, and its own
-                # write already recorded fresh paths.
-                await collection.update_one(
-                    {"_id": doc["_id"], "grants": doc["grants"]}, {"$set": {"grants": grants}}
-                )
+    left = 0
+    for follower in ctx.followers:
+        left += await follower(moved_id, path_of)
+    return left
+
+
+async def _follow_grant_paths(
+    collection: AsyncCollection[dict[str, Any]], moved_id: str, path_of: PathOf
+) -> int:
+    """Refresh the unit paths of users' grants under a moved unit (users have no events)."""
+    left = 0
+    async for doc in collection.find({"grants.unit_path": moved_id}, {"grants": 1}):
+        grants = [dict(g) for g in doc["grants"]]
+        for grant in grants:
+            new = await path_of(grant["unit_path"][-1]) if grant.get("unit_path") else None
+            if new is not None:
+                grant["unit_path"] = list(new)
+        if grants != doc["grants"]:
+            # The old array is the guard: a concurrent grant change wins, and its own
+            # write already recorded fresh paths.
+            result = await collection.update_one(
+                {"_id": doc["_id"], "grants": doc["grants"]}, {"$set": {"grants": grants}}
+            )
+            left += result.matched_count == 0
+    return left
 
 
 async def resume_cascades(ctx: UnitsContext) -> int:
-    """Finish subtree updates a crash interrupted; returns how many were resumed."""
-    pending = await ctx.store.pending_cascades()
-    for unit_id, _ in pending:
-        await follow_ancestor(ctx, unit_id)
-    return len(pending)
+    """Finish subtree updates a crash or lost races left; return how many were finished."""
+    finished = 0
+    for unit_id, _ in await ctx.store.pending_cascades():
+        finished += await follow_ancestor(ctx, unit_id)
+    return finished
 
 
 async def get_unit(

@@ -33,6 +33,11 @@ class Stores:
     enrolments: EnrolmentStore
     identity: IdentityStore
 
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        """The registry's database (leases and other service-wide collections live there)."""
+        return self.units.collection.database
+
     @classmethod
     def open(cls, db: AsyncDatabase[Document]) -> Stores:
         """Open every store on ``db``."""

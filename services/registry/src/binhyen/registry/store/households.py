@@ -145,9 +145,15 @@ class HouseholdStore:
             query["_id"] = household_id
         return [(d["_id"], d[PENDING]) async for d in self.collection.find(query, {PENDING: 1})]
 
-    async def clear_pending(self, household_id: str) -> None:
-        """The multi-document write of this household is complete."""
-        await self.collection.update_one({"_id": household_id}, {"$unset": {PENDING: ""}})
+    async def clear_pending(self, household_id: str, pending: Document) -> bool:
+        """The multi-document write ``pending`` of this household is complete.
+
+        Only that one: what a later change of the household left meanwhile stays.
+        """
+        result = await self.collection.update_one(
+            {"_id": household_id, PENDING: pending}, {"$unset": {PENDING: ""}}
+        )
+        return result.modified_count == 1
 
     async def search(
         self,

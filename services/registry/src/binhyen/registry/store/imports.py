@@ -1,6 +1,6 @@
 """MongoDB access for bulk imports: jobs, their uploaded files and their error reports.
 
-``import_jobs`` holds one document per job (status, progress, lease). The uploaded
+``import_jobs`` holds one document per job (status, progress). The uploaded
 file and the full error list live in ``import_chunks`` (binary and list chunks well
 under the 16 MB document limit), so a job can be resumed, and its report rebuilt,
 by any replica.
@@ -9,7 +9,7 @@ by any replica.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -86,49 +86,21 @@ class ImportStore:
         cursor = self.chunks.find({"job_id": job_id, "kind": "errors"}).sort("seq", ASCENDING)
         return [e async for d in cursor for e in d["errors"]]
 
-    async def claim(self, job_id: str, token: str, lease: timedelta) -> bool:
-        """Take the job's lease if it is unfinished and nobody holds a live lease."""
-        now = datetime.now(UTC)
-        result = await self.collection.update_one(
-            {
-                "_id": job_id,
-                "status": {"$in": list(UNFINISHED)},
-                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
-            },
-            {"$set": {"lease_owner": token, "lease_until": now + lease}},
-        )
-        return result.modified_count == 1
-
-    async def expired(self) -> list[str]:
-        """Unfinished jobs whose lease ran out (their process died)."""
-        now = datetime.now(UTC)
-        cursor = self.collection.find(
-            {
-                "status": {"$in": list(UNFINISHED)},
-                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
-            },
-            {"_id": 1},
-        )
+    async def unfinished(self) -> list[str]:
+        """Jobs not yet done, rejected or failed (running, or waiting for a replica)."""
+        cursor = self.collection.find({"status": {"$in": list(UNFINISHED)}}, {"_id": 1})
         return [d["_id"] async for d in cursor]
 
-    async def update(
-        self,
-        job_id: str,
-        token: str,
-        lease: timedelta,
-        changes: Document,
-        *,
-        release: bool = False,
-    ) -> bool:
-        """Record progress while holding the lease (renewing it); False if the lease is lost."""
-        now = datetime.now(UTC)
-        fields = {**changes, "updated_at": now}
-        if release:
-            fields.update({"lease_owner": None, "lease_until": None})
-        else:
-            fields["lease_until"] = now + lease
+    async def update(self, job_id: str, changes: Document, *, status: str | None = None) -> bool:
+        """Record progress of a job still ``status`` (default: unfinished); False if it is not.
+
+        The caller renews the job's lease first; the status guard keeps a replica that
+        lost it from turning a finished job back.
+        """
+        guard: Document | str = {"$in": list(UNFINISHED)} if status is None else status
         result = await self.collection.update_one(
-            {"_id": job_id, "lease_owner": token}, {"$set": fields}
+            {"_id": job_id, "status": guard},
+            {"$set": {**changes, "updated_at": datetime.now(UTC)}},
         )
         return result.matched_count == 1
 

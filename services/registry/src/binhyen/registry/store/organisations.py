@@ -136,6 +136,10 @@ class OrganisationStore:
         docs = await cursor.skip(offset).limit(limit).to_list()
         return [_to_organisation(d) for d in docs], total
 
+    async def ids_under(self, unit_id: str) -> list[str]:
+        """Ids of the organisations whose unit path passes through ``unit_id``."""
+        return [d["_id"] async for d in self.collection.find({"unit_path": unit_id}, {"_id": 1})]
+
     async def of_unit(self, unit_id: str) -> list[Organisation]:
         """Active organisations and teams of exactly this unit."""
         cursor = self.collection.find(

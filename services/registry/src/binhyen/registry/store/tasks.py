@@ -80,6 +80,18 @@ class TaskStore:
         cursor = self.plans.find(query, sort=[("year", -1), ("title", 1), ("_id", 1)])
         return [_to_plan(d) async for d in cursor]
 
+    async def plans_under(self, unit_id: str) -> list[tuple[str, list[str]]]:
+        """(id, unit path) of the plans whose unit path passes through ``unit_id``."""
+        cursor = self.plans.find({"unit_path": unit_id}, {"unit_path": 1})
+        return [(d["_id"], list(d["unit_path"])) async for d in cursor]
+
+    async def set_plan_path(self, plan_id: str, old: list[str], new: list[str]) -> bool:
+        """Give a plan a new unit path if it still has ``old``; False if it changed meanwhile."""
+        result = await self.plans.update_one(
+            {"_id": plan_id, "unit_path": old}, {"$set": {"unit_path": new}}
+        )
+        return result.matched_count == 1
+
     # Tasks
 
     async def get(self, task_id: str) -> Task | None:
@@ -117,6 +129,10 @@ class TaskStore:
             {"_id": task.id, "version": expected_version}, update
         )
         return result.modified_count == 1
+
+    async def ids_under(self, unit_id: str) -> list[str]:
+        """Ids of the tasks whose organisation's unit path passes through ``unit_id``."""
+        return [d["_id"] async for d in self.collection.find({"unit_path": unit_id}, {"_id": 1})]
 
     async def find(
         self,

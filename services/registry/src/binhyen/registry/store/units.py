@@ -108,9 +108,21 @@ class UnitStore:
         )
         return result.modified_count == 1
 
-    async def clear_cascade(self, unit_id: str) -> None:
-        """Mark the descendants of a moved or merged unit as updated."""
-        await self.collection.update_one({"_id": unit_id}, {"$unset": {CASCADE: ""}})
+    async def cascade(self, unit_id: str) -> Document | None:
+        """The marker of a move or merge whose subtree may still need updating, if any."""
+        doc = await self.collection.find_one({"_id": unit_id}, {CASCADE: 1})
+        marker: Document | None = (doc or {}).get(CASCADE)
+        return marker
+
+    async def clear_cascade(self, unit_id: str, marker: Document) -> bool:
+        """Mark the descendants of a moved or merged unit as updated.
+
+        Only this marker: one a later move or merge set meanwhile stays for its own update.
+        """
+        result = await self.collection.update_one(
+            {"_id": unit_id, CASCADE: marker}, {"$unset": {CASCADE: ""}}
+        )
+        return result.modified_count == 1
 
     async def pending_cascades(self) -> list[tuple[str, Document]]:
         """Units whose descendants may still need their ancestors updated."""

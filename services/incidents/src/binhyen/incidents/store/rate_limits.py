@@ -1,4 +1,4 @@
-"""Leases and rate limits."""
+"""Rate limits: requests counted per client and window, shared by replicas."""
 
 from __future__ import annotations
 
@@ -9,41 +9,8 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 Document = dict[str, Any]
-
-
-class LeaseStore:
-    """``leases``: a named lease held by one replica at a time until it expires."""
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection: AsyncCollection[Document] = db["leases"]
-
-    async def acquire(self, name: str, owner: str, ttl: timedelta) -> bool:
-        """Take or renew the lease; True if ``owner`` holds it now."""
-        now = datetime.now(UTC)
-        until = now + ttl
-        doc = await self.collection.find_one_and_update(
-            {"_id": name, "$or": [{"owner": owner}, {"until": {"$lte": now}}]},
-            {"$set": {"owner": owner, "until": until}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:
-            try:
-                await self.collection.insert_one({"_id": name, "owner": owner, "until": until})
-            except DuplicateKeyError:
-                return False
-            return True
-        # Re-read: on a server without isolation two claims can both "succeed".
-        check = await self.collection.find_one({"_id": name})
-        return check is not None and check.get("owner") == owner
-
-    async def release(self, name: str, owner: str) -> None:
-        """Give the lease up (if still held)."""
-        await self.collection.update_one(
-            {"_id": name, "owner": owner}, {"$set": {"until": datetime.now(UTC)}}
-        )
 
 
 class RateLimitStore:
