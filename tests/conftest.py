@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from binhyen.incidents.settings import Settings as IncidentsSettings
-from binhyen.kit.testing import Servers, TestIssuer
+from binhyen.kit.testing import Servers, TestIssuer, settings_for
 from binhyen.registry.settings import Settings as RegistrySettings
 
 
@@ -16,21 +14,20 @@ def service_settings(
     servers: Servers, database_name: str, deployed_topics: str, issuer: TestIssuer
 ) -> tuple[RegistrySettings, IncidentsSettings]:
     """Registry and incidents settings on the session servers, sharing this test's topics."""
-    common: dict[str, Any] = {
-        "mongodb_uri": servers.mongodb,
-        "kafka_bootstrap": servers.kafka,
-        "topic_prefix": deployed_topics,
-        "environment": "test",
-        "outbox_sweep_seconds": 0.5,
-        "auth_issuer": issuer.issuer,
-        "auth_jwks_json": issuer.jwks_json,
-    }
-    registry = RegistrySettings.model_validate(
-        {"mongodb_database": f"{database_name}_reg", "consumer_group": f"reg-{database_name}"}
-        | common
+    registry = settings_for(
+        RegistrySettings,
+        servers,
+        issuer,
+        database=f"{database_name}_reg",
+        topic_prefix=deployed_topics,
+        consumer_group=f"reg-{database_name}",
     )
-    incidents = IncidentsSettings.model_validate(
-        {"mongodb_database": f"{database_name}_inc", "consumer_group": f"inc-{database_name}"}
-        | common
+    incidents = settings_for(
+        IncidentsSettings,
+        servers,
+        issuer,
+        database=f"{database_name}_inc",
+        topic_prefix=deployed_topics,
+        consumer_group=f"inc-{database_name}",
     )
     return registry, incidents

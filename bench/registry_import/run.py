@@ -131,7 +131,7 @@ async def run(households: int, batch: int, relay: bool, bare_indexes: bool) -> N
                     ids[key] = answer.json()["id"]
                 await rt.db["people"].drop()
                 await rt.db["households"].drop()
-                await rt.extras["stores"].create_indexes()
+                await rt.context.stores.create_indexes()
                 t0 = time.perf_counter()
                 answer = await client.post(
                     f"/api/v1/units/{ids['h']}/imports", files={"file": ("ho.xlsx", data)}

@@ -7,7 +7,7 @@ import pytest_asyncio
 
 from binhyen.incidents.sample_world import World, running_world
 from binhyen.incidents.settings import Settings
-from binhyen.kit.testing import Servers, TestIssuer
+from binhyen.kit.testing import Servers, TestIssuer, settings_for
 
 
 @pytest.fixture
@@ -15,18 +15,15 @@ def incidents_settings(
     servers: Servers, database_name: str, deployed_topics: str, issuer: TestIssuer
 ) -> Settings:
     """Incidents settings pointing at the session servers, private db, topics and group."""
-    return Settings(
-        mongodb_uri=servers.mongodb,
-        mongodb_database=f"{database_name}_inc",
-        kafka_bootstrap=servers.kafka,
+    return settings_for(
+        Settings,
+        servers,
+        issuer,
+        database=f"{database_name}_inc",
         topic_prefix=deployed_topics,
         consumer_group=f"incidents-{database_name}",
         consumer_backoff_seconds=0.01,
-        outbox_sweep_seconds=0.5,
         deadline_sweep_seconds=0.2,
-        environment="test",
-        auth_issuer=issuer.issuer,
-        auth_jwks_json=issuer.jwks_json,
     )
 
 

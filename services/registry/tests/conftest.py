@@ -2,7 +2,7 @@
 
 import pytest
 
-from binhyen.kit.testing import Servers, TestIssuer
+from binhyen.kit.testing import Servers, TestIssuer, settings_for
 from binhyen.registry.settings import Settings
 
 
@@ -11,16 +11,13 @@ def registry_settings(
     servers: Servers, database_name: str, deployed_topics: str, issuer: TestIssuer
 ) -> Settings:
     """Registry settings pointing at the session servers, private db and topics."""
-    return Settings(
-        mongodb_uri=servers.mongodb,
-        mongodb_database=database_name,
-        kafka_bootstrap=servers.kafka,
+    return settings_for(
+        Settings,
+        servers,
+        issuer,
+        database=database_name,
         topic_prefix=deployed_topics,
         consumer_group=f"registry-{database_name}",
-        outbox_sweep_seconds=0.5,
-        environment="test",
-        auth_issuer=issuer.issuer,
-        auth_jwks_json=issuer.jwks_json,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from binhyen.contracts.topics import INCIDENTS
 from binhyen.incidents.sample_world import World, running_world
 from binhyen.incidents.service.common import Context
-from binhyen.incidents.service.deadlines import sweep
+from binhyen.incidents.service.deadlines import DeadlineScheduler, sweep
 from binhyen.incidents.settings import Settings
 from binhyen.kit.testing import TestIssuer, eventually
 
@@ -68,7 +68,7 @@ async def test_three_replicas_announce_each_missed_deadline_once(
         seen = await _misses(first, len(expected))
         assert set(seen) == expected
         assert all(count == 1 for count in seen.values()), seen
-        sweeps = [w.rt.extras["scheduler"].sweeps for w in worlds]
+        sweeps = [w.rt.worker(DeadlineScheduler).sweeps for w in worlds]
         assert sum(sweeps) > 0
 
 
@@ -78,7 +78,7 @@ async def test_sweeps_racing_without_a_lease_still_record_each_miss_once(
     async with AsyncExitStack() as stack:
         worlds = await _replicas(stack, incidents_settings, issuer)
         for w in worlds:  # take the lease out of the picture: sweep by hand, all at once
-            await w.rt.extras["scheduler"].stop()
+            await w.rt.worker(DeadlineScheduler).stop()
         first = worlds[0]
         admin = first.as_("admin", "*")
         assert (
@@ -87,9 +87,7 @@ async def test_sweeps_racing_without_a_lease_still_record_each_miss_once(
         ids = [(await first.reported())["id"] for _ in range(4)]
         # Five minutes later by the schedulers' clock: both deadlines of each are past.
         later = datetime.now(UTC) + timedelta(minutes=5)
-        contexts: list[Context] = [
-            replace(w.rt.extras["context"], now=lambda: later) for w in worlds
-        ]
+        contexts: list[Context] = [replace(w.rt.context, now=lambda: later) for w in worlds]
         totals = []
         for _ in range(3):
             totals.append(sum(await asyncio.gather(*(sweep(ctx) for ctx in contexts))))

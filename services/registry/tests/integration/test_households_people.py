@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
@@ -12,7 +13,6 @@ from binhyen.contracts.topics import REGISTRY_HOUSEHOLDS, REGISTRY_PEOPLE
 from binhyen.kit.testing import Servers, TestIssuer, eventually, outboxes_empty, read_topic, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.service import households as households_service
-from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 
 
@@ -238,7 +238,7 @@ async def test_interrupted_household_registration_is_finished_on_resume(
         await rt.db["households"].update_one(
             {"_id": household["id"]}, {"$set": {"_pending": {"people": saved}}}
         )
-        ctx = Context(stores=rt.extras["stores"], topic=rt.settings.topic, wake=lambda *hint: None)
+        ctx = dataclasses.replace(rt.context, relay=None)
         assert await households_service.resume_pending(ctx) == 1
         assert await people.count_documents({"household_id": household["id"]}) == 2
         assert await households_service.resume_pending(ctx) == 0

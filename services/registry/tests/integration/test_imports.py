@@ -20,7 +20,6 @@ from binhyen.registry.demo_data import iter_households
 from binhyen.registry.domain import imports as layout
 from binhyen.registry.domain.imports import COLUMNS
 from binhyen.registry.service import imports as imports_service
-from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 from binhyen.registry.store.imports import ImportStore
 
@@ -356,7 +355,7 @@ async def test_an_import_interrupted_mid_write_resumes_and_writes_each_row_once(
     async with serve(create_app(settings), headers=admin) as (client, rt):
         u = await _units(client)
         assert rt.relay is not None
-        ctx = Context(rt.extras["stores"], rt.settings.topic, rt.relay.wake)
+        ctx = rt.context
         job = await imports_service.start_import(
             u["h1"],
             imports_service.Upload("ho.xlsx", _xlsx(rows)),

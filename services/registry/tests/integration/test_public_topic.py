@@ -13,7 +13,6 @@ from binhyen.kit.testing import Servers, eventually, outboxes_empty, read_topic,
 from binhyen.registry import demo
 from binhyen.registry.app import create_app
 from binhyen.registry.service import stats
-from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 
 
@@ -37,7 +36,7 @@ async def test_public_topic_carries_no_personal_data_after_a_full_demo_load(
         )
         loaded_in = time.monotonic() - started
         assert result.households == 2 * demo.HOUSEHOLDS_PER_HAMLET
-        ctx = Context(rt.extras["stores"], rt.settings.topic, rt.relay.wake if rt.relay else print)
+        ctx = rt.context
         assert await stats.publish_counts(ctx, year=demo.YEAR) == 5  # one snapshot per unit
         collections = [rt.db[n] for n in ("units", "households", "people", "organisations")]
         await eventually(lambda: outboxes_empty(*collections), timeout=120, what="all relayed")

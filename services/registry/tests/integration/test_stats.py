@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from binhyen.contracts import parse_event
 from binhyen.contracts.topics import REGISTRY_PUBLIC
 from binhyen.kit.testing import Servers, TestIssuer, eventually, outboxes_empty, read_topic, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.service import stats
-from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 
 
@@ -96,7 +97,7 @@ async def test_counts_roll_up_and_public_snapshots_change_only_when_counts_do(
         assert per_child["h1"]["households_pledged"] == 2
         assert per_child["h2"]["teams"] == 1
 
-        ctx = Context(rt.extras["stores"], rt.settings.topic, lambda *hint: None)
+        ctx = dataclasses.replace(rt.context, relay=None)
         assert await stats.publish_counts(ctx, year=2026) == 4  # p, c, h1, h2
         assert await stats.publish_counts(ctx, year=2026) == 0  # nothing changed
         await client.put(

@@ -173,7 +173,9 @@ async def test_interrupted_subtree_update_is_finished_on_resume(
         u = await _ky_nam(client)
         other = await _create(client, "town", "Hồng Lĩnh", u["p"]["id"])
         ctx = service.UnitsContext(
-            store=rt.extras["stores"].units, topic=rt.settings.topic, wake=lambda *hint: None
+            store=rt.context.stores.units,
+            topic=rt.settings.topic,
+            publish_pending=lambda *hint: None,
         )
         commune = await ctx.store.get(u["c"]["id"])
         assert commune is not None

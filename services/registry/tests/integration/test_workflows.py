@@ -21,8 +21,8 @@ from binhyen.registry.domain.people import Person
 from binhyen.registry.domain.units import Unit
 from binhyen.registry.service import households as households_service
 from binhyen.registry.service import units as units_service
-from binhyen.registry.service.common import Context
 from binhyen.registry.service.imports import Upload, start_import
+from binhyen.registry.service.workflows import WorkflowWorker
 from binhyen.registry.settings import Settings
 from binhyen.registry.store.people import PersonStore
 from binhyen.registry.store.units import UnitStore
@@ -87,7 +87,7 @@ async def test_one_replica_runs_the_worker_and_it_finishes_a_move_a_crash_interr
         _, rt2 = await stack.enter_async_context(
             serve(create_app(_fast(registry_settings)), headers=admin)
         )
-        workers = [rt.extras["workflows"], rt2.extras["workflows"]]
+        workers = [rt.worker(WorkflowWorker), rt2.worker(WorkflowWorker)]
         await eventually(lambda: sum(w.holding for w in workers) == 1, what="one holder")
         u = await _tree(first)
         store = UnitStore(rt.db)
@@ -158,7 +158,7 @@ async def test_an_import_nobody_runs_is_resumed_by_the_worker(
 ) -> None:
     async with serve(create_app(_fast(registry_settings)), headers=admin) as (client, rt):
         u = await _tree(client)
-        ctx = Context(rt.extras["stores"], rt.settings.topic, lambda *hint: None)
+        ctx = dataclasses.replace(rt.context, relay=None)
         csv = "Mã hộ,Địa chỉ,Chủ hộ,Họ và tên,Năm sinh\nHK-1,Xóm 1,x,Lê Văn Tám,1980\n"
         job = await start_import(
             u["h1"], Upload("ho.csv", csv.encode()), principal=ADMIN, ctx=ctx, run=False
@@ -221,9 +221,7 @@ async def test_a_cascade_that_loses_races_keeps_its_marker_until_the_subtree_is_
         assert team.status_code == 201, team.text
         racing = RacingUnitStore(rt.db, victim=u["h1"], races=units_service.ATTEMPTS)
         ctx = dataclasses.replace(
-            units_service.units_context(
-                rt.extras["stores"], topic=rt.settings.topic, wake=lambda *hint: None
-            ),
+            units_service.units_context(dataclasses.replace(rt.context, relay=None)),
             store=racing,
         )
         await units_service.move_unit(
@@ -243,7 +241,7 @@ async def test_a_cascade_that_loses_races_keeps_its_marker_until_the_subtree_is_
         org = await rt.db["organisations"].find_one({"_id": team.json()["id"]})
         assert org is not None and org["unit_path"] == [u["p"], u["t1"], u["c"], u["h1"]]
         # The edits stop; the worker finishes the subtree, then clears the marker.
-        rt.extras["workflows"].wake()
+        rt.worker(WorkflowWorker).wake()
 
         async def cleared() -> bool:
             return await _marker(rt.db, u["c"]) is None
@@ -361,8 +359,8 @@ async def test_a_household_move_that_loses_races_keeps_its_marker_until_resident
         assert created.status_code == 201, created.text
         household = created.json()["id"]
         racing = RacingPersonStore(rt.db, races=5)
-        stores = dataclasses.replace(rt.extras["stores"], people=racing)
-        ctx = Context(stores, rt.settings.topic, lambda *hint: None)
+        stores = dataclasses.replace(rt.context.stores, people=racing)
+        ctx = dataclasses.replace(rt.context, relay=None, stores=stores)
         await households_service.move_household(
             household, unit_id=u["h2"], expected_version=None, principal=ADMIN, ctx=ctx
         )
@@ -372,7 +370,7 @@ async def test_a_household_move_that_loses_races_keeps_its_marker_until_resident
         assert doc["_pending"] == {"follow_unit": u["h2"]}  # residents left to move
         units = {p["unit_id"] async for p in rt.db["people"].find({"household_id": household})}
         assert u["h1"] in units
-        rt.extras["workflows"].wake()
+        rt.worker(WorkflowWorker).wake()
 
         async def followed() -> bool:
             found = await rt.db["households"].find_one({"_id": household})

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
 C = TypeVar("C", bound="ServiceContext")
+W = TypeVar("W")
 
 
 @dataclass
@@ -61,7 +62,7 @@ class ServiceContext:
 
     Each service subclasses it with its stores (and whatever else its use cases share),
     built once at start-up by ``ServiceSpec.context`` — so the relay, the stores and the
-    settings are there from the first line of start-up on, typed, with no bag of extras.
+    settings are there from the first line of start-up on, typed.
     """
 
     settings: ServiceSettings
@@ -107,7 +108,13 @@ class Runtime:
     verifier: TokenVerifier | None = None
     context: Any = None  # the service's context (a ServiceContext), from ServiceSpec.context
     workers: list[Worker] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+
+    def worker(self, kind: type[W]) -> W:
+        """The running worker of this type (tests and operators look one up by its class)."""
+        for worker in self.workers:
+            if isinstance(worker, kind):
+                return worker
+        raise LookupError(f"{self.name} runs no {kind.__name__}")
 
 
 @dataclass
@@ -127,8 +134,6 @@ class ServiceSpec:
     context: Callable[[Runtime], Awaitable[Any]] | None = None
     # Background workers, started once the context, relay and consumers run.
     workers: Callable[[Runtime], Sequence[Worker]] = lambda rt: ()
-    on_startup: Callable[[Runtime], Awaitable[None]] | None = None
-    on_shutdown: Callable[[Runtime], Awaitable[None]] | None = None
     description: str = ""
     version: str = "0.1.0"
 
@@ -185,8 +190,6 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
             )
         if spec.context is not None:
             rt.context = await spec.context(rt)
-        if spec.on_startup is not None:
-            await spec.on_startup(rt)
         if rt.relay is not None:
             await rt.relay.start()
         await rt.kafka.start()
@@ -214,8 +217,6 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
     finally:
         for worker in reversed(rt.workers):
             await worker.stop()
-        if spec.on_shutdown is not None:
-            await spec.on_shutdown(rt)
         for runner in rt.consumers:
             await runner.stop()
         if rt.relay is not None:

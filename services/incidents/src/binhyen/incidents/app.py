@@ -16,59 +16,33 @@ from binhyen.incidents.service.common import Context, ReadCache
 from binhyen.incidents.service.deadlines import DeadlineScheduler
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import Document, Stores
-from binhyen.kit.runtime import Runtime, ServiceSpec, Subscription, create_service_app
+from binhyen.kit.runtime import Runtime, ServiceSpec, Subscription, Worker, create_service_app
 
 
-def context(rt: Runtime) -> Context:
-    """The use cases' context over a running service."""
-
-    def wake(*hint: object) -> None:
-        if rt.relay is not None:
-            rt.relay.wake(*hint)  # type: ignore[arg-type]
-
-    def hand(collection: str, doc_id: object, entries: list[dict[str, object]]) -> None:
-        if rt.relay is not None:
-            rt.relay.hand_over(collection, doc_id, entries)
-
+async def _context(rt: Runtime) -> Context:
     settings = rt.settings
     assert isinstance(settings, Settings)
-    return Context(
-        stores=rt.extras["stores"],
-        topic=settings.topic,
-        wake=wake,
-        hand=hand,
-        settings=settings,
-        cache=ReadCache(settings.reference_cache_seconds),
-    )
-
-
-async def _startup(rt: Runtime) -> None:
     stores = Stores.of(rt.db)
     await stores.create_indexes()
-    settings = rt.settings
-    assert isinstance(settings, Settings)
     if settings.seed_categories:
         await stores.categories.seed(DEFAULT_CATALOGUE)
-    rt.extras["stores"] = stores
-    rt.extras["context"] = context(rt)
-    # The scheduler's doorbell reaches the relay once it runs (wake looks it up per call).
-    scheduler = DeadlineScheduler(
-        rt.extras["context"],
-        interval=settings.deadline_sweep_seconds,
-        lease=settings.deadline_lease_seconds,
-    )
-    await scheduler.start()
-    rt.extras["scheduler"] = scheduler
+    return Context(settings, rt.relay, stores, cache=ReadCache(settings.reference_cache_seconds))
 
 
-async def _shutdown(rt: Runtime) -> None:
-    scheduler: DeadlineScheduler | None = rt.extras.get("scheduler")
-    if scheduler is not None:
-        await scheduler.stop()
+def _workers(rt: Runtime) -> list[Worker]:
+    ctx: Context = rt.context
+    return [
+        DeadlineScheduler(
+            ctx,
+            interval=ctx.settings.deadline_sweep_seconds,
+            lease=ctx.settings.deadline_lease_seconds,
+        )
+    ]
 
 
 def _subscriptions(rt: Runtime) -> list[Subscription]:
-    return consumers.subscriptions(stores=rt.extras["stores"])
+    ctx: Context = rt.context
+    return consumers.subscriptions(stores=ctx.stores)
 
 
 def _outbox(db: AsyncDatabase[Document]) -> list[AsyncCollection[Document]]:
@@ -89,8 +63,8 @@ def service_spec() -> ServiceSpec:
         dead_letters=INCIDENTS_DEAD_LETTERS,
         outbox_collections=_outbox,
         subscriptions=_subscriptions,
-        on_startup=_startup,
-        on_shutdown=_shutdown,
+        context=_context,
+        workers=_workers,
     )
 
 

@@ -121,7 +121,7 @@ def world_events() -> tuple[list[CloudEvent], list[CloudEvent]]:
 
 async def seed_world(rt: Runtime) -> None:
     """Replicate the world as the consumers would (same use cases, no broker round trip)."""
-    stores = rt.extras["stores"]
+    stores = rt.context.stores
     units, teams = world_events()
     for event in units:
         await replicas.replicate_unit(event, stores=stores)

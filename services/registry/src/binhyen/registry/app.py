@@ -3,46 +3,39 @@
 from fastapi import FastAPI
 
 from binhyen.contracts.topics import CATALOGUE
-from binhyen.kit.runtime import Runtime, ServiceSpec, create_service_app
+from binhyen.kit.runtime import Runtime, ServiceSpec, Worker, create_service_app
 from binhyen.registry.api import ROUTERS
-from binhyen.registry.api.common import wake
 from binhyen.registry.service import identity, imports, stats, workflows
 from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
 
 
-async def _startup(rt: Runtime) -> None:
-    stores = Stores.open(rt.db)
-    await stores.create_indexes()
-    rt.extras["stores"] = stores
-    await identity.on_startup(rt, stores)
+async def _context(rt: Runtime) -> Context:
     settings = rt.settings
     assert isinstance(settings, Settings)
-    # The relay starts after this hook: the doorbell looks it up at each ring.
-    ctx = Context(stores, settings.topic, lambda *hint: wake(rt, *hint))
-    worker = workflows.WorkflowWorker(
-        ctx,
-        interval=settings.workflow_sweep_seconds,
-        lease_seconds=settings.workflow_lease_seconds,
-    )
-    await worker.start()
-    worker.wake()  # finish what a crash interrupted now, not at the first sweep
-    rt.extras["workflows"] = worker
+    stores = Stores.open(rt.db)
+    await stores.create_indexes()
+    key = await identity.on_startup(rt, stores, settings)
+    return Context(settings, rt.relay, stores, signing_key=key)
+
+
+def _workers(rt: Runtime) -> list[Worker]:
+    ctx: Context = rt.context
+    settings = ctx.settings
+    found: list[Worker] = [
+        # Finishes multi-document writes a crash or a lost race left (at once, then every
+        # few seconds) on the replica holding its lease; stopping releases it.
+        workflows.WorkflowWorker(
+            ctx,
+            interval=settings.workflow_sweep_seconds,
+            lease_seconds=settings.workflow_lease_seconds,
+        ),
+        imports.RunningJobs(),  # at stop: jobs release their leases; another replica resumes
+    ]
     if settings.counts_publish_seconds > 0:
-        publisher = stats.CountsPublisher(ctx, interval=settings.counts_publish_seconds)
-        await publisher.start()
-        rt.extras["counts_publisher"] = publisher
-
-
-async def _shutdown(rt: Runtime) -> None:
-    worker = rt.extras.get("workflows")
-    if worker is not None:
-        await worker.stop()  # releases its lease: another replica takes over at once
-    await imports.stop_jobs()  # they release their leases and another replica resumes them
-    publisher = rt.extras.get("counts_publisher")
-    if publisher is not None:
-        await publisher.stop()
+        found.append(stats.CountsPublisher(ctx, interval=settings.counts_publish_seconds))
+    return found
 
 
 def service_spec() -> ServiceSpec:
@@ -57,8 +50,8 @@ def service_spec() -> ServiceSpec:
         routers=ROUTERS,
         topics=[t for t in CATALOGUE if t.name.startswith("binhyen.registry.")],
         outbox_collections=lambda db: Stores.open(db).outbox_collections(),
-        on_startup=_startup,
-        on_shutdown=_shutdown,
+        context=_context,
+        workers=_workers,
     )
 
 

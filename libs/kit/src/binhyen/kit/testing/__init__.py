@@ -3,6 +3,7 @@
 from binhyen.kit.testing.apps import api_routes, serve, threadpool_calls
 from binhyen.kit.testing.kafka import read_topic
 from binhyen.kit.testing.servers import Servers
+from binhyen.kit.testing.settings import settings_for
 from binhyen.kit.testing.tokens import TestIssuer
 from binhyen.kit.testing.waiting import eventually, outbox_drained, outboxes_empty
 
@@ -15,5 +16,6 @@ __all__ = [
     "outboxes_empty",
     "read_topic",
     "serve",
+    "settings_for",
     "threadpool_calls",
 ]

@@ -14,7 +14,7 @@ from binhyen.kit.http import IfMatch as IfMatch
 from binhyen.kit.http import expected_version as expected_version
 from binhyen.kit.http import set_etag as set_etag
 from binhyen.kit.problems import problem_responses
-from binhyen.kit.runtime import runtime_of
+from binhyen.kit.runtime import context_of
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -24,8 +24,7 @@ PROBLEMS = problem_responses(
 
 
 async def _context(request: Request) -> Context:
-    ctx: Context = runtime_of(request).extras["context"]
-    return ctx
+    return context_of(request, Context)
 
 
 ContextDep = Annotated[Context, Depends(_context)]
@@ -38,7 +37,7 @@ def local(value: datetime | None) -> str | None:
 
 def client_address(request: Request) -> str:
     """The caller's address, for rate limits (X-Forwarded-For only when configured)."""
-    if getattr(runtime_of(request).settings, "trust_forwarded_for", False):
+    if context_of(request, Context).settings.trust_forwarded_for:
         forwarded = request.headers.get("x-forwarded-for", "")
         if forwarded:
             return forwarded.split(",")[0].strip()

@@ -169,7 +169,7 @@ class Discovery(BaseModel):
 @router.get("/discovery.json", response_model=Discovery, summary="Open311 service discovery")
 async def discovery(request: Request, ctx: ContextDep) -> Discovery:
     """Where the GeoReport v2 endpoints are, and in which format."""
-    environment = getattr(ctx.settings, "environment", "dev")
+    environment = ctx.settings.environment
     base = str(request.base_url).rstrip("/")
     return Discovery(
         changeset=CHANGESET,

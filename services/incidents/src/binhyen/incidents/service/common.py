@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from binhyen.incidents.domain.deadlines import DEFAULT_POLICY, DeadlinePolicy
 from binhyen.incidents.domain.incidents import Incident, RoleNotAllowed, TransitionNotAllowed
+from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import Stores
 from binhyen.kit.auth import EVERYWHERE, Forbidden, Principal, authorize
 from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
@@ -18,6 +19,7 @@ from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
 from binhyen.kit.problems import PreconditionFailed as PreconditionFailed
 from binhyen.kit.problems import check_version as check_version
 from binhyen.kit.problems import lost_race as lost_race
+from binhyen.kit.runtime import ServiceContext
 
 T = TypeVar("T")
 
@@ -60,18 +62,16 @@ class ReadCache:
 
 
 @dataclass(frozen=True)
-class Context:
-    """Stores, topic naming (deployment prefix), the relay's doorbell and the clock."""
+class Context(ServiceContext):
+    """What the incidents use cases share: settings, stores, a short cache of reference
+    data, the deadline policy, the clock, and the outbox relay's doors (``publish_pending``,
+    ``publish_new``; see ``ServiceContext``)."""
 
+    settings: Settings
     stores: Stores
-    topic: Callable[[str], str]
-    wake: Callable[..., None]  # wake(collection, *ids)
-    # hand(collection, id, entries): the events of a newly *inserted* document only
-    hand: Callable[[str, Any, list[dict[str, Any]]], None] = lambda *_: None
+    cache: ReadCache = field(default_factory=ReadCache)
     default_policy: DeadlinePolicy = DEFAULT_POLICY
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    settings: Any = None
-    cache: ReadCache = field(default_factory=ReadCache)
 
 
 def domain_error(exc: Exception) -> DomainError:

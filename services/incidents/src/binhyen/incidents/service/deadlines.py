@@ -42,7 +42,7 @@ async def sweep(ctx: Context) -> int:
                 incident.id, deadline.kind, now, next_due(deadlines), outbox=outbox
             ):
                 new += 1
-                ctx.wake("incidents", incident.id)
+                ctx.publish_pending("incidents", incident.id)
                 log.info(
                     "deadline missed",
                     extra={"incident_id": incident.id, "deadline": deadline.kind},

@@ -169,7 +169,9 @@ async def report_incident(
 
     incident, created = await create_once(request, create=create, find=find, check=may_have)
     if not created:
-        ctx.wake("incidents", incident.id)  # in case the first attempt stopped before the relay
+        ctx.publish_pending(
+            "incidents", incident.id
+        )  # in case the first attempt stopped before the relay
     return Reported(incident, created, _token(ctx, incident.id) if channel == "anonymous" else None)
 
 
@@ -231,7 +233,7 @@ async def _file(
     )
     if not inserted:  # the id: an earlier request with the same caller and key
         return None
-    ctx.hand("incidents", incident.id, outbox)
+    ctx.publish_new("incidents", incident.id, outbox)
     return incident
 
 
@@ -315,7 +317,7 @@ async def _save(
     )
     if not saved:
         raise lost_race(f"incident {before.id}")
-    ctx.wake("incidents", after.id)
+    ctx.publish_pending("incidents", after.id)
 
 
 async def _assignee(ctx: Context, incident: Incident, wanted: AssigneeInput) -> Assignee:
@@ -497,7 +499,7 @@ async def add_message(
     outbox = message_outbox(ctx, incident, author=author, actor=author_id or author, at=message.at)
     if not await ctx.stores.incidents.add_message(incident.id, message, outbox=outbox):
         raise NotFound(f"incident {incident.id} does not exist")
-    ctx.wake("incidents", incident.id)
+    ctx.publish_pending("incidents", incident.id)
     return message
 
 
@@ -527,7 +529,7 @@ async def unmask_reporter(
     identity = await ctx.stores.incidents.unmask(incident_id, audit=audit, outbox=outbox)
     if identity is None:
         raise NotFound(f"incident {incident_id} does not exist")
-    ctx.wake("incidents", incident_id)
+    ctx.publish_pending("incidents", incident_id)
     result: dict[str, Any] = {"kind": incident.reporter.kind, **identity}
     if incident.reporter.kind != "anonymous" and incident.reporter.subject:
         result.setdefault("user_id", incident.reporter.subject)

@@ -13,10 +13,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from binhyen.kit.auth import ROLES, CurrentPrincipal
-from binhyen.kit.runtime import runtime_of
+from binhyen.kit.runtime import context_of, runtime_of
 from binhyen.registry.api.common import PROBLEMS, IdempotencyKey, StoresDep
 from binhyen.registry.domain.identity import User, UserGrant
 from binhyen.registry.service import identity as service
+from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 
 router = APIRouter(tags=["identity"])
@@ -34,7 +35,8 @@ def _settings(request: Request) -> Settings:
 
 
 def _signing_key(request: Request) -> service.SigningKey:
-    key: service.SigningKey = runtime_of(request).extras["signing_key"]
+    key = context_of(request, Context).signing_key
+    assert key is not None  # loaded at start-up, before any request
     return key
 
 

@@ -13,12 +13,11 @@ from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.text import nfc
 from binhyen.registry.api.common import (
     PROBLEMS,
+    ContextDep,
     IdempotencyKey,
-    RuntimeDep,
     StoresDep,
     expected_version,
     set_etag,
-    wake,
 )
 from binhyen.registry.domain.organisations import Member, Organisation, RosterEntry, Shift
 from binhyen.registry.service import organisations as service
@@ -284,7 +283,7 @@ async def create_organisation(
     body: OrganisationCreate,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKey = None,
 ) -> OrganisationRead:
@@ -298,9 +297,7 @@ async def create_organisation(
             idempotency_key=idempotency_key,
         ),
         principal=principal,
-        stores=stores,
-        topic=rt.settings.topic,
-        wake=lambda: wake(rt),
+        ctx=ctx,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -369,7 +366,7 @@ async def update_organisation(
     body: OrganisationUpdate,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     if_match_: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> OrganisationRead:
@@ -381,9 +378,7 @@ async def update_organisation(
         valid_to=body.valid_to,
         expected_version=expected_version(if_match_),
         principal=principal,
-        stores=stores,
-        topic=rt.settings.topic,
-        wake=lambda: wake(rt),
+        ctx=ctx,
     )
     set_etag(response, org.version)
     return await _read(org, stores)
@@ -401,7 +396,7 @@ async def add_member(
     body: MemberCreate,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKey = None,
     if_match_: Annotated[str | None, Header(alias="If-Match")] = None,
@@ -419,9 +414,7 @@ async def add_member(
         ),
         expected_version=expected_version(if_match_),
         principal=principal,
-        stores=stores,
-        topic=rt.settings.topic,
-        wake=lambda: wake(rt),
+        ctx=ctx,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -443,7 +436,7 @@ async def update_member(
     body: MemberUpdate,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     if_match_: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> MemberRead:
@@ -454,9 +447,7 @@ async def update_member(
         changes=body.model_dump(include=body.model_fields_set),
         expected_version=expected_version(if_match_),
         principal=principal,
-        stores=stores,
-        topic=rt.settings.topic,
-        wake=lambda: wake(rt),
+        ctx=ctx,
     )
     set_etag(response, org.version)
     names = await service.people(stores, [member.person_id])
@@ -473,7 +464,7 @@ async def remove_member(
     organisation_id: str,
     membership_id: str,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     if_match_: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Response:
@@ -483,9 +474,7 @@ async def remove_member(
         membership_id,
         expected_version=expected_version(if_match_),
         principal=principal,
-        stores=stores,
-        topic=rt.settings.topic,
-        wake=lambda: wake(rt),
+        ctx=ctx,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": f'"{org.version}"'})
 
@@ -502,7 +491,7 @@ async def add_shift(
     body: ShiftCreate,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKey = None,
     if_match_: Annotated[str | None, Header(alias="If-Match")] = None,
@@ -519,9 +508,7 @@ async def add_shift(
         ),
         expected_version=expected_version(if_match_),
         principal=principal,
-        stores=stores,
-        topic=rt.settings.topic,
-        wake=lambda: wake(rt),
+        ctx=ctx,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -562,7 +549,7 @@ async def remove_shift(
     team_id: str,
     shift_id: str,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     if_match_: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Response:
@@ -572,9 +559,7 @@ async def remove_shift(
         shift_id,
         expected_version=expected_version(if_match_),
         principal=principal,
-        stores=stores,
-        topic=rt.settings.topic,
-        wake=lambda: wake(rt),
+        ctx=ctx,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": f'"{team.version}"'})
 

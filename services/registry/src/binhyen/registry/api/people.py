@@ -19,7 +19,7 @@ from binhyen.registry.api.common import (
 )
 from binhyen.registry.domain.people import Person
 from binhyen.registry.service import people as service
-from binhyen.registry.service.members import NewPerson
+from binhyen.registry.service.residents import NewPerson
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 

@@ -12,12 +12,11 @@ from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.text import nfc
 from binhyen.registry.api.common import (
     PROBLEMS,
+    ContextDep,
     IdempotencyKey,
-    RuntimeDep,
     StoresDep,
     expected_version,
     set_etag,
-    wake,
 )
 from binhyen.registry.domain.tasks import Plan, Task, allowed_transitions
 from binhyen.registry.service import tasks as service
@@ -215,7 +214,7 @@ async def create_task(
     body: TaskCreate,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskRead:
@@ -230,9 +229,7 @@ async def create_task(
             idempotency_key=idempotency_key,
         ),
         principal=principal,
-        stores=stores,
-        topic=rt.settings.topic,
-        wake=lambda: wake(rt),
+        ctx=ctx,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -287,7 +284,7 @@ async def update_task(
     body: TaskUpdate,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     if_match_: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> TaskRead:
@@ -297,9 +294,7 @@ async def update_task(
         changes=body.model_dump(include=body.model_fields_set),
         expected_version=expected_version(if_match_),
         principal=principal,
-        stores=stores,
-        topic=rt.settings.topic,
-        wake=lambda: wake(rt),
+        ctx=ctx,
     )
     set_etag(response, task.version)
     return TaskRead.of(task)

@@ -14,13 +14,12 @@ from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.text import nfc
 from binhyen.registry.api.common import (
     PROBLEMS,
+    ContextDep,
     IdempotencyKey,
     IfMatch,
-    RuntimeDep,
     StoresDep,
     expected_version,
     set_etag,
-    wake,
 )
 from binhyen.registry.domain.units import Unit, UnitVersion
 from binhyen.registry.service import units as service
@@ -152,12 +151,6 @@ class UnitPage(BaseModel):
     next_after: str | None
 
 
-def _ctx(stores: StoresDep, rt: RuntimeDep) -> service.UnitsContext:
-    return service.units_context(
-        stores, topic=rt.settings.topic, wake=lambda *hint: wake(rt, *hint)
-    )
-
-
 AsOf = Annotated[
     date | None, Query(description="Show the state on this date (YYYY-MM-DD) instead of now.")
 ]
@@ -174,7 +167,7 @@ async def create_unit(
     body: UnitCreate,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKey = None,
 ) -> UnitRead:
@@ -189,7 +182,7 @@ async def create_unit(
             idempotency_key=idempotency_key,
         ),
         principal=principal,
-        ctx=_ctx(stores, rt),
+        ctx=service.units_context(ctx),
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -307,7 +300,7 @@ async def rename_unit(
     body: UnitRename,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     if_match: IfMatch = None,
 ) -> UnitRead:
@@ -318,7 +311,7 @@ async def rename_unit(
         effective_date=body.effective_date,
         expected_version=expected_version(if_match),
         principal=principal,
-        ctx=_ctx(stores, rt),
+        ctx=service.units_context(ctx),
     )
     set_etag(response, unit.version)
     return UnitRead.of(unit)
@@ -330,7 +323,7 @@ async def move_unit(
     body: UnitMove,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     if_match: IfMatch = None,
 ) -> UnitRead:
@@ -341,7 +334,7 @@ async def move_unit(
         effective_date=body.effective_date,
         expected_version=expected_version(if_match),
         principal=principal,
-        ctx=_ctx(stores, rt),
+        ctx=service.units_context(ctx),
     )
     set_etag(response, unit.version)
     return UnitRead.of(unit)
@@ -353,7 +346,7 @@ async def merge_unit(
     body: UnitMerge,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     if_match: IfMatch = None,
 ) -> UnitRead:
@@ -364,7 +357,7 @@ async def merge_unit(
         effective_date=body.effective_date,
         expected_version=expected_version(if_match),
         principal=principal,
-        ctx=_ctx(stores, rt),
+        ctx=service.units_context(ctx),
     )
     set_etag(response, unit.version)
     return UnitRead.of(unit)
@@ -378,7 +371,7 @@ async def dissolve_unit(
     body: UnitDissolve,
     response: Response,
     stores: StoresDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     principal: CurrentPrincipal,
     if_match: IfMatch = None,
 ) -> UnitRead:
@@ -388,7 +381,7 @@ async def dissolve_unit(
         effective_date=body.effective_date,
         expected_version=expected_version(if_match),
         principal=principal,
-        ctx=_ctx(stores, rt),
+        ctx=service.units_context(ctx),
     )
     set_etag(response, unit.version)
     return UnitRead.of(unit)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.problems import Conflict, DomainError, Invalid
@@ -13,8 +12,13 @@ from binhyen.kit.problems import Conflict, DomainError, Invalid
 from binhyen.kit.problems import PreconditionFailed as PreconditionFailed
 from binhyen.kit.problems import check_version as check_version
 from binhyen.kit.problems import lost_race as lost_race
+from binhyen.kit.runtime import ServiceContext
 from binhyen.registry.domain.units import Unit
+from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
+
+if TYPE_CHECKING:
+    from binhyen.registry.service.identity import SigningKey
 
 
 class RuleViolation(Protocol):
@@ -25,12 +29,13 @@ class RuleViolation(Protocol):
 
 
 @dataclass(frozen=True)
-class Context:
-    """Stores, topic naming (deployment prefix) and the outbox relay's doorbell."""
+class Context(ServiceContext):
+    """What the registry's use cases share: settings, stores, the token signing key, and the
+    outbox relay's doors (``publish_pending``, ``publish_new``; see ``ServiceContext``)."""
 
+    settings: Settings
     stores: Stores
-    topic: Callable[[str], str]
-    wake: Callable[..., None]  # wake(collection, *ids): the outbox relay's doorbell
+    signing_key: SigningKey | None = None
 
 
 def domain_error(exc: Exception) -> DomainError:

@@ -73,7 +73,7 @@ async def enrol(
         enrolment, outbox=_outbox(ctx, enrolment, HamletEnrolled)
     ):
         raise Conflict(f"{unit.name} is already enrolled for {year}", field="year")
-    ctx.wake("enrolments", enrolment.id)
+    ctx.publish_pending("enrolments", enrolment.id)
     return enrolment
 
 
@@ -95,7 +95,7 @@ async def withdraw(
         outbox=_outbox(ctx, withdrawn, EnrolmentWithdrawn),
     ):
         raise lost_race(f"enrolment {enrolment.id}")
-    ctx.wake("enrolments", enrolment.id)
+    ctx.publish_pending("enrolments", enrolment.id)
     return withdrawn
 
 

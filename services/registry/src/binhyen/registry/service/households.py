@@ -41,7 +41,7 @@ from binhyen.registry.service.common import (
     lost_race,
     units_in_scope,
 )
-from binhyen.registry.service.members import (
+from binhyen.registry.service.residents import (
     NewPerson,
     new_person,
     new_person_document,
@@ -194,14 +194,14 @@ async def finish_pending(ctx: Context, household_id: str) -> bool:
     for _, pending in await ctx.stores.households.pending(household_id):
         people = pending.get("people", [])
         await ctx.stores.people.insert_many(people)
-        ctx.wake("people", *(p["_id"] for p in people))
+        ctx.publish_pending("people", *(p["_id"] for p in people))
         if "follow_unit" in pending and not await _members_follow(
             ctx, household_id, pending["follow_unit"]
         ):
             done = False
             continue
         await ctx.stores.households.clear_pending(household_id, pending)
-    ctx.wake("households", household_id)
+    ctx.publish_pending("households", household_id)
     return done
 
 
@@ -229,7 +229,7 @@ async def _members_follow(ctx: Context, household_id: str, unit_id: str) -> bool
                 )
                 changes.append((moved, person.version, person_outbox(ctx, event)))
         saved = await ctx.stores.people.save_many(changes)
-        ctx.wake("people", *(person.id for person, _, _ in changes))
+        ctx.publish_pending("people", *(person.id for person, _, _ in changes))
         if saved == len(changes):
             return True
     log.warning(
@@ -254,7 +254,7 @@ async def _save(
     )
     if not saved:
         raise lost_race(f"household {before.id}")
-    ctx.wake("households", after.id)
+    ctx.publish_pending("households", after.id)
 
 
 async def update_household(
@@ -300,7 +300,7 @@ async def clear_head_if(ctx: Context, household_id: str, person_id: str) -> None
             expected_version=household.version,
             outbox=household_outbox(ctx, household_event(updated, HouseholdUpdated)),
         ):
-            ctx.wake("households", household_id)
+            ctx.publish_pending("households", household_id)
             return
 
 

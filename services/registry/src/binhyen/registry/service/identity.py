@@ -687,11 +687,10 @@ def _registry_settings(rt: Runtime) -> Settings:
     return rt.settings
 
 
-async def on_startup(rt: Runtime, stores: Stores) -> None:
-    """Load or create the signing keys, trust them, and ensure the bootstrap admin exists."""
-    settings = _registry_settings(rt)
+async def on_startup(rt: Runtime, stores: Stores, settings: Settings) -> SigningKey:
+    """Load or create the signing keys, trust them, ensure the bootstrap admin exists;
+    return the key tokens are signed with."""
     key = await load_signing_key(settings, stores.identity)
-    rt.extras["signing_key"] = key
     if rt.verifier is None:
         rt.verifier = TokenVerifier(
             issuer=settings.auth_issuer, audience=settings.auth_audience, jwks=key.jwks()
@@ -708,3 +707,4 @@ async def on_startup(rt: Runtime, stores: Stores) -> None:
             grants=[(domain.ADMIN_ROLE, EVERYWHERE)],
         )
         log.info("bootstrap admin account is present")
+    return key

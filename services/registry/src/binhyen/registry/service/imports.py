@@ -51,7 +51,7 @@ from binhyen.registry.domain.people import Person
 from binhyen.registry.domain.units import Unit
 from binhyen.registry.service.common import Context, hamlet
 from binhyen.registry.service.households import household_event, household_outbox
-from binhyen.registry.service.members import new_person_document
+from binhyen.registry.service.residents import new_person_document
 from binhyen.registry.store.households import household_document
 from binhyen.registry.store.imports import ImportStore, codes_in_use, insert_new
 
@@ -370,6 +370,16 @@ async def wait_for_jobs() -> None:
         await asyncio.gather(*list(_TASKS), return_exceptions=True)
 
 
+class RunningJobs:
+    """The import jobs this process runs, as a worker: stopping it stops them."""
+
+    async def start(self) -> None:
+        return None  # jobs start with their requests (and the workflow worker resumes them)
+
+    async def stop(self) -> None:
+        await stop_jobs()
+
+
 async def stop_jobs() -> None:
     """Cancel the jobs this process runs; they release their leases and another replica resumes."""
     tasks = list(_TASKS)
@@ -624,7 +634,7 @@ async def _write(
                 "households.written": min((index + 1) * size, len(found)),
             },
         )
-        ctx.wake()
+        ctx.publish_pending()
     await _end(
         store,
         lease,

@@ -31,11 +31,11 @@ from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound, Preco
 from binhyen.kit.text import fold, nfc
 from binhyen.registry.domain import organisations as domain
 from binhyen.registry.domain.organisations import VN, Member, Organisation, RosterEntry, Shift
+from binhyen.registry.service.common import Context
 from binhyen.registry.store import Stores
 from binhyen.registry.store.people import PersonSummary
 
 Topic = Callable[[str], str]
-Wake = Callable[[], None]
 ATTEMPTS = 5  # concurrent writers without If-Match retry this often before giving up
 T = TypeVar("T")
 
@@ -205,9 +205,7 @@ async def register_organisation(
     cmd: RegisterOrganisation,
     *,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
 ) -> tuple[Organisation, bool]:
     """Register an organisation or team; return it and whether it was created now."""
     request = creation(
@@ -218,7 +216,7 @@ async def register_organisation(
     )
 
     async def create() -> Organisation | None:
-        unit = await stores.units.get(cmd.unit_id)
+        unit = await ctx.stores.units.get(cmd.unit_id)
         path = (*unit.ancestor_ids, unit.id) if unit else ()
         if unit is None or not principal.allows("units:read", path):
             raise Invalid(f"unit {cmd.unit_id} does not exist", field="unit_id")
@@ -239,12 +237,12 @@ async def register_organisation(
             )
         except domain.OrganisationRuleViolation as exc:
             raise _refuse(exc) from exc
-        entries = await _outbox(org, None, stores=stores, topic=topic)
-        if not await stores.organisations.insert(
+        entries = await _outbox(org, None, stores=ctx.stores, topic=ctx.topic)
+        if not await ctx.stores.organisations.insert(
             org, search_name=fold(org.name), outbox=entries, record=request.record
         ):
             return None
-        wake()
+        ctx.publish_pending()
         return org
 
     async def may_have(org: Organisation) -> None:
@@ -253,7 +251,7 @@ async def register_organisation(
     return await create_once(
         request,
         create=create,
-        find=lambda: stores.organisations.with_fingerprint(request.result_id),
+        find=lambda: ctx.stores.organisations.with_fingerprint(request.result_id),
         check=may_have,
     )
 
@@ -304,9 +302,7 @@ async def _change(
     organisation_id: str,
     *,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
     expected_version: int | None,
     require_version: bool,
     change: str,
@@ -316,7 +312,10 @@ async def _change(
     """Apply a domain change with a version guard: one atomic write of state plus events."""
     for _ in range(ATTEMPTS):
         org = await get_organisation(
-            organisation_id, principal=principal, stores=stores, permission="organisations:write"
+            organisation_id,
+            principal=principal,
+            stores=ctx.stores,
+            permission="organisations:write",
         )
         if require_version or expected_version is not None:
             check_version(org.version, expected_version, _what(org))
@@ -326,8 +325,8 @@ async def _change(
             raise _refuse(exc) from exc
         if new == org:
             return org
-        entries = await _outbox(new, change, stores=stores, topic=topic)
-        written = await stores.organisations.replace(
+        entries = await _outbox(new, change, stores=ctx.stores, topic=ctx.topic)
+        written = await ctx.stores.organisations.replace(
             new,
             expected_version=org.version,
             search_name=fold(new.name),
@@ -335,7 +334,7 @@ async def _change(
             request=request,
         )
         if written:
-            wake()
+            ctx.publish_pending()
             return new
     # Someone else wrote in between every time; with If-Match the check above says so.
     raise Conflict(
@@ -351,9 +350,7 @@ async def update_organisation(
     valid_to: date | None,
     expected_version: int | None,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
 ) -> Organisation:
     """Rename or disband an organisation (If-Match required)."""
     if valid_to is not None and status != "disbanded":
@@ -381,9 +378,7 @@ async def update_organisation(
     return await _change(
         organisation_id,
         principal=principal,
-        stores=stores,
-        topic=topic,
-        wake=wake,
+        ctx=ctx,
         expected_version=expected_version,
         require_version=True,
         change="disbanded" if status == "disbanded" else "renamed",
@@ -470,13 +465,11 @@ async def add_member(
     *,
     expected_version: int | None,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
 ) -> tuple[Organisation, Member, bool]:
     """Add a resident as a member; return the body, the membership and whether it is new."""
     org = await get_organisation(
-        organisation_id, principal=principal, stores=stores, permission="organisations:write"
+        organisation_id, principal=principal, stores=ctx.stores, permission="organisations:write"
     )
     request = creation(
         f"organisations/{org.id}/members",
@@ -486,8 +479,8 @@ async def add_member(
     )
 
     async def add() -> Organisation | None:
-        person = await stores.people.summary(cmd.person_id)
-        person_path = await unit_path(stores, person.unit_id) if person else None
+        person = await ctx.stores.people.summary(cmd.person_id)
+        person_path = await unit_path(ctx.stores, person.unit_id) if person else None
         if person is None or person_path is None:
             raise Invalid(f"person {cmd.person_id} does not exist", field="person_id")
         member = Member(
@@ -512,9 +505,7 @@ async def add_member(
         new = await _change(
             organisation_id,
             principal=principal,
-            stores=stores,
-            topic=topic,
-            wake=wake,
+            ctx=ctx,
             expected_version=expected_version,
             require_version=False,
             change="member_added",
@@ -530,7 +521,7 @@ async def add_member(
         made=lambda o: o.member(request.result_id),
         add=add,
         principal=principal,
-        stores=stores,
+        stores=ctx.stores,
     )
 
 
@@ -541,17 +532,13 @@ async def update_member(
     changes: dict[str, Any],
     expected_version: int | None,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
 ) -> tuple[Organisation, Member]:
     """Change a membership's role, end date or contact order (If-Match required)."""
     new = await _change(
         organisation_id,
         principal=principal,
-        stores=stores,
-        topic=topic,
-        wake=wake,
+        ctx=ctx,
         expected_version=expected_version,
         require_version=True,
         change="member_changed",
@@ -582,9 +569,7 @@ async def remove_member(
     *,
     expected_version: int | None,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
 ) -> Organisation:
     """Remove a membership entered by mistake (If-Match required)."""
 
@@ -596,9 +581,7 @@ async def remove_member(
     return await _change(
         organisation_id,
         principal=principal,
-        stores=stores,
-        topic=topic,
-        wake=wake,
+        ctx=ctx,
         expected_version=expected_version,
         require_version=True,
         change="member_removed",
@@ -637,13 +620,15 @@ async def add_shift(
     *,
     expected_version: int | None,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
 ) -> tuple[Organisation, Shift, bool]:
     """Add a duty shift; return the team, the shift and whether it is new."""
     org = await get_organisation(
-        team_id, principal=principal, stores=stores, permission="organisations:write", what="team"
+        team_id,
+        principal=principal,
+        stores=ctx.stores,
+        permission="organisations:write",
+        what="team",
     )
     request = creation(
         f"organisations/{org.id}/shifts",
@@ -664,9 +649,7 @@ async def add_shift(
         new = await _change(
             team_id,
             principal=principal,
-            stores=stores,
-            topic=topic,
-            wake=wake,
+            ctx=ctx,
             expected_version=expected_version,
             require_version=False,
             change="shift_added",
@@ -682,7 +665,7 @@ async def add_shift(
         made=lambda o: o.shift(request.result_id),
         add=add,
         principal=principal,
-        stores=stores,
+        stores=ctx.stores,
     )
 
 
@@ -692,9 +675,7 @@ async def remove_shift(
     *,
     expected_version: int | None,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
 ) -> Organisation:
     """Remove a shift from the duty roster (If-Match required)."""
 
@@ -706,9 +687,7 @@ async def remove_shift(
     return await _change(
         team_id,
         principal=principal,
-        stores=stores,
-        topic=topic,
-        wake=wake,
+        ctx=ctx,
         expected_version=expected_version,
         require_version=True,
         change="shift_removed",
@@ -788,9 +767,7 @@ async def follow_unit_paths(
     moved_id: str,
     path_of: Callable[[str], Awaitable[tuple[str, ...] | None]],
     *,
-    stores: Stores,
-    topic: Topic,
-    wake: Callable[..., None],
+    ctx: Context,
 ) -> int:
     """Give the bodies under a moved or merged unit their new unit path, with their events.
 
@@ -798,20 +775,20 @@ async def follow_unit_paths(
     other change. Returns how many lost a race with a concurrent change (left to retry).
     """
     left = 0
-    for organisation_id in await stores.organisations.ids_under(moved_id):
-        org = await stores.organisations.get(organisation_id)
+    for organisation_id in await ctx.stores.organisations.ids_under(moved_id):
+        org = await ctx.stores.organisations.get(organisation_id)
         path = await path_of(org.unit_id) if org is not None else None
         if org is None or path is None or path == org.unit_path:
             continue
         new = replace(org, unit_path=path, version=org.version + 1)
-        written = await stores.organisations.replace(
+        written = await ctx.stores.organisations.replace(
             new,
             expected_version=org.version,
             search_name=fold(new.name),
-            outbox=await _outbox(new, "unit_moved", stores=stores, topic=topic),
+            outbox=await _outbox(new, "unit_moved", stores=ctx.stores, topic=ctx.topic),
         )
         if written:
-            wake("organisations", new.id)
+            ctx.publish_pending("organisations", new.id)
         else:
             left += 1
     return left

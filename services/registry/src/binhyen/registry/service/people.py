@@ -23,7 +23,7 @@ from binhyen.registry.service.common import (
     units_in_scope,
 )
 from binhyen.registry.service.households import clear_head_if, load_household
-from binhyen.registry.service.members import (
+from binhyen.registry.service.residents import (
     NewPerson,
     new_person,
     new_person_document,
@@ -74,7 +74,7 @@ async def register_person(
         )
         if not await ctx.stores.people.insert(new_person_document(ctx, person) | request.record):
             return None
-        ctx.wake("people", person.id)
+        ctx.publish_pending("people", person.id)
         return person
 
     async def may_have(person: Person) -> None:
@@ -177,7 +177,7 @@ async def erase_person(person_id: str, *, principal: Principal, ctx: Context) ->
         erased, expected_version=person.version, outbox=[tombstone]
     ):
         raise lost_race(f"resident {person_id}")
-    ctx.wake("people", person_id)
+    ctx.publish_pending("people", person_id)
     return erased
 
 
@@ -187,7 +187,7 @@ async def _save(ctx: Context, before: Person, after: Person, event: PersonState)
     )
     if not saved:
         raise lost_race(f"resident {before.id}")
-    ctx.wake("people", before.id)
+    ctx.publish_pending("people", before.id)
 
 
 async def get_person(person_id: str, *, principal: Principal, ctx: Context) -> Person:

@@ -189,7 +189,7 @@ async def publish_counts(ctx: Context, *, year: int | None = None) -> int:
         )
         published += result.modified_count
     if published:
-        ctx.wake()
+        ctx.publish_pending()
     return published
 
 

@@ -16,9 +16,8 @@ from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound, Preco
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import tasks as domain
 from binhyen.registry.domain.tasks import Plan, Task
+from binhyen.registry.service.common import Context
 from binhyen.registry.service.organisations import (
-    Topic,
-    Wake,
     check_version,
     today_vn,
 )
@@ -172,12 +171,10 @@ async def assign_task(
     cmd: AssignTask,
     *,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
 ) -> tuple[Task, bool]:
     """Add a task to a plan; return it and whether it was created now."""
-    plan = await get_plan(plan_id, principal=principal, stores=stores)
+    plan = await get_plan(plan_id, principal=principal, stores=ctx.stores)
     authorize(principal, "tasks:write", plan.unit_path, what=f"plan {plan_id}")
     request = creation(
         "tasks",
@@ -187,7 +184,7 @@ async def assign_task(
     )
 
     async def create() -> Task | None:
-        org_id, org_path, org_active = await _assignee(stores, cmd.organisation_id)
+        org_id, org_path, org_active = await _assignee(ctx.stores, cmd.organisation_id)
         try:
             task = domain.assign_task(
                 task_id=request.result_id,
@@ -202,20 +199,20 @@ async def assign_task(
         except domain.TaskRuleViolation as exc:
             raise _refuse(exc) from exc
         event = CloudEvent.wrap(TaskAssigned(**task_state(task, plan)))
-        outbox = [outbox_entry(event, topic(TOPIC.name))]
-        if not await stores.tasks.insert(task, outbox=outbox, record=request.record):
+        outbox = [outbox_entry(event, ctx.topic(TOPIC.name))]
+        if not await ctx.stores.tasks.insert(task, outbox=outbox, record=request.record):
             return None
-        wake()
+        ctx.publish_pending()
         return task
 
     async def may_have(task: Task) -> None:
-        current = await get_plan(task.plan_id, principal=principal, stores=stores)
+        current = await get_plan(task.plan_id, principal=principal, stores=ctx.stores)
         authorize(principal, "tasks:write", current.unit_path, what=f"plan {current.id}")
 
     return await create_once(
         request,
         create=create,
-        find=lambda: stores.tasks.with_fingerprint(request.result_id),
+        find=lambda: ctx.stores.tasks.with_fingerprint(request.result_id),
         check=may_have,
     )
 
@@ -260,19 +257,17 @@ async def update_task(
     changes: dict[str, Any],
     expected_version: int | None,
     principal: Principal,
-    stores: Stores,
-    topic: Topic,
-    wake: Wake,
+    ctx: Context,
 ) -> Task:
     """Change a task's status or content (If-Match required).
 
     The assigned organisation may move the status; what the task is, when it is due and
     who does it are the commune's to change.
     """
-    task = await get_task(task_id, principal=principal, stores=stores)
+    task = await get_task(task_id, principal=principal, stores=ctx.stores)
     authorize(principal, "tasks:write", task.organisation_unit_path, what=f"task {task_id}")
     check_version(task.version, expected_version, f"task {task_id}")
-    plan = await stores.tasks.get_plan(task.plan_id)
+    plan = await ctx.stores.tasks.get_plan(task.plan_id)
     if plan is None:
         raise NotFound(f"plan {task.plan_id} does not exist")
     edits = {k: v for k, v in changes.items() if k in EDITABLE}
@@ -282,7 +277,7 @@ async def update_task(
             "you may change its status"
         )
     assignee = (
-        await _assignee(stores, edits["organisation_id"])
+        await _assignee(ctx.stores, edits["organisation_id"])
         if edits.get("organisation_id") not in (None, task.organisation_id)
         else None
     )
@@ -319,15 +314,15 @@ async def update_task(
         if before != after
     ]
     event = CloudEvent.wrap(TaskUpdated(**task_state(new, plan), changes=changed))
-    written = await stores.tasks.replace(
-        new, expected_version=task.version, outbox=[outbox_entry(event, topic(TOPIC.name))]
+    written = await ctx.stores.tasks.replace(
+        new, expected_version=task.version, outbox=[outbox_entry(event, ctx.topic(TOPIC.name))]
     )
     if not written:  # someone else wrote between our read and our write
         raise PreconditionFailed(
             f"task {task_id} changed while you were updating it; read it again and retry",
             field="If-Match",
         )
-    wake()
+    ctx.publish_pending()
     return new
 
 
@@ -338,9 +333,7 @@ async def follow_unit_paths(
     moved_id: str,
     path_of: Callable[[str], Awaitable[tuple[str, ...] | None]],
     *,
-    stores: Stores,
-    topic: Topic,
-    wake: Callable[..., None],
+    ctx: Context,
 ) -> int:
     """Give plans and tasks under a moved or merged unit their new unit path.
 
@@ -349,32 +342,32 @@ async def follow_unit_paths(
     concurrent change (left to retry).
     """
     left = 0
-    for plan_id, old in await stores.tasks.plans_under(moved_id):
+    for plan_id, old in await ctx.stores.tasks.plans_under(moved_id):
         path = await path_of(old[-1])
         if path is not None and list(path) != old:
-            left += not await stores.tasks.set_plan_path(plan_id, old, list(path))
+            left += not await ctx.stores.tasks.set_plan_path(plan_id, old, list(path))
     plans: dict[str, Plan | None] = {}
-    for task_id in await stores.tasks.ids_under(moved_id):
-        task = await stores.tasks.get(task_id)
+    for task_id in await ctx.stores.tasks.ids_under(moved_id):
+        task = await ctx.stores.tasks.get(task_id)
         if task is None:
             continue
         path = await path_of(task.organisation_unit_path[-1])
         if path is None or path == task.organisation_unit_path:
             continue
         if task.plan_id not in plans:
-            plans[task.plan_id] = await stores.tasks.get_plan(task.plan_id)
+            plans[task.plan_id] = await ctx.stores.tasks.get_plan(task.plan_id)
         plan = plans[task.plan_id]
         if plan is None:
             continue  # cannot happen: a task is assigned within an existing plan
         new = replace(task, organisation_unit_path=path, version=task.version + 1)
         event = TaskUpdated(**task_state(new, plan), changes=["organisation_unit_path"])
-        written = await stores.tasks.replace(
+        written = await ctx.stores.tasks.replace(
             new,
             expected_version=task.version,
-            outbox=[outbox_entry(CloudEvent.wrap(event), topic(TOPIC.name))],
+            outbox=[outbox_entry(CloudEvent.wrap(event), ctx.topic(TOPIC.name))],
         )
         if written:
-            wake("tasks", new.id)
+            ctx.publish_pending("tasks", new.id)
         else:
             left += 1
     return left

@@ -30,14 +30,13 @@ from binhyen.kit.text import nfc
 from binhyen.registry.domain import units
 from binhyen.registry.domain.units import Unit, UnitRuleViolation
 from binhyen.registry.service import organisations, tasks
-from binhyen.registry.service.common import check_version, domain_error, lost_race
-from binhyen.registry.store import Stores
+from binhyen.registry.service.common import Context, check_version, domain_error, lost_race
 from binhyen.registry.store.units import DuplicateValue, UnitStore
 
 log = logging.getLogger(__name__)
 
 Topic = Callable[[str], str]
-Wake = Callable[..., None]
+Publish = Callable[..., None]
 PathOf = Callable[[str], Awaitable[tuple[str, ...] | None]]
 # Brings one kind of copy of unit paths up to date under a moved unit; returns how many
 # documents lost a race with a concurrent change (left for a later pass).
@@ -47,7 +46,7 @@ ATTEMPTS = 5  # passes over a moved subtree before leaving the rest to the workf
 
 @dataclass(frozen=True)
 class UnitsContext:
-    """What every unit use case needs: the store, topic naming and the relay's doorbell.
+    """What every unit use case needs: the store, topic naming and the relay's door.
 
     ``followers`` update the copies of unit paths other aggregates keep for scope
     filtering (organisations, plans and tasks, user grants) after a move or merge.
@@ -55,30 +54,27 @@ class UnitsContext:
 
     store: UnitStore
     topic: Topic
-    wake: Wake
+    publish_pending: Publish  # ServiceContext.publish_pending of the registry
     followers: tuple[Follower, ...] = ()
 
 
-def units_context(stores: Stores, *, topic: Topic, wake: Wake) -> UnitsContext:
-    """The units context, with a follower for every kind of copy of unit paths."""
+def units_context(ctx: Context) -> UnitsContext:
+    """The units context of the registry's context, with a follower for every kind of copy
+    of unit paths."""
 
     async def organisation_paths(moved_id: str, path_of: PathOf) -> int:
-        return await organisations.follow_unit_paths(
-            moved_id, path_of, stores=stores, topic=topic, wake=wake
-        )
+        return await organisations.follow_unit_paths(moved_id, path_of, ctx=ctx)
 
     async def task_paths(moved_id: str, path_of: PathOf) -> int:
-        return await tasks.follow_unit_paths(
-            moved_id, path_of, stores=stores, topic=topic, wake=wake
-        )
+        return await tasks.follow_unit_paths(moved_id, path_of, ctx=ctx)
 
     async def grant_paths(moved_id: str, path_of: PathOf) -> int:
-        return await _follow_grant_paths(stores.identity.collection, moved_id, path_of)
+        return await _follow_grant_paths(ctx.stores.identity.collection, moved_id, path_of)
 
     return UnitsContext(
-        store=stores.units,
-        topic=topic,
-        wake=wake,
+        store=ctx.stores.units,
+        topic=ctx.topic,
+        publish_pending=ctx.publish_pending,
         followers=(organisation_paths, task_paths, grant_paths),
     )
 
@@ -205,7 +201,7 @@ async def register_unit(
                     field="official_code",
                 ) from exc
             return None  # the id: an earlier request with this key
-        ctx.wake("units", unit.id)
+        ctx.publish_pending("units", unit.id)
         return unit
 
     async def may_have(unit: Unit) -> None:
@@ -237,7 +233,7 @@ async def _commit(
     )
     if not saved:
         raise lost_race(f"unit {before.id}")
-    ctx.wake("units", after.id)
+    ctx.publish_pending("units", after.id)
 
 
 async def rename_unit(
@@ -391,7 +387,7 @@ async def _follow_subtree(ctx: UnitsContext, head: Unit, day: date) -> int:
             unit, expected_version=old.version, outbox=_outbox(ctx, unit, event)
         )
         if saved:
-            ctx.wake("units", unit.id)
+            ctx.publish_pending("units", unit.id)
         else:
             left += 1
     return left

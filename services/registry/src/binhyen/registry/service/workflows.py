@@ -24,7 +24,7 @@ LEASE = "registry-workflows"
 
 async def finish_pending_work(ctx: Context) -> int:
     """Finish or restart every multi-document write left unfinished; return how many."""
-    units_ctx = units.units_context(ctx.stores, topic=ctx.topic, wake=ctx.wake)
+    units_ctx = units.units_context(ctx)
     steps: tuple[tuple[str, Callable[[], Awaitable[int]]], ...] = (
         ("unit moves", lambda: units.resume_cascades(units_ctx)),
         ("household moves", lambda: households.resume_pending(ctx)),

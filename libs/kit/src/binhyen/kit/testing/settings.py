@@ -1,0 +1,37 @@
+"""Settings of a service under test: the session's servers, this test's database and topics."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from binhyen.kit.settings import ServiceSettings
+from binhyen.kit.testing.servers import Servers
+from binhyen.kit.testing.tokens import TestIssuer
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def settings_for(
+    kind: type[S],
+    servers: Servers,
+    issuer: TestIssuer,
+    *,
+    database: str,
+    topic_prefix: str,
+    consumer_group: str | None = None,
+    **overrides: Any,
+) -> S:
+    """``kind`` wired to the test servers, a private database, this test's topics and group,
+    trusting the test token issuer; quick sweeps so tests need not wait for them."""
+    values: dict[str, Any] = {
+        "mongodb_uri": servers.mongodb,
+        "mongodb_database": database,
+        "kafka_bootstrap": servers.kafka,
+        "topic_prefix": topic_prefix,
+        "consumer_group": consumer_group or f"g-{database}",
+        "environment": "test",
+        "outbox_sweep_seconds": 0.5,
+        "auth_issuer": issuer.issuer,
+        "auth_jwks_json": issuer.jwks_json,
+    }
+    return kind.model_validate(values | overrides)
