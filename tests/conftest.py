@@ -5,29 +5,14 @@ from __future__ import annotations
 import pytest
 
 from binhyen.incidents.settings import Settings as IncidentsSettings
-from binhyen.kit.testing import Servers, TestIssuer, settings_for
+from binhyen.kit.testing.settings import MakeSettings
 from binhyen.registry.settings import Settings as RegistrySettings
 
 
 @pytest.fixture
-def service_settings(
-    servers: Servers, database_name: str, deployed_topics: str, issuer: TestIssuer
-) -> tuple[RegistrySettings, IncidentsSettings]:
+def service_settings(make_settings: MakeSettings) -> tuple[RegistrySettings, IncidentsSettings]:
     """Registry and incidents settings on the session servers, sharing this test's topics."""
-    registry = settings_for(
-        RegistrySettings,
-        servers,
-        issuer,
-        database=f"{database_name}_reg",
-        topic_prefix=deployed_topics,
-        consumer_group=f"reg-{database_name}",
+    return (
+        make_settings(RegistrySettings, database_suffix="_reg"),
+        make_settings(IncidentsSettings, database_suffix="_inc"),
     )
-    incidents = settings_for(
-        IncidentsSettings,
-        servers,
-        issuer,
-        database=f"{database_name}_inc",
-        topic_prefix=deployed_topics,
-        consumer_group=f"inc-{database_name}",
-    )
-    return registry, incidents

@@ -7,24 +7,15 @@ import pytest_asyncio
 
 from binhyen.incidents.sample_world import World, running_world
 from binhyen.incidents.settings import Settings
-from binhyen.kit.testing import Servers, TestIssuer, settings_for
+from binhyen.kit.testing import TestIssuer
+from binhyen.kit.testing.settings import MakeSettings
 
 
 @pytest.fixture
-def incidents_settings(
-    servers: Servers, database_name: str, deployed_topics: str, issuer: TestIssuer
-) -> Settings:
-    """Incidents settings pointing at the session servers, private db, topics and group."""
-    return settings_for(
-        Settings,
-        servers,
-        issuer,
-        database=f"{database_name}_inc",
-        topic_prefix=deployed_topics,
-        consumer_group=f"incidents-{database_name}",
-        consumer_backoff_seconds=0.01,
-        deadline_sweep_seconds=0.2,
-    )
+def incidents_settings(make_settings: MakeSettings) -> Settings:
+    """Incidents on the test servers; retries and deadline sweeps quick for tests."""
+    tuned = {"consumer_backoff_seconds": 0.01, "deadline_sweep_seconds": 0.2}
+    return make_settings(Settings, database_suffix="_inc", **tuned)
 
 
 @pytest_asyncio.fixture

@@ -2,23 +2,15 @@
 
 import pytest
 
-from binhyen.kit.testing import Servers, TestIssuer, settings_for
+from binhyen.kit.testing import TestIssuer
+from binhyen.kit.testing.settings import MakeSettings
 from binhyen.registry.settings import Settings
 
 
 @pytest.fixture
-def registry_settings(
-    servers: Servers, database_name: str, deployed_topics: str, issuer: TestIssuer
-) -> Settings:
-    """Registry settings pointing at the session servers, private db and topics."""
-    return settings_for(
-        Settings,
-        servers,
-        issuer,
-        database=database_name,
-        topic_prefix=deployed_topics,
-        consumer_group=f"registry-{database_name}",
-    )
+def registry_settings(make_settings: MakeSettings) -> Settings:
+    """The registry on the test servers, with this test's database, topics and group."""
+    return make_settings(Settings)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from binhyen.contracts.topics import DEPLOYED_TOPICS
 from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.testing.kafka import delete_topics
 from binhyen.kit.testing.servers import Servers, start_servers
+from binhyen.kit.testing.settings import MakeSettings, S, settings_for
 from binhyen.kit.testing.tokens import TestIssuer
 from binhyen.kit.topics import create_topics, entries_of
 
@@ -60,6 +61,24 @@ async def deployed_topics(servers: Servers, topic_prefix: str) -> str:
     does (services never create topics); returns the prefix."""
     await create_topics(servers.kafka, entries_of(DEPLOYED_TOPICS), prefix=topic_prefix)
     return topic_prefix
+
+
+@pytest.fixture
+def make_settings(
+    servers: Servers, issuer: TestIssuer, database_name: str, deployed_topics: str
+) -> MakeSettings:
+    """Settings of any service for this test: the session servers, a private database (plus
+    ``database_suffix``), every topic of the deployment under this test's prefix, its own
+    consumer group, the test token issuer; ``overrides`` on top."""
+
+    def make(kind: type[S], *, database_suffix: str = "", **overrides: Any) -> S:
+        database = f"{database_name}{database_suffix}"
+        overrides.setdefault("consumer_group", f"{kind.__module__.split('.')[1]}-{database}")
+        return settings_for(
+            kind, servers, issuer, database=database, topic_prefix=deployed_topics, **overrides
+        )
+
+    return make
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from binhyen.kit.settings import ServiceSettings
 from binhyen.kit.testing.servers import Servers
@@ -35,3 +35,9 @@ def settings_for(
         "auth_jwks_json": issuer.jwks_json,
     }
     return kind.model_validate(values | overrides)
+
+
+class MakeSettings(Protocol):
+    """``make_settings(Settings, database_suffix=…, **overrides)``: the fixture's factory."""
+
+    def __call__(self, kind: type[S], *, database_suffix: str = "", **overrides: Any) -> S: ...
