@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import secrets
+import uuid
+
+from pydantic import SecretStr
 
 from binhyen.contracts.topics import INCIDENTS, INCIDENTS_PUBLIC
 from binhyen.incidents.sample_world import COMMUNE, HAMLET, World, report_body, running_world
+from binhyen.incidents.service.incidents import reply_token
 from binhyen.incidents.settings import Settings
 from binhyen.kit.testing import TestIssuer
 
@@ -65,6 +70,48 @@ async def test_a_reply_token_opens_only_its_own_tip(world: World) -> None:
         "/api/v1/tips/current", headers={"X-Reply-Token": first["reply_token"]}
     )
     assert mine.json()["incident_id"] == first["incident_id"]
+
+
+async def test_a_token_of_the_previous_tip_secret_works_until_it_is_dropped(
+    incidents_settings: Settings, issuer: TestIssuer
+) -> None:
+    old, new = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    rotated = incidents_settings.model_copy(
+        update={"tip_secret": SecretStr(new), "tip_secret_previous": SecretStr(old)}
+    )
+    async with running_world(rotated, issuer) as world:
+        tip = await _tip(world)
+        iid = tip["incident_id"]
+        assert tip["reply_token"] == reply_token(new, iid)  # new tokens: the current secret
+        for token in (reply_token(new, iid), reply_token(old, iid)):
+            view = await world.client.get("/api/v1/tips/current", headers={"X-Reply-Token": token})
+            assert view.status_code == 200, view.text
+            assert view.json()["incident_id"] == iid
+        unknown = reply_token(secrets.token_urlsafe(32), iid)
+        refused = await world.client.get("/api/v1/tips/current", headers={"X-Reply-Token": unknown})
+        assert refused.status_code == 404
+    dropped = rotated.model_copy(update={"tip_secret_previous": None})
+    async with running_world(dropped, issuer) as world:
+        token = {"X-Reply-Token": reply_token(old, iid)}
+        assert (await world.client.get("/api/v1/tips/current", headers=token)).status_code == 404
+
+
+async def test_a_genuine_token_of_a_signed_in_report_answers_like_an_unknown_id(
+    world: World, incidents_settings: Settings
+) -> None:
+    key = incidents_settings.tip_key()
+    not_a_tip = reply_token(key, (await world.reported())["id"])
+    unknown = reply_token(key, str(uuid.uuid4()))
+    answers = []
+    for token in (not_a_tip, unknown):
+        headers = {"X-Reply-Token": token}
+        read = await world.client.get("/api/v1/tips/current", headers=headers)
+        write = await world.client.post(
+            "/api/v1/tips/current/messages", json={"text": "Tôi là người báo tin"}, headers=headers
+        )
+        answers.append([(r.status_code, r.json()) for r in (read, write)])
+    assert answers[0] == answers[1]
+    assert [status for status, _ in answers[0]] == [404, 404]
 
 
 async def test_only_the_police_unmask_a_tipster_and_every_unmasking_is_audited(

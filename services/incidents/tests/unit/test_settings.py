@@ -1,16 +1,56 @@
-"""Settings refuse the development tip secret in production."""
+"""The tip secret: none built in, required in prod, rotated with a grace period."""
+
+import logging
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from binhyen.incidents.settings import Settings
 
+LONG = "a-long-random-value-0123456789-abcdef"
+OLDER = "the-previous-random-value-0123456789-xyz"
 
-def test_prod_refuses_the_placeholder_tip_secret() -> None:
-    with pytest.raises(ValidationError, match="TIP_SECRET"):
+
+def test_prod_refuses_to_start_without_a_tip_secret() -> None:
+    with pytest.raises(ValidationError, match="BINHYEN_INCIDENTS_TIP_SECRET"):
         Settings(environment="prod")
-    assert Settings(environment="prod", tip_secret="a-long-random-value-0123456789").environment
+    assert Settings(environment="prod", tip_secret=LONG).tip_key() == LONG
 
 
-def test_dev_accepts_the_placeholder_tip_secret() -> None:
-    assert Settings(environment="dev").tip_secret.get_secret_value()
+def test_a_short_tip_secret_is_refused() -> None:
+    with pytest.raises(ValidationError, match="TIP_SECRET"):
+        Settings(environment="prod", tip_secret="short-secret")
+    with pytest.raises(ValidationError, match="TIP_SECRET_PREVIOUS"):
+        Settings(tip_secret=LONG, tip_secret_previous="short-secret")
+
+
+def test_dev_without_a_secret_makes_a_random_one_per_process_and_warns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        one, two = Settings(environment="dev"), Settings(environment="test")
+    assert one.tip_key() != two.tip_key()
+    assert len(one.tip_key()) >= 32
+    assert "TIP_SECRET is not set" in caplog.text
+
+
+def test_tokens_are_signed_with_the_current_secret_and_checked_with_both() -> None:
+    settings = Settings(tip_secret=LONG, tip_secret_previous=OLDER)
+    assert settings.tip_keys() == (LONG, OLDER)
+    assert Settings(tip_secret=LONG).tip_keys() == (LONG,)
+
+
+def test_the_secret_can_come_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "tip-secret"
+    path.write_text(LONG + "\n")
+    path.chmod(0o600)
+    monkeypatch.setenv("BINHYEN_INCIDENTS_TIP_SECRET_FILE", str(path))
+    assert Settings(environment="prod").tip_key() == LONG
+
+
+def test_no_secret_is_built_into_the_code() -> None:
+    import binhyen.incidents.settings as module
+
+    assert not hasattr(module, "DEV_TIP_SECRET")
+    assert Settings.model_fields["tip_secret"].default is None

@@ -1,9 +1,45 @@
-"""Settings base shared by every service (pydantic-settings, env vars prefixed per service)."""
+"""Settings base shared by every service (pydantic-settings, env vars prefixed per service).
 
-from typing import Literal
+Any setting can also be read from a file: ``<PREFIX><NAME>_FILE=/path`` (the Docker and
+Kubernetes convention for mounted secrets). The variable itself wins over its ``_FILE``;
+the file's content is taken without its trailing newline.
+"""
+
+import os
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class FileVariables(PydanticBaseSettingsSource):
+    """Values of ``<PREFIX><NAME>_FILE`` variables: the content of the file they name."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: ``__call__`` reads every field at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """The settings whose ``_FILE`` variable is set, read from their files."""
+        prefix = str(self.config.get("env_prefix", ""))
+        environ = {name.upper(): value for name, value in os.environ.items()}
+        values: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            variable = f"{prefix}{name}_FILE".upper()
+            path = environ.get(variable)
+            if not path:
+                continue
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"{variable}: cannot read {path} ({exc.strerror})") from exc
+        return values
 
 
 class ServiceSettings(BaseSettings):
@@ -51,6 +87,24 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then variables, then ``_FILE`` variables, then the rest."""
+        return (
+            init_settings,
+            env_settings,
+            FileVariables(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
 
     def topic(self, name: str) -> str:
         """Return the deployed name of a catalogue topic."""

@@ -127,12 +127,14 @@ def reply_token(secret: str, incident_id: str) -> str:
     return f"{incident_id}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
 
 
-def incident_of_token(secret: str, token: str) -> str | None:
-    """The incident a reply token opens, or None if it is not genuine."""
+def incident_of_token(secrets: Sequence[str], token: str) -> str | None:
+    """The incident a reply token opens, or None if none of ``secrets`` signed it."""
     incident_id, _, _ = token.partition(".")
-    if not incident_id or not hmac.compare_digest(reply_token(secret, incident_id), token):
+    if not incident_id:
         return None
-    return incident_id
+    # Every secret is tried, so the answer takes as long whichever one matches.
+    genuine = [hmac.compare_digest(reply_token(s, incident_id), token) for s in secrets]
+    return incident_id if any(genuine) else None
 
 
 async def report_incident(
@@ -238,7 +240,7 @@ async def _file(
 
 
 def _token(ctx: Context, incident_id: str) -> str:
-    return reply_token(ctx.settings.tip_secret.get_secret_value(), incident_id)
+    return reply_token(ctx.settings.tip_key(), incident_id)
 
 
 @dataclass(frozen=True)

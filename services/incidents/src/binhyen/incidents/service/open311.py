@@ -171,7 +171,7 @@ def client_id(ctx: Context, api_key: str | None) -> str:
     """Who an anonymous Open311 report comes from: a keyed hash of the app's api_key."""
     if not api_key:
         return "open311:anonymous"
-    secret = ctx.settings.tip_secret.get_secret_value().encode()
+    secret = ctx.settings.tip_key().encode()
     digest = hmac.new(secret, f"open311:{api_key}".encode(), hashlib.sha256).hexdigest()
     return f"open311:{digest[:20]}"
 

@@ -26,9 +26,7 @@ async def check_rate(ctx: Context, bucket: str, client: str) -> None:
     """Refuse (429 with Retry-After) a client over the public endpoints' limit."""
     settings = ctx.settings
     window = timedelta(seconds=settings.tip_rate_window_seconds)
-    count, ends = await ctx.stores.rate_limits.hit(
-        bucket, client, window, salt=settings.tip_secret.get_secret_value()
-    )
+    count, ends = await ctx.stores.rate_limits.hit(bucket, client, window, salt=settings.tip_key())
     if count > settings.tip_rate_limit:
         wait = max(1, int((ends - datetime.now(UTC)).total_seconds()) + 1)
         error = TooManyRequests(
@@ -49,7 +47,7 @@ async def submit_tip(
     await check_rate(ctx, "tips", client)
     # Retry keys are the tipster's own: scoped to their (hashed) address, so another
     # tipster reusing a key never receives this tip's reply token.
-    secret = ctx.settings.tip_secret.get_secret_value()
+    secret = ctx.settings.tip_key()
     scope = hmac.new(secret.encode(), f"client:{client}".encode(), hashlib.sha256).hexdigest()
     return await report_incident(
         cmd, ctx=ctx, principal=None, channel="anonymous", identity=contact, client_id=scope
@@ -65,7 +63,7 @@ class TipView:
 
 
 async def _tip(ctx: Context, token: str) -> Incident:
-    incident_id = incident_of_token(ctx.settings.tip_secret.get_secret_value(), token)
+    incident_id = incident_of_token(ctx.settings.tip_keys(), token)
     incident = await ctx.stores.incidents.get(incident_id) if incident_id else None
     if incident is None or incident.reporter.kind != "anonymous":
         raise NotFound("no tip matches this reply token")
