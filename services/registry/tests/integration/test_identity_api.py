@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
@@ -17,6 +21,7 @@ from binhyen.kit.auth import TokenVerifier
 from binhyen.kit.runtime import Runtime
 from binhyen.kit.testing import serve
 from binhyen.registry.app import create_app
+from binhyen.registry.domain.identity import User
 from binhyen.registry.service import identity as service
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
@@ -165,15 +170,92 @@ async def test_jwks_endpoint_verifies_the_issued_token(registry_settings: Settin
     assert set(discovery["grant_types_supported"]) == {"password", "client_credentials"}
 
 
-async def test_replicas_share_one_generated_signing_key(registry_settings: Settings) -> None:
+def _new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _pem(key: rsa.RSAPrivateKey) -> SecretStr:
+    return SecretStr(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+    )
+
+
+def _private_numbers(key: rsa.RSAPrivateKey) -> list[str]:
+    """The private parts of ``key`` as a JWK (base64url), in decimal and in hex."""
+    jwk = json.loads(RSAAlgorithm.to_jwk(key))
+    numbers = key.private_numbers()
+    ints = (numbers.d, numbers.p, numbers.q)
+    return [jwk[k] for k in ("d", "p", "q")] + [str(i) for i in ints] + [f"{i:x}" for i in ints]
+
+
+async def test_replicas_share_the_configured_key_and_no_private_key_is_in_mongodb(
+    registry_settings: Settings,
+) -> None:
+    key = _new_key()
+    settings = with_bootstrap(registry_settings).model_copy(update={"signing_key_pem": _pem(key)})
+    async with AsyncMongoClient[dict[str, Any]](settings.mongodb_uri) as mongo:
+        db = mongo[settings.mongodb_database]
+        # An earlier version kept a generated dev key in clear here; startup removes it.
+        legacy = _new_key()
+        await db["signing_keys"].insert_one(
+            {"_id": "generated-rs256", "pem": _pem(legacy).get_secret_value()}
+        )
+        async with registry(settings) as (one, _), registry(settings) as (two, _):
+            first, second = await asyncio.gather(
+                one.get("/.well-known/jwks.json"), two.get("/.well-known/jwks.json")
+            )
+            assert first.json() == second.json()
+            assert [k["kid"] for k in first.json()["keys"]] == [service.thumbprint(key)]
+            token = await token_of(one, ROOT, ROOT_PASSWORD)
+            assert (await two.get("/api/v1/auth/me", headers=bearer(token))).status_code == 200
+        secrets = _private_numbers(key) + _private_numbers(legacy)
+        for name in await db.list_collection_names():
+            async for doc in db[name].find({}):
+                text = str(doc)
+                assert "PRIVATE KEY" not in text, name
+                assert not any(secret in text for secret in secrets), name
+
+
+async def test_without_a_configured_key_each_process_signs_with_its_own(
+    registry_settings: Settings,
+) -> None:
     settings = with_bootstrap(registry_settings)
     async with registry(settings) as (one, _), registry(settings) as (two, _):
-        first, second = await asyncio.gather(
-            one.get("/.well-known/jwks.json"), two.get("/.well-known/jwks.json")
-        )
-        assert first.json() == second.json()
         token = await token_of(one, ROOT, ROOT_PASSWORD)
-        assert (await two.get("/api/v1/auth/me", headers=bearer(token))).status_code == 200
+        assert (await one.get("/api/v1/auth/me", headers=bearer(token))).status_code == 200
+        assert (await two.get("/api/v1/auth/me", headers=bearer(token))).status_code == 401
+        async with AsyncMongoClient[dict[str, Any]](settings.mongodb_uri) as mongo:
+            db = mongo[settings.mongodb_database]
+            assert await db["signing_keys"].count_documents({}) == 0
+
+
+async def test_after_a_rotation_tokens_of_the_previous_key_still_work(
+    registry_settings: Settings,
+) -> None:
+    old, new, unknown = _new_key(), _new_key(), _new_key()
+    settings = with_bootstrap(registry_settings).model_copy(
+        update={"signing_key_pem": _pem(new), "signing_key_previous_pem": _pem(old)}
+    )
+    async with registry(settings) as (client, _):
+        jwks = (await client.get("/.well-known/jwks.json")).json()
+        assert [k["kid"] for k in jwks["keys"]] == [
+            service.thumbprint(new),
+            service.thumbprint(old),
+        ]
+        assert all("d" not in k for k in jwks["keys"])
+        fresh = await token_of(client, ROOT, ROOT_PASSWORD)
+        assert jwt.get_unverified_header(fresh)["kid"] == service.thumbprint(new)
+        me = (await client.get("/api/v1/auth/me", headers=bearer(fresh))).json()
+        user = User(me["subject"], ROOT, "Administrator", "user")
+        for signer, status in ((old, 200), (unknown, 401)):
+            signing = service.SigningKey(service.thumbprint(signer), signer)
+            token = service.mint_token(user, key=signing, settings=settings).access_token
+            answer = await client.get("/api/v1/auth/me", headers=bearer(token))
+            assert answer.status_code == status, answer.text
 
 
 async def test_wrong_password_and_unknown_user_get_the_identical_answer(

@@ -65,6 +65,43 @@ def test_prod_refuses_a_missing_signing_key() -> None:
     Settings(environment="prod", signing_key_pem=_pem())
 
 
+def test_a_previous_signing_key_needs_a_current_one_and_may_be_public_only() -> None:
+    with pytest.raises(ValidationError, match="SIGNING_KEY_PREVIOUS_PEM needs a current"):
+        Settings(signing_key_previous_pem=_pem())
+    old = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = old.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    settings = Settings(signing_key_pem=_pem(), signing_key_previous_pem=public.decode())
+    assert settings.signing_key_previous_pem is not None
+    with pytest.raises(ValidationError, match="at least 2048 bits"):
+        Settings(signing_key_pem=_pem(), signing_key_previous_pem=_pem(1024))
+
+
+async def test_the_jwks_publishes_the_current_key_then_the_previous_one() -> None:
+    old = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    new = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = service.SigningKey("new", new, previous=(("old", old.public_key()),))
+    assert [k["kid"] for k in key.jwks()["keys"]] == ["new", "old"]
+    assert all("d" not in k for k in key.jwks()["keys"])
+    user = User("u-1", "officer", "Cán bộ xã", "user")
+    settings = Settings(auth_issuer="http://registry.test")
+    verifier = TokenVerifier(issuer="http://registry.test", audience="binhyen", jwks=key.jwks())
+    signed_before = service.SigningKey("old", old)
+    token = service.mint_token(user, key=signed_before, settings=settings).access_token
+    assert (await verifier.verify(token)).subject == "u-1"
+
+
+def test_the_old_demo_admin_password_is_a_placeholder() -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(
+            environment="prod",
+            signing_key_pem=_pem(),
+            bootstrap_admin_username="admin",
+            bootstrap_admin_password="binhyen-admin-2026",
+        )
+
+
 def test_a_weak_or_malformed_signing_key_is_refused() -> None:
     with pytest.raises(ValidationError, match="PEM"):
         Settings(signing_key_pem="-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----")

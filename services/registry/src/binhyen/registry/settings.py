@@ -6,7 +6,10 @@ import warnings
 from typing import Self
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.serialization import (
+    load_pem_private_key,
+    load_pem_public_key,
+)
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -14,7 +17,16 @@ from binhyen.kit.settings import ServiceSettings
 
 # Values copied from examples and templates; never acceptable as a real secret.
 PLACEHOLDER_SECRETS = frozenset(
-    {"changethis", "changeme", "change-me", "password", "password123", "secret", "admin"}
+    {
+        "changethis",
+        "changeme",
+        "change-me",
+        "password",
+        "password123",
+        "secret",
+        "admin",
+        "binhyen-admin-2026",  # the demo's administrator password of earlier versions
+    }
 )
 
 
@@ -60,14 +72,28 @@ class Settings(ServiceSettings):
     signing_key_pem: SecretStr | None = Field(
         None,
         description=(
-            "RSA private key (PEM) that signs the registry's tokens. Required in prod; "
-            "in dev and test one is generated once and kept in MongoDB."
+            "RSA private key (PEM) that signs the registry's tokens; never written to the "
+            "database. Required in prod; in dev and test a random one is made per process "
+            "when unset (its tokens then die with the process)."
         ),
     )
     signing_key_id: str | None = Field(
         None,
         max_length=64,
         description="`kid` of the signing key; default: its RFC 7638 thumbprint.",
+    )
+    signing_key_previous_pem: SecretStr | None = Field(
+        None,
+        description=(
+            "The signing key before the last rotation (private or public PEM): still published "
+            "in the JWKS and trusted, never used to sign. Remove it once the tokens it signed "
+            "have expired (access_token_ttl_seconds, plus the JWKS cache time of verifiers)."
+        ),
+    )
+    signing_key_previous_id: str | None = Field(
+        None,
+        max_length=64,
+        description="`kid` of the previous key, if it had a custom one; default: its thumbprint.",
     )
     access_token_ttl_seconds: int = Field(
         900, ge=60, le=86_400, description="Lifetime of an access token."
@@ -99,9 +125,17 @@ class Settings(ServiceSettings):
             _check_signing_key(self.signing_key_pem.get_secret_value())
         elif self.environment == "prod":
             raise ValueError(
-                "set BINHYEN_REGISTRY_SIGNING_KEY_PEM to an RSA private key in prod "
-                "(e.g. openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072)"
+                "set BINHYEN_REGISTRY_SIGNING_KEY_PEM (or _SIGNING_KEY_PEM_FILE) to an RSA "
+                "private key in prod (e.g. openssl genpkey -algorithm RSA "
+                "-pkeyopt rsa_keygen_bits:3072)"
             )
+        if self.signing_key_previous_pem is not None:
+            if self.signing_key_pem is None:
+                raise ValueError(
+                    "BINHYEN_REGISTRY_SIGNING_KEY_PREVIOUS_PEM needs a current "
+                    "BINHYEN_REGISTRY_SIGNING_KEY_PEM"
+                )
+            _check_signing_key(self.signing_key_previous_pem.get_secret_value(), public=True)
         if (self.bootstrap_admin_username is None) != (self.bootstrap_admin_password is None):
             raise ValueError(
                 "set both BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME and _PASSWORD, or neither"
@@ -118,10 +152,15 @@ class Settings(ServiceSettings):
         return self
 
 
-def _check_signing_key(pem: str) -> None:
+def _check_signing_key(pem: str, *, public: bool = False) -> None:
+    """Refuse what is not an RSA key of 2048 bits or more (``public``: its public half will do)."""
+    key: object
     try:
-        key = load_pem_private_key(pem.encode(), password=None)
+        if public and "PRIVATE KEY" not in pem:
+            key = load_pem_public_key(pem.encode())
+        else:
+            key = load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError) as exc:
-        raise ValueError("the signing key is not an unencrypted PEM private key") from exc
-    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < 2048:
+        raise ValueError("the signing key is not an unencrypted PEM key") from exc
+    if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey) or key.key_size < 2048:
         raise ValueError("the signing key must be an RSA key of at least 2048 bits")

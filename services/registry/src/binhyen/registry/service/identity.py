@@ -47,11 +47,10 @@ from binhyen.registry.domain import identity as domain
 from binhyen.registry.domain.identity import User, UserGrant
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
-from binhyen.registry.store.identity import DuplicateUsername, IdentityStore
+from binhyen.registry.store.identity import DuplicateUsername
 
 log = logging.getLogger(__name__)
 
-GENERATED_KEY_ID = "generated-rs256"  # fixed _id: the first replica to insert it wins
 SYSTEM = "system"  # granted_by of grants made by startup and demo code
 SAVE_ATTEMPTS = 3
 
@@ -98,24 +97,31 @@ async def verify_password(password_hash: str, password: str) -> bool:
 
 @dataclass(frozen=True)
 class SigningKey:
-    """The RSA key the registry signs tokens with, and its key id."""
+    """The RSA key the registry signs tokens with, its key id, and the keys it replaced."""
 
     kid: str
     private_key: rsa.RSAPrivateKey
+    # Keys of earlier rotations: published and trusted until their tokens expire, never used.
+    previous: tuple[tuple[str, rsa.RSAPublicKey], ...] = ()
 
     def public_jwk(self) -> dict[str, Any]:
         """The public half as a JWK."""
-        jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
-        return jwk | {"kid": self.kid, "use": "sig", "alg": "RS256"}
+        return _jwk(self.kid, self.private_key.public_key())
 
     def jwks(self) -> dict[str, Any]:
-        """A JWKS document with the public key."""
-        return {"keys": [self.public_jwk()]}
+        """A JWKS document with the current public key, then the previous ones."""
+        return {"keys": [self.public_jwk()] + [_jwk(kid, key) for kid, key in self.previous]}
 
 
-def thumbprint(private_key: rsa.RSAPrivateKey) -> str:
+def _jwk(kid: str, public_key: rsa.RSAPublicKey) -> dict[str, Any]:
+    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(public_key))
+    return jwk | {"kid": kid, "use": "sig", "alg": "RS256"}
+
+
+def thumbprint(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> str:
     """The RFC 7638 JWK thumbprint of the key's public half (base64url SHA-256)."""
-    jwk = json.loads(RSAAlgorithm.to_jwk(private_key.public_key()))
+    public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+    jwk = json.loads(RSAAlgorithm.to_jwk(public))
     canonical = json.dumps(
         {"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"), sort_keys=True
     )
@@ -130,35 +136,34 @@ def _rsa(pem: str) -> rsa.RSAPrivateKey:
     return key
 
 
-async def load_signing_key(settings: Settings, store: IdentityStore) -> SigningKey:
-    """The key from settings; else (dev, test) the one kept in MongoDB, made on first start."""
-    if settings.signing_key_pem is not None:
-        key = _rsa(settings.signing_key_pem.get_secret_value())
-        return SigningKey(settings.signing_key_id or thumbprint(key), key)
-    doc = await store.signing_key(GENERATED_KEY_ID)
-    if doc is None:
+def _rsa_public(pem: str) -> rsa.RSAPublicKey:
+    if "PRIVATE KEY" in pem:
+        return _rsa(pem).public_key()
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("the previous signing key must be an RSA key")
+    return key
+
+
+async def load_signing_key(settings: Settings) -> SigningKey:
+    """The keys from settings; without one (dev, test) a random key for this process only.
+
+    The private key lives in the settings' secret (variable or file), never in MongoDB."""
+    if settings.signing_key_pem is None:
+        log.warning(
+            "BINHYEN_REGISTRY_SIGNING_KEY_PEM is not set: signing with a random key for this "
+            "process only; its tokens stop working at restart and on other replicas"
+        )
         key = await asyncio.to_thread(
             rsa.generate_private_key, public_exponent=65537, key_size=2048
         )
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
-        candidate = {
-            "_id": GENERATED_KEY_ID,
-            "kid": thumbprint(key),
-            "pem": pem,
-            "created_at": datetime.now(UTC),
-        }
-        if await store.insert_signing_key(candidate):
-            log.info("generated a token signing key (dev/test only)")
-            doc = candidate
-        else:
-            doc = await store.signing_key(GENERATED_KEY_ID)
-        if doc is None:
-            raise RuntimeError("the stored signing key vanished during startup")
-    return SigningKey(str(doc["kid"]), _rsa(str(doc["pem"])))
+        return SigningKey(thumbprint(key), key)
+    key = _rsa(settings.signing_key_pem.get_secret_value())
+    previous: tuple[tuple[str, rsa.RSAPublicKey], ...] = ()
+    if settings.signing_key_previous_pem is not None:
+        old = _rsa_public(settings.signing_key_previous_pem.get_secret_value())
+        previous = ((settings.signing_key_previous_id or thumbprint(old), old),)
+    return SigningKey(settings.signing_key_id or thumbprint(key), key, previous)
 
 
 @dataclass(frozen=True)
@@ -690,7 +695,10 @@ def _registry_settings(rt: Runtime) -> Settings:
 async def on_startup(rt: Runtime, stores: Stores, settings: Settings) -> SigningKey:
     """Load or create the signing keys, trust them, ensure the bootstrap admin exists;
     return the key tokens are signed with."""
-    key = await load_signing_key(settings, stores.identity)
+    key = await load_signing_key(settings)
+    if await stores.identity.forget_stored_signing_keys():
+        # Earlier versions kept a generated dev key in clear in MongoDB.
+        log.warning("removed a signing key stored in the database by an earlier version")
     if rt.verifier is None:
         rt.verifier = TokenVerifier(
             issuer=settings.auth_issuer, audience=settings.auth_audience, jwks=key.jwks()

@@ -22,7 +22,7 @@ class DuplicateUsername(Exception):
 
 
 class IdentityStore:
-    """The ``users`` collection, plus ``signing_keys`` and ``login_failures``."""
+    """The ``users`` collection and ``login_failures`` (``signing_keys`` only to empty it)."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db["users"]
@@ -101,17 +101,10 @@ class IdentityStore:
 
     # signing keys
 
-    async def signing_key(self, key_id: str) -> Document | None:
-        """The stored signing key document with this id, or None."""
-        return await self.signing_keys.find_one({"_id": key_id})
-
-    async def insert_signing_key(self, doc: Document) -> bool:
-        """Store a signing key; False if another replica stored one with this id first."""
-        try:
-            await self.signing_keys.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
+    async def forget_stored_signing_keys(self) -> int:
+        """Delete the signing keys earlier versions stored here; how many there were."""
+        result = await self.signing_keys.delete_many({})
+        return result.deleted_count
 
     # failed logins
 
