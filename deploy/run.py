@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import localservers  # noqa: E402
+import make_secrets  # noqa: E402
 
 from binhyen.incidents.demo import load_demo_at as load_incidents_demo_at  # noqa: E402
 from binhyen.kit.topics import create_topics, load_topics  # noqa: E402
@@ -33,9 +34,31 @@ from binhyen.registry.demo import DemoResult, load_demo_at  # noqa: E402
 
 SERVICES = {"registry": 8001, "incidents": 8002}
 TOPICS_FILE = ROOT / "deploy" / "kafka" / "topics.json"
-# Local demo only: the registry creates this administrator at its first start.
+# Local demo only: the registry creates this administrator at its first start; its password
+# is made at the first `make run` and kept with the other secrets (or set it before make run).
 ADMIN = os.environ.get("BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME", "admin")
-ADMIN_PASSWORD = os.environ.get("BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD", "binhyen-admin-2026")
+
+
+def secrets_dir() -> Path:
+    """Where `make run` keeps the secrets of this machine's installation (mode 0700)."""
+    return localservers.local_home() / "secrets"
+
+
+def admin_password(directory: Path) -> str:
+    """The administrator's password: the one set in the environment, else the generated one."""
+    given = os.environ.get("BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD")
+    return given or (directory / make_secrets.ADMIN_PASSWORD).read_text().strip()
+
+
+def service_env(name: str, port: int, *, kafka: str, mongodb: str, secrets: Path) -> dict[str, str]:
+    """The environment `make run` adds for one service: servers, port and secret files."""
+    prefix = f"BINHYEN_{name.upper()}_"
+    return make_secrets.file_variables(secrets) | {
+        "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME": ADMIN,
+        prefix + "MONGODB_URI": mongodb,
+        prefix + "KAFKA_BOOTSTRAP": kafka,
+        prefix + "HTTP_PORT": str(port),
+    }
 
 
 def docker_answers() -> bool:
@@ -78,6 +101,11 @@ def wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: flo
 
 def run_local() -> int:
     """Local servers plus one process per service, until Ctrl-C."""
+    secrets = secrets_dir()
+    made = make_secrets.ensure_secrets(secrets)
+    if made:
+        print(f"made {len(made)} secret(s) in {secrets}", file=sys.stderr, flush=True)
+    password = admin_password(secrets)
     started: list[str] = []
     for kind in ("kafka", "ferretdb"):
         if localservers.status(kind) is None:
@@ -107,14 +135,9 @@ def run_local() -> int:
     signal.signal(signal.SIGTERM, shutdown)
     try:
         for name, port in SERVICES.items():
-            prefix = f"BINHYEN_{name.upper()}_"
-            env = os.environ | {
-                "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME": ADMIN,
-                "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                prefix + "MONGODB_URI": ferretdb.address,
-                prefix + "KAFKA_BOOTSTRAP": kafka.address,
-                prefix + "HTTP_PORT": str(port),
-            }
+            env = os.environ | service_env(
+                name, port, kafka=kafka.address, mongodb=ferretdb.address, secrets=secrets
+            )
             procs[name] = subprocess.Popen([sys.executable, "-m", f"binhyen.{name}"], env=env)
         for name, port in SERVICES.items():
             wait_ready(name, port, procs[name])
@@ -123,7 +146,7 @@ def run_local() -> int:
             load_demo_at(
                 f"http://127.0.0.1:{SERVICES['registry']}",
                 admin_username=ADMIN,
-                admin_password=ADMIN_PASSWORD,
+                admin_password=password,
                 demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
             )
         )
@@ -139,7 +162,8 @@ def run_local() -> int:
             "demo incidents: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
             file=sys.stderr,
         )
-        print_urls(kafka.address, ferretdb.address, result)
+        shown = password if make_secrets.ADMIN_PASSWORD in made else None
+        print_urls(kafka.address, ferretdb.address, result, secrets, shown)
         while all(proc.poll() is None for proc in procs.values()):
             time.sleep(1)
         failed = [name for name, proc in procs.items() if proc.poll() is not None]
@@ -155,8 +179,14 @@ def run_local() -> int:
     return 0
 
 
-def print_urls(kafka: str, mongodb: str, demo: DemoResult) -> None:
-    """Tell the user where everything is and how to log in."""
+def print_urls(
+    kafka: str, mongodb: str, demo: DemoResult, secrets: Path, new_password: str | None
+) -> None:
+    """Tell the user where everything is and how to log in (the admin password only once)."""
+    if new_password is not None:
+        admin = f"password {new_password!r}, shown this once"
+    else:
+        admin = f"password in {secrets / make_secrets.ADMIN_PASSWORD}"
     registry = f"http://127.0.0.1:{SERVICES['registry']}"
     incidents = f"http://127.0.0.1:{SERVICES['incidents']}"
     ids = demo.units
@@ -170,7 +200,8 @@ Bình Yên is running (Ctrl-C stops everything this command started).
 
 Demo: Hà Tĩnh → Kỳ Anh → Kỳ Nam → Tân Thành, Quý Huệ; {demo.households} households.
 Accounts (password {demo.password!r}): {", ".join(demo.accounts)}; administrator {ADMIN!r}
-(password {ADMIN_PASSWORD!r}).
+({admin}).
+Secrets of this installation (tip secret, signing key): {secrets}
 
 Log in, create a hamlet under Kỳ Nam, then read it from incidents with the id it answers:
   TOKEN=$(curl -s {registry}/api/v1/auth/token -d grant_type=password \\

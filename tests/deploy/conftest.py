@@ -34,11 +34,14 @@ class Service:
         return port
 
     def setting(self, env_name: str) -> str | None:
-        """The field an environment variable sets, or None (names are case-insensitive)."""
+        """The field an environment variable sets, or None (names are case-insensitive;
+        ``<VARIABLE>_FILE`` sets the field from a file, see binhyen.kit.settings)."""
         name = env_name.upper()
         if not name.startswith(self.env_prefix):
             return None
         field = name.removeprefix(self.env_prefix).lower()
+        if field not in self.settings.model_fields and field.endswith("_file"):
+            field = field.removesuffix("_file")
         return field if field in self.settings.model_fields else None
 
     def is_secret(self, field: str) -> bool:

@@ -74,12 +74,18 @@ def pods() -> dict[str, Manifest]:
 @pytest.fixture(scope="module")
 def secret_samples() -> dict[str, str]:
     """A value for each Secret key, made as deploy/k8s/README.md makes it."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    pem, previous_pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        .decode()
+        for _ in range(2)
+    )
     return {
         "mongodb-uri": "mongodb://svc:pw@mongodb.example:27017/?authSource=admin",
         "signing-key-pem": pem,
+        "signing-key-previous-pem": previous_pem,
         "tip-secret": secrets.token_hex(32),
+        "tip-secret-previous": secrets.token_hex(32),
         "bootstrap-admin-username": "admin",
         "bootstrap-admin-password": secrets.token_hex(16),
     }
@@ -159,13 +165,15 @@ def test_secrets_come_from_secret_refs_only(services: dict[str, Service]) -> Non
 
 
 def test_readme_creates_every_secret_key_the_manifests_read() -> None:
-    refs = {
-        (v["valueFrom"]["secretKeyRef"]["name"], v["valueFrom"]["secretKeyRef"]["key"])
+    refs = [
+        v["valueFrom"]["secretKeyRef"]
         for pod in pods().values()
         for c in pod["containers"]
         for v in c.get("env", [])
         if "secretKeyRef" in v.get("valueFrom", {})
-    }
+    ]
+    required = {(ref["name"], ref["key"]) for ref in refs if not ref.get("optional")}
+    optional = {(ref["name"], ref["key"]) for ref in refs if ref.get("optional")}
     created = set()
     readme = (K8S / "README.md").read_text().replace("\\\n", " ")
     for command in re.findall(r"kubectl create secret generic ([\w-]+)([^\n]*)", readme):
@@ -173,7 +181,18 @@ def test_readme_creates_every_secret_key_the_manifests_read() -> None:
         created |= {
             (name, key) for key in re.findall(r"--from-(?:literal|file)=([\w-]+)=", options)
         }
-    assert refs == created
+    assert required == created
+    # Optional keys (previous secrets during a rotation): the README says how to set them.
+    assert all(f'\\"{key}\\"' in readme for _, key in optional), optional
+
+
+def test_only_previous_secrets_are_optional() -> None:
+    for pod in pods().values():
+        for c in pod["containers"]:
+            for v in c.get("env", []):
+                ref = v.get("valueFrom", {}).get("secretKeyRef", {})
+                if ref.get("optional"):
+                    assert "PREVIOUS" in v["name"], v["name"]
 
 
 def test_each_service_runs_its_own_image_on_its_port(services: dict[str, Service]) -> None:

@@ -48,3 +48,10 @@ def test_a_missing_file_is_an_error_naming_the_variable(
     monkeypatch.setenv("BINHYEN_EXAMPLE_SECRET_FILE", str(tmp_path / "absent"))
     with pytest.raises((ValueError, ValidationError), match="BINHYEN_EXAMPLE_SECRET_FILE"):
         Example()
+
+
+def test_an_empty_file_counts_as_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "secret-previous"
+    path.write_text("\n")
+    monkeypatch.setenv("BINHYEN_EXAMPLE_SECRET_FILE", str(path))
+    assert Example().secret is None

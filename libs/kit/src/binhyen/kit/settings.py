@@ -2,7 +2,8 @@
 
 Any setting can also be read from a file: ``<PREFIX><NAME>_FILE=/path`` (the Docker and
 Kubernetes convention for mounted secrets). The variable itself wins over its ``_FILE``;
-the file's content is taken without its trailing newline.
+the file's content is taken without its trailing newline, and an empty file counts as unset
+(so a deployment can always name the file of an optional secret, e.g. a previous key).
 """
 
 import os
@@ -36,9 +37,11 @@ class FileVariables(PydanticBaseSettingsSource):
             if not path:
                 continue
             try:
-                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+                content = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
                 raise ValueError(f"{variable}: cannot read {path} ({exc.strerror})") from exc
+            if content.strip():
+                values[name] = content
         return values
 
 

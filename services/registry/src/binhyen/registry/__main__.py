@@ -22,12 +22,16 @@ def main() -> None:
     if args.command == "demo":
         from binhyen.registry import demo
 
+        # The administrator as the registry knows it (variables or their _FILE).
+        admin = Settings()
+        if not admin.bootstrap_admin_username or not admin.bootstrap_admin_password:
+            raise SystemExit("demo: set BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME and _PASSWORD")
         demo.wait_until_ready(args.url)
         result = asyncio.run(
             demo.load_demo_at(
                 args.url,
-                admin_username=os.environ["BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME"],
-                admin_password=os.environ["BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD"],
+                admin_username=admin.bootstrap_admin_username,
+                admin_password=admin.bootstrap_admin_password.get_secret_value(),
                 demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
             )
         )
