@@ -92,8 +92,8 @@ async def test_a_token_of_the_previous_tip_secret_works_until_it_is_dropped(
         assert refused.status_code == 404
     dropped = rotated.model_copy(update={"tip_secret_previous": None})
     async with running_world(dropped, issuer) as world:
-        token = {"X-Reply-Token": reply_token(old, iid)}
-        assert (await world.client.get("/api/v1/tips/current", headers=token)).status_code == 404
+        headers = {"X-Reply-Token": reply_token(old, iid)}
+        assert (await world.client.get("/api/v1/tips/current", headers=headers)).status_code == 404
 
 
 async def test_a_genuine_token_of_a_signed_in_report_answers_like_an_unknown_id(
