@@ -1,9 +1,31 @@
 """Settings base shared by every service (pydantic-settings, env vars prefixed per service)."""
 
-from typing import Literal
+import os
+from pathlib import Path
+from typing import Any, Literal, Self
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class EnvFiles(PydanticBaseSettingsSource):
+    """``<SETTING>_FILE=/path``: a setting read from a file (a mounted secret), env wins."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ reads them all at once
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = str(self.settings_cls.model_config.get("env_prefix", ""))
+        values: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            path = os.environ.get(f"{prefix}{name}_FILE".upper())
+            if path:
+                values[name] = Path(path).read_text(encoding="utf-8").strip()
+        return values
 
 
 class ServiceSettings(BaseSettings):
@@ -23,6 +45,16 @@ class ServiceSettings(BaseSettings):
         description="Connections to the database (the driver's pool, per process).",
     )
     kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How the service talks to Kafka (SASL_* with a SCRAM user)."
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism of the Kafka user."
+    )
+    kafka_username: str | None = Field(None, description="This service's Kafka (SCRAM) user.")
+    kafka_password: SecretStr | None = Field(
+        None, description="Its password; or a file named by `..._KAFKA_PASSWORD_FILE`."
+    )
     topic_prefix: str = Field("", description="Prefix for every topic name (tests, tenants).")
     consumer_group: str = Field(description="Kafka consumer group id of this service.")
     outbox_sweep_seconds: float = Field(
@@ -52,6 +84,30 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init, environment, then ``*_FILE`` secrets, then the defaults."""
+        files = EnvFiles(settings_cls)
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+
     def topic(self, name: str) -> str:
         """Return the deployed name of a catalogue topic."""
         return f"{self.topic_prefix}{name}"
+
+    @model_validator(mode="after")
+    def _kafka_user_when_sasl(self) -> Self:
+        if self.kafka_security_protocol != "PLAINTEXT" and not (
+            self.kafka_username and self.kafka_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs kafka_username "
+                "and kafka_password"
+            )
+        return self
