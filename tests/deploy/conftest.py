@@ -39,6 +39,8 @@ class Service:
         if not name.startswith(self.env_prefix):
             return None
         field = name.removeprefix(self.env_prefix).lower()
+        if field not in self.settings.model_fields and field.endswith("_file"):
+            field = field.removesuffix("_file")  # <SETTING>_FILE: read from a mounted secret
         return field if field in self.settings.model_fields else None
 
     def is_secret(self, field: str) -> bool:
