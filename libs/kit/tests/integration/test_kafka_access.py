@@ -19,12 +19,14 @@ from aiokafka.errors import (
 )
 from pydantic import SecretStr
 
-from binhyen.kit.kafka import KafkaAccess, client_kwargs, start_producer
+from binhyen.kit.consumer import ConsumerRunner, Record
+from binhyen.kit.kafka import KafkaAccess, KafkaProbe, client_kwargs, start_producer
 from binhyen.kit.kafka_access import (
     agency_group_prefix,
     create_agency,
     grant_service,
 )
+from binhyen.kit.testing import eventually
 from binhyen.kit.testing.servers import load_localservers
 from binhyen.kit.topics import TopicEntry, create_topics
 
@@ -133,3 +135,36 @@ async def test_a_service_writes_its_own_topics_and_not_another_services(
     finally:
         await producer.stop()
     assert await _read_one(incidents, INTERNAL, "incidents") == b"{}"
+
+
+async def test_the_kit_consumer_and_probe_log_in_as_the_service(
+    secure_kafka: KafkaAccess, topics: list[str]
+) -> None:
+    password = SecretStr(uuid.uuid4().hex)
+    await grant_service(
+        secure_kafka, "incidents", reads=[INTERNAL], group="incidents-kit", password=password
+    )
+    incidents = _as(secure_kafka, "incidents", password)
+    probe = KafkaProbe(incidents)
+    try:
+        await probe.check(timeout=15)
+    finally:
+        await probe.close()
+    seen: list[Record] = []
+
+    async def handler(record: Record) -> None:
+        seen.append(record)
+
+    runner = ConsumerRunner(
+        bootstrap=incidents,
+        group_id="incidents-kit",
+        topics=[INTERNAL],
+        handler=handler,
+        client_id="incidents-0",
+        dead_letters="binhyen.incidents.dlq.v1",
+    )
+    await runner.start()
+    try:
+        await eventually(lambda: len(seen) == 1, what="the record, read as incidents")
+    finally:
+        await runner.stop()
