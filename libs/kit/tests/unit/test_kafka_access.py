@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import SettingsConfigDict, SettingsError
 
 from binhyen.kit.kafka import KafkaAccess, client_kwargs
 from binhyen.kit.settings import ServiceSettings
@@ -63,3 +63,11 @@ def test_the_environment_wins_over_a_file(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("BINHYEN_TESTSVC_KAFKA_PASSWORD", "from-env")
     password = _Settings().kafka_password
     assert password is not None and password.get_secret_value() == "from-env"
+
+
+def test_a_missing_secret_file_names_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BINHYEN_TESTSVC_KAFKA_PASSWORD_FILE", str(tmp_path / "absent"))
+    with pytest.raises(SettingsError, match="BINHYEN_TESTSVC_KAFKA_PASSWORD_FILE"):
+        _Settings()

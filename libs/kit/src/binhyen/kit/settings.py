@@ -9,6 +9,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 
@@ -22,9 +23,13 @@ class EnvFiles(PydanticBaseSettingsSource):
         prefix = str(self.settings_cls.model_config.get("env_prefix", ""))
         values: dict[str, Any] = {}
         for name in self.settings_cls.model_fields:
-            path = os.environ.get(f"{prefix}{name}_FILE".upper())
+            variable = f"{prefix}{name}_FILE".upper()
+            path = os.environ.get(variable)
             if path:
-                values[name] = Path(path).read_text(encoding="utf-8").strip()
+                try:
+                    values[name] = Path(path).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise SettingsError(f"{variable}: cannot read {path} ({exc.strerror})") from exc
         return values
 
 
