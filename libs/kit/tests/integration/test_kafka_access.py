@@ -135,6 +135,8 @@ async def test_a_service_writes_its_own_topics_and_not_another_services(
     finally:
         await producer.stop()
     assert await _read_one(incidents, INTERNAL, "incidents") == b"{}"
+    # Its own topics too: the operator's dlq commands read its dead letters as the service.
+    assert await _read_one(incidents, INCIDENTS, "incidents") == b"{}"
 
 
 async def test_the_kit_consumer_and_probe_log_in_as_the_service(

@@ -3,9 +3,9 @@
 ``python -m binhyen.kit.kafka_access agency create NAME`` creates an agency's user, lets it
 read the public topics (and use consumer groups ``agency.NAME.*``) and prints its password
 once. ``… service grant NAME --reads TOPIC … --group GROUP`` is the deploy step of a
-service's user: it writes the topics ``binhyen.NAME.*`` (its events and its dead letters),
-reads what it consumes and commits in its own group. Nothing else is granted, and a broker
-started with ``allow.everyone.if.no.acl.found=false`` refuses the rest.
+service's user: it writes and reads the topics ``binhyen.NAME.*`` (its events, its dead
+letters), reads what it consumes and commits in its own group. Nothing else is granted, and a
+broker started with ``allow.everyone.if.no.acl.found=false`` refuses the rest.
 
 The operator's own user (a super user of the cluster) is read from ``BINHYEN_KAFKA_*``:
 ``BOOTSTRAP``, ``SECURITY_PROTOCOL``, ``USERNAME``, ``PASSWORD`` or ``PASSWORD_FILE``.
@@ -76,10 +76,15 @@ class Grant:
 def service_grants(
     service: str, *, reads: Iterable[str], group: str | None, topic_prefix: str = ""
 ) -> list[Grant]:
-    """A service writes its own topics (``binhyen.<service>.``), reads what it consumes."""
+    """A service writes its own topics (``binhyen.<service>.``), reads what it consumes.
+
+    It may read its own topics too: the operator's ``dlq`` commands read its dead letters
+    with the service's settings.
+    """
     own = f"{topic_prefix}binhyen.{service}."
     grants = [
         Grant(service, "topic", own, "write", "prefixed"),
+        Grant(service, "topic", own, "read", "prefixed"),
         Grant(service, "topic", own, "describe", "prefixed"),
     ]
     for topic in reads:
