@@ -41,7 +41,7 @@ class Service:
             return None
         field = name.removeprefix(self.env_prefix).lower()
         if field not in self.settings.model_fields and field.endswith("_file"):
-            field = field.removesuffix("_file")
+            field = field.removesuffix("_file")  # <SETTING>_FILE: read from a mounted secret
         return field if field in self.settings.model_fields else None
 
     def is_secret(self, field: str) -> bool:

@@ -21,6 +21,15 @@ DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / "deploy" / "Dockerfile.dockerignore"
 LAUNCHER = ROOT / "deploy" / "service.sh"
 CATALOGUE = "deploy/kafka/topics.json"
+# The published address of the services' HTTP ports: loopback unless the operator says otherwise.
+BIND = "${BINHYEN_BIND:-127.0.0.1}"
+# The kit's command-line tools (topics, kafka_access) run from a service image with their own
+# variables, not a service's settings.
+KIT_TOOLS = {"secrets", "topics", "kafka-access"}
+KIT_TOOL_ENV = re.compile(
+    r"BINHYEN_(TOPICS|KAFKA)_(BOOTSTRAP|SECURITY_PROTOCOL|SASL_MECHANISM|USERNAME|PASSWORD_FILE|FILE)"
+)
+SECRETS = "/run/binhyen-secrets/"
 
 Instruction = tuple[str, str]
 
@@ -186,7 +195,12 @@ def test_compose_builds_every_image_from_the_one_dockerfile(services: dict[str, 
         assert service is not None, f"{name}: SERVICE names no directory of services/"
         assert str(build["args"]["PORT"]) == str(service.port), f"{name}: PORT is not http_port"
         for variable in spec.get("environment", {}):
-            assert service.setting(variable), f"{name}: {variable} is no setting of {service.name}"
+            if name in KIT_TOOLS:
+                assert KIT_TOOL_ENV.fullmatch(variable), f"{name}: {variable} is no kit tool's"
+            else:
+                assert service.setting(variable), (
+                    f"{name}: {variable} is no setting of {service.name}"
+                )
 
 
 def test_compose_runs_every_service_after_the_topics_exist(services: dict[str, Service]) -> None:
@@ -195,8 +209,9 @@ def test_compose_runs_every_service_after_the_topics_exist(services: dict[str, S
         spec = specs.get(service.name)
         assert spec is not None, f"docker-compose.yml has no service {service.name}"
         assert spec["build"]["args"]["SERVICE"] == service.name
-        assert spec["ports"] == [f"{service.port}:{service.port}"]
+        assert spec["ports"] == [f"{BIND}:{service.port}:{service.port}"]
         assert spec["depends_on"]["topics"] == {"condition": "service_completed_successfully"}
+        assert spec["depends_on"]["kafka-access"] == {"condition": "service_completed_successfully"}
         assert spec["depends_on"]["mongodb"] == {"condition": "service_healthy"}
 
 
@@ -209,3 +224,53 @@ def test_compose_creates_the_topics_once_kafka_answers() -> None:
     assert command[command.index("--replication-factor") + 1] == "1"  # one broker
     assert topics["depends_on"] == {"kafka": {"condition": "service_healthy"}}
     assert topics["restart"] == "no"
+
+
+def test_compose_publishes_only_the_services_http_ports(services: dict[str, Service]) -> None:
+    published = {name: s["ports"] for name, s in compose()["services"].items() if "ports" in s}
+    assert published == {
+        name: [f"{BIND}:{service.port}:{service.port}"] for name, service in services.items()
+    }
+
+
+def test_compose_kafka_takes_only_sasl_users_and_enforces_acls() -> None:
+    env = compose()["services"]["kafka"]["environment"]
+    protocols = dict(p.split(":") for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, "no listener without a user"
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_SUPER_USERS"] == "User:admin"
+    assert not any("JAAS" in name or "PASSWORD" in name for name in env), "passwords: from files"
+
+
+def test_compose_services_log_in_to_kafka_and_mongodb_with_their_own_users(
+    services: dict[str, Service],
+) -> None:
+    specs = compose()["services"]
+    grants = " ".join(specs["kafka-access"]["command"])
+    for service in services.values():
+        env = specs[service.name]["environment"]
+        prefix = service.env_prefix
+        assert env[f"{prefix}KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        assert env[f"{prefix}KAFKA_USERNAME"] == service.name
+        assert env[f"{prefix}KAFKA_PASSWORD_FILE"] == f"{SECRETS}kafka-{service.name}-password"
+        assert env[f"{prefix}MONGODB_URI_FILE"] == f"{SECRETS}mongodb-{service.name}-uri"
+        assert f"service grant {service.name} " in grants, f"no Kafka ACLs for {service.name}"
+        group = service.settings.model_fields["consumer_group"].default
+        consumes = f"service grant {service.name} --reads" in grants
+        assert not consumes or f"--group {group} " in grants, f"{service.name}: not its group"
+    users = (ROOT / "deploy" / "compose" / "mongodb-users.js").read_text()
+    for service in services.values():
+        database = service.settings.model_fields["mongodb_database"].default
+        assert f'{service.name}: "{database}"' in users, f"no MongoDB user for {service.name}"
+    secrets = (ROOT / "deploy" / "compose" / "make-secrets.sh").read_text()
+    for service in services.values():
+        assert f"kafka-{service.name}-password" in secrets, service.name
+
+
+def test_compose_mongodb_turns_authentication_on() -> None:
+    mongodb = compose()["services"]["mongodb"]
+    assert mongodb["environment"]["MONGO_INITDB_ROOT_PASSWORD_FILE"].startswith(SECRETS)
+    assert any(
+        v.endswith("/docker-entrypoint-initdb.d/mongodb-users.js:ro") for v in mongodb["volumes"]
+    )

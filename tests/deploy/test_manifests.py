@@ -88,6 +88,9 @@ def secret_samples() -> dict[str, str]:
         "tip-secret-previous": secrets.token_hex(32),
         "bootstrap-admin-username": "admin",
         "bootstrap-admin-password": secrets.token_hex(16),
+        "kafka-password": secrets.token_urlsafe(32),
+        "username": "binhyen-admin",
+        "password": secrets.token_urlsafe(32),
     }
 
 
@@ -262,7 +265,11 @@ def test_topics_job_creates_the_catalogue_with_the_configured_replication(
     command = spec["command"]
     assert command[:4] == ["python", "-m", "binhyen.kit.topics", "create"]
     assert command[command.index("--file") + 1] == "/app/deploy/kafka/topics.json"
-    env = {v["name"]: v["valueFrom"]["configMapKeyRef"]["key"] for v in spec["env"]}
+    env = {
+        v["name"]: v["valueFrom"]["configMapKeyRef"]["key"]
+        for v in spec["env"]
+        if "configMapKeyRef" in v["valueFrom"]
+    }
     assert command[command.index("--bootstrap") + 1] == "$(BINHYEN_TOPICS_BOOTSTRAP)"
     assert command[command.index("--replication-factor") + 1] == (
         "$(BINHYEN_TOPICS_REPLICATION_FACTOR)"
@@ -270,6 +277,54 @@ def test_topics_job_creates_the_catalogue_with_the_configured_replication(
     assert env == {
         "BINHYEN_TOPICS_BOOTSTRAP": "kafka-bootstrap",
         "BINHYEN_TOPICS_REPLICATION_FACTOR": "topics-replication-factor",
+        "BINHYEN_TOPICS_SECURITY_PROTOCOL": "kafka-security-protocol",
+    }
+    admin = {
+        v["name"]: v["valueFrom"]["secretKeyRef"]
+        for v in spec["env"]
+        if "secretKeyRef" in v["valueFrom"]
+    }
+    assert admin == {
+        "BINHYEN_TOPICS_USERNAME": {"name": "binhyen-kafka-admin", "key": "username"},
+        "BINHYEN_TOPICS_PASSWORD": {"name": "binhyen-kafka-admin", "key": "password"},
     }
     assert config()["topics-replication-factor"] == "3", "production default"
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def test_services_log_in_to_kafka_with_their_own_user(services: dict[str, Service]) -> None:
+    assert config()["kafka-security-protocol"] in {"SASL_SSL", "SASL_PLAINTEXT"}
+    job = container(objects("Job")["binhyen-kafka-access"])
+    grants = " ".join(job["command"])
+    mounts = {m["mountPath"]: m["name"] for m in job["volumeMounts"]}
+    volumes = {
+        v["name"]: v["secret"]["secretName"]
+        for v in objects("Job")["binhyen-kafka-access"]["spec"]["template"]["spec"]["volumes"]
+    }
+    for service in services.values():
+        env = {v["name"]: v for v in container(deployment_of(service)).get("env", [])}
+        prefix = service.env_prefix
+        assert env[f"{prefix}KAFKA_USERNAME"]["value"] == service.name
+        password = env[f"{prefix}KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert password == {"name": f"binhyen-{service.name}", "key": "kafka-password"}
+        protocol = env[f"{prefix}KAFKA_SECURITY_PROTOCOL"]["valueFrom"]["configMapKeyRef"]
+        assert protocol["key"] == "kafka-security-protocol"
+        # The Job sets the user's password from the same Secret key the service reads.
+        assert f"service grant {service.name} " in grants, f"no Kafka ACLs for {service.name}"
+        path = f"/run/binhyen-secrets/{service.name}"
+        assert f"{path}/kafka-password" in grants
+        assert volumes[mounts[path]] == f"binhyen-{service.name}"
+        group = service.settings.model_fields["consumer_group"].default
+        if f"service grant {service.name} --reads" in grants:
+            assert f"--group {group} " in grants, f"{service.name}: not its consumer group"
+
+
+def test_mongodb_uris_name_a_user_of_the_services_own_database(
+    services: dict[str, Service],
+) -> None:
+    readme = (K8S / "README.md").read_text()
+    for service in services.values():
+        database = service.settings.model_fields["mongodb_database"].default
+        uri = f"mongodb://binhyen-{service.name}:PASSWORD@mongodb.example:27017/{database}?authSource={database}"
+        assert uri in readme, f"{service.name}: its own user, in its own database"
+        assert f'roles: [{{role: "readWrite", db: "{database}"}}]' in readme, service.name

@@ -43,6 +43,7 @@ from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
 from binhyen.contracts import CloudEvent, parse_event
+from binhyen.kit.kafka import KafkaAccess, client_kwargs
 from binhyen.kit.logging import correlation_id
 from binhyen.kit.metrics import CONSUMED
 
@@ -195,7 +196,7 @@ class ConsumerRunner:
     def __init__(
         self,
         *,
-        bootstrap: str,
+        bootstrap: KafkaAccess | str,
         group_id: str,
         topics: list[str],
         handler: RecordHandler,
@@ -288,7 +289,7 @@ class ConsumerRunner:
 
     async def _connect(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **client_kwargs(self._bootstrap),
             group_id=self._group,
             client_id=self._client_id,
             enable_auto_commit=False,
@@ -297,7 +298,7 @@ class ConsumerRunner:
             max_poll_interval_ms=300_000,
         )
         dlq = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
+            **client_kwargs(self._bootstrap),
             client_id=f"{self._client_id}-dlq",
             enable_idempotence=True,
             acks="all",

@@ -34,6 +34,7 @@ from binhyen.kit.consumer import (
     describe_error,
     header,
 )
+from binhyen.kit.kafka import KafkaAccess, client_kwargs
 
 Document = dict[str, Any]
 REPLAYS = "dead_letter_replays"
@@ -80,10 +81,10 @@ class DeadLetter:
 
 
 async def read_dead_letters(
-    bootstrap: str, topic: str, *, timeout: float = 30.0
+    bootstrap: KafkaAccess | str, topic: str, *, timeout: float = 30.0
 ) -> list[DeadLetter]:
     """Every record on the dead-letter topic, from the beginning (no consumer group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_kwargs(bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic)

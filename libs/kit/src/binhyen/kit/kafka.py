@@ -5,17 +5,103 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
+from aiokafka.helpers import create_ssl_context
+from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from binhyen.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
+SecurityProtocol = Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"]
+# PLAIN only for an operator's super user defined in the broker's own configuration
+# (docker-compose.yml); services and agencies are SCRAM users.
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
-def new_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+
+@dataclass(frozen=True)
+class KafkaAccess:
+    """Where the brokers are and who this client is to them (PLAINTEXT without a user)."""
+
+    bootstrap: str
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    username: str | None = None
+    password: SecretStr | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> KafkaAccess:
+        """The access a service's settings describe."""
+        return cls(
+            bootstrap=settings.kafka_bootstrap,
+            security_protocol=settings.kafka_security_protocol,
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            username=settings.kafka_username,
+            password=settings.kafka_password,
+        )
+
+    @classmethod
+    def from_env(cls, prefix: str, *, bootstrap: str) -> KafkaAccess:
+        """Access for a command-line tool: ``{prefix}SECURITY_PROTOCOL``, ``…USERNAME``, …
+
+        The password is ``{prefix}PASSWORD`` or the content of the file ``{prefix}PASSWORD_FILE``
+        (a mounted secret).
+        """
+        env = os.environ
+        password = env.get(f"{prefix}PASSWORD")
+        if password is None and env.get(f"{prefix}PASSWORD_FILE"):
+            password = Path(env[f"{prefix}PASSWORD_FILE"]).read_text(encoding="utf-8").strip()
+        protocol = env.get(f"{prefix}SECURITY_PROTOCOL") or "PLAINTEXT"
+        mechanism = env.get(f"{prefix}SASL_MECHANISM") or "SCRAM-SHA-512"
+        if protocol not in get_args(SecurityProtocol):
+            raise ValueError(f"{prefix}SECURITY_PROTOCOL: unknown protocol {protocol!r}")
+        if mechanism not in get_args(SaslMechanism):
+            raise ValueError(f"{prefix}SASL_MECHANISM: unknown mechanism {mechanism!r}")
+        return cls(
+            bootstrap=bootstrap,
+            security_protocol=cast(SecurityProtocol, protocol),
+            sasl_mechanism=cast(SaslMechanism, mechanism),
+            username=env.get(f"{prefix}USERNAME") or None,
+            password=SecretStr(password) if password is not None else None,
+        )
+
+
+def client_kwargs(access: KafkaAccess | str) -> dict[str, Any]:
+    """The keyword arguments every Kafka client of the kit is built with (address, security).
+
+    A bare ``host:port`` string is PLAINTEXT without credentials (local servers, tests).
+    """
+    if isinstance(access, str):
+        access = KafkaAccess(access)
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": access.bootstrap,
+        "security_protocol": access.security_protocol,
+    }
+    if access.security_protocol == "PLAINTEXT":
+        return kwargs
+    if not access.username or access.password is None:
+        raise ValueError(f"Kafka {access.security_protocol} needs a username and a password")
+    kwargs |= {
+        "sasl_mechanism": access.sasl_mechanism,
+        "sasl_plain_username": access.username,
+        "sasl_plain_password": access.password.get_secret_value(),
+    }
+    if access.security_protocol == "SASL_SSL":
+        kwargs["ssl_context"] = create_ssl_context()
+    return kwargs
+
+
+def new_producer(access: KafkaAccess | str, *, client_id: str) -> AIOKafkaProducer:
     """An idempotent producer that waits for all in-sync replicas (acks=all)."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **client_kwargs(access),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -25,9 +111,9 @@ def new_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
     )
 
 
-async def start_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+async def start_producer(access: KafkaAccess | str, *, client_id: str) -> AIOKafkaProducer:
     """Create and start a producer; raise if Kafka cannot be reached."""
-    producer = new_producer(bootstrap, client_id=client_id)
+    producer = new_producer(access, client_id=client_id)
     try:
         await producer.start()
     except BaseException:
@@ -40,15 +126,15 @@ async def start_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
 class KafkaProbe:
     """Health report: a real metadata request to the brokers (reported, never gating)."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, access: KafkaAccess | str) -> None:
+        self._access = access
         self._client: AIOKafkaClient | None = None
 
     async def check(self, timeout: float = 3.0) -> None:
         """Raise unless the cluster answers a metadata request within ``timeout`` seconds."""
         async with asyncio.timeout(timeout):
             if self._client is None:
-                client = AIOKafkaClient(bootstrap_servers=self._bootstrap, request_timeout_ms=3000)
+                client = AIOKafkaClient(**client_kwargs(self._access), request_timeout_ms=3000)
                 try:
                     await client.bootstrap()
                 except BaseException:
@@ -74,8 +160,8 @@ class KafkaHealth:
     its whole timeout.
     """
 
-    def __init__(self, bootstrap: str, *, interval: float = 5.0) -> None:
-        self._probe = KafkaProbe(bootstrap)
+    def __init__(self, access: KafkaAccess | str, *, interval: float = 5.0) -> None:
+        self._probe = KafkaProbe(access)
         self._interval = interval
         self._state = "unknown (not probed yet)"
         self._task: asyncio.Task[None] | None = None

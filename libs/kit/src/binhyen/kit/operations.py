@@ -19,6 +19,7 @@ from binhyen.kit.deadletters import (
     replay_outcomes,
     select,
 )
+from binhyen.kit.kafka import KafkaAccess
 from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.outbox import UnknownParkedEntry, list_parked, retry_parked
 from binhyen.kit.runtime import Subscription
@@ -113,7 +114,7 @@ async def _dlq(
     out: TextIO,
 ) -> int:
     topic = settings.topic(dead_letters.name)
-    letters = await read_dead_letters(settings.kafka_bootstrap, topic)
+    letters = await read_dead_letters(KafkaAccess.of(settings), topic)
     client = create_mongo_client(settings.mongodb_uri, timeout_ms=settings.mongodb_timeout_ms)
     db = client[settings.mongodb_database]
     try:

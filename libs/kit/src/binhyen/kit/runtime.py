@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from binhyen.contracts import TopicSpec
 from binhyen.kit.auth import TokenVerifier, load_jwks
 from binhyen.kit.consumer import ConsumerRunner, RecordHandler
-from binhyen.kit.kafka import KafkaHealth, start_producer
+from binhyen.kit.kafka import KafkaAccess, KafkaHealth, start_producer
 from binhyen.kit.logging import configure_logging, correlation_id
 from binhyen.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from binhyen.kit.mongo import create_mongo_client, describe_server, ping
@@ -167,7 +167,7 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
         max_pool_size=settings.mongodb_max_pool_size,
     )
     rt = Runtime(spec.name, settings, mongo, mongo[settings.mongodb_database])
-    rt.kafka = KafkaHealth(settings.kafka_bootstrap)
+    rt.kafka = KafkaHealth(KafkaAccess.of(settings))
     if settings.auth_jwks_json or settings.auth_jwks_url:
         rt.verifier = TokenVerifier(
             issuer=settings.auth_issuer,
@@ -198,7 +198,7 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
             raise ValueError(f"{spec.name} consumes topics but declares no dead_letters topic")
         for index, sub in enumerate(subscriptions):
             runner = ConsumerRunner(
-                bootstrap=settings.kafka_bootstrap,
+                bootstrap=KafkaAccess.of(settings),
                 group_id=settings.consumer_group,
                 topics=[settings.topic(t.name) for t in sub.topics],
                 handler=sub.handler,
@@ -239,7 +239,7 @@ async def _log_server(rt: Runtime) -> None:
 
 
 async def _producer(settings: ServiceSettings, name: str) -> AIOKafkaProducer:
-    return await start_producer(settings.kafka_bootstrap, client_id=f"{name}-outbox")
+    return await start_producer(KafkaAccess.of(settings), client_id=f"{name}-outbox")
 
 
 def serve_forever(app: FastAPI, settings: ServiceSettings, *, name: str) -> None:

@@ -8,14 +8,15 @@ the file's content is taken without its trailing newline, and an empty file coun
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 
@@ -39,7 +40,7 @@ class FileVariables(PydanticBaseSettingsSource):
             try:
                 content = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
-                raise ValueError(f"{variable}: cannot read {path} ({exc.strerror})") from exc
+                raise SettingsError(f"{variable}: cannot read {path} ({exc.strerror})") from exc
             if content.strip():
                 values[name] = content
         return values
@@ -62,6 +63,16 @@ class ServiceSettings(BaseSettings):
         description="Connections to the database (the driver's pool, per process).",
     )
     kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How the service talks to Kafka (SASL_* with a SCRAM user)."
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism of the Kafka user."
+    )
+    kafka_username: str | None = Field(None, description="This service's Kafka (SCRAM) user.")
+    kafka_password: SecretStr | None = Field(
+        None, description="Its password; or a file named by `..._KAFKA_PASSWORD_FILE`."
+    )
     topic_prefix: str = Field("", description="Prefix for every topic name (tests, tenants).")
     consumer_group: str = Field(description="Kafka consumer group id of this service.")
     outbox_sweep_seconds: float = Field(
@@ -112,3 +123,14 @@ class ServiceSettings(BaseSettings):
     def topic(self, name: str) -> str:
         """Return the deployed name of a catalogue topic."""
         return f"{self.topic_prefix}{name}"
+
+    @model_validator(mode="after")
+    def _kafka_user_when_sasl(self) -> Self:
+        if self.kafka_security_protocol != "PLAINTEXT" and not (
+            self.kafka_username and self.kafka_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs kafka_username "
+                "and kafka_password"
+            )
+        return self

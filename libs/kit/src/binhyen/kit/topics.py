@@ -29,6 +29,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from binhyen.contracts import TopicSpec
+from binhyen.kit.kafka import KafkaAccess, client_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def entries_of(specs: Iterable[TopicSpec]) -> list[TopicEntry]:
 
 
 async def create_topics(
-    bootstrap: str,
+    bootstrap: KafkaAccess | str,
     entries: Sequence[TopicEntry],
     *,
     replication_factor: int = 1,
@@ -124,13 +125,14 @@ async def create_topics(
         await admin.close()
 
 
-async def _admin(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminClient:
+async def _admin(access: KafkaAccess | str, wait_seconds: float) -> AIOKafkaAdminClient:
     """An admin client, retrying until the cluster answers or ``wait_seconds`` pass."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     delay = 0.5
+    bootstrap = access if isinstance(access, str) else access.bootstrap
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+        admin = AIOKafkaAdminClient(**client_kwargs(access), request_timeout_ms=15_000)
         try:
             await admin.start()
             return admin
@@ -171,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument(
         "--bootstrap",
         default=os.environ.get("BINHYEN_TOPICS_BOOTSTRAP") or "127.0.0.1:19092",
-        help="Kafka bootstrap servers (default $BINHYEN_TOPICS_BOOTSTRAP)",
+        help="Kafka bootstrap servers (default $BINHYEN_TOPICS_BOOTSTRAP); the user is "
+        "$BINHYEN_TOPICS_USERNAME with $BINHYEN_TOPICS_PASSWORD(_FILE) and "
+        "$BINHYEN_TOPICS_SECURITY_PROTOCOL (default PLAINTEXT, no user)",
     )
     create.add_argument(
         "--replication-factor",
@@ -190,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = load_topics(args.file)
         created = asyncio.run(
             create_topics(
-                args.bootstrap,
+                KafkaAccess.from_env("BINHYEN_TOPICS_", bootstrap=args.bootstrap),
                 entries,
                 replication_factor=args.replication_factor,
                 prefix=args.prefix,

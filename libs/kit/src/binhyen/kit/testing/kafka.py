@@ -13,12 +13,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
+from binhyen.kit.kafka import KafkaAccess, client_kwargs
+
 log = logging.getLogger(__name__)
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 async def read_topic(
-    bootstrap: str,
+    bootstrap: KafkaAccess | str,
     topic: str,
     *,
     until: Callable[[list[Record]], bool] = lambda records: bool(records),
@@ -29,9 +31,7 @@ async def read_topic(
     Returns as soon as ``until`` is true AND every partition has been read to its end
     offset, so a count taken from the result is final for what is on the topic now.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
-    )
+    consumer = AIOKafkaConsumer(**client_kwargs(bootstrap), enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout
@@ -64,9 +64,9 @@ async def read_topic(
         await consumer.stop()
 
 
-async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
+async def delete_topics(bootstrap: KafkaAccess | str, prefix: str) -> list[str]:
     """Delete every topic whose name starts with ``prefix`` (best effort); return their names."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     try:
         await admin.start()
         names = [t for t in await admin.list_topics() if t.startswith(prefix)]
