@@ -19,8 +19,9 @@ class Settings(ServiceSettings):
     tip_secret: SecretStr = Field(
         SecretStr(DEV_TIP_SECRET),
         description=(
-            "Key that signs tipsters' reply tokens and salts hashed client addresses. The same "
-            "on every replica; refused at its default outside dev and test."
+            "Key that signs tipsters' reply tokens, salts hashed client addresses and derives "
+            "reporters' pseudonymous references. The same on every replica; refused at its "
+            "default outside dev and test."
         ),
     )
     tip_rate_limit: int = Field(

@@ -44,6 +44,7 @@ from binhyen.incidents.service.common import (
     domain_error,
     load_incident,
     lost_race,
+    reporter_ref,
     roles_at,
 )
 from binhyen.incidents.service.events import (
@@ -207,6 +208,7 @@ async def _file(
         answers = validate_answers(category, dict(cmd.answers))
         policy = await policy_for_intake(ctx)
         severity = cmd.severity or category.default_severity
+        reporter = Reporter(channel, None if channel == "anonymous" else owner)
         incident = domain.report(
             incident_id=request.result_id,
             hamlet_id=unit.id,
@@ -215,7 +217,8 @@ async def _file(
             description=text(cmd.description),
             occurred_at=cmd.occurred_at,
             now=now,
-            reporter=Reporter(channel, None if channel == "anonymous" else owner),
+            reporter=reporter,
+            reporter_ref=reporter_ref(ctx, request.result_id, reporter),
             severity=severity,
             location=cmd.location,
             address=nfc(cmd.address) if cmd.address else None,
