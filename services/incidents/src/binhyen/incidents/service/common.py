@@ -128,11 +128,15 @@ def is_reporter(principal: Principal, incident: Incident) -> bool:
 async def load_incident(
     ctx: Context, incident_id: str, principal: Principal, permission: str = "incidents:read"
 ) -> Incident:
-    """An incident the caller may act on, or 404 (outside scope) / 403 (inside, not allowed)."""
+    """An incident the caller may act on, or 404 (outside scope) / 403 (inside, not allowed).
+
+    Outside scope means: not the caller's report and no ``incidents:read`` there (seeing the
+    units is not enough); it answers exactly as an unknown id.
+    """
     incident = await ctx.stores.incidents.get(incident_id)
-    if incident is None:
+    mine = incident is not None and is_reporter(principal, incident)
+    if incident is None or not (mine or principal.allows("incidents:read", incident.unit_path)):
         raise NotFound(f"incident {incident_id} does not exist")
-    if permission == "incidents:read" and is_reporter(principal, incident):
-        return pseudonymised(ctx, incident)
-    authorize(principal, permission, incident.unit_path, what=f"incident {incident_id}")
+    if not (permission == "incidents:read" and mine):
+        authorize(principal, permission, incident.unit_path, what=f"incident {incident_id}")
     return pseudonymised(ctx, incident)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from binhyen.incidents.domain.incidents import OPEN, Incident, Point
 from binhyen.incidents.service.common import Context, is_reporter, load_incident
+from binhyen.incidents.service.replicas import unknown_hamlet
 from binhyen.incidents.store.incidents import Filters
 from binhyen.kit.auth import Principal
 from binhyen.kit.problems import Invalid
@@ -125,11 +126,11 @@ async def similar_incidents(
     only the ones the caller may read are listed — for a resident, their own reports.
     """
     unit = await ctx.stores.units.get(hamlet_id)
-    if unit is None:
-        raise Invalid("this hamlet is not known", field="hamlet_id")
-    path = (*unit.ancestor_ids, unit.id)
-    if not (principal.allows("incidents:report", path) or principal.allows("incidents:read", path)):
-        raise Invalid("this hamlet is not known", field="hamlet_id")
+    path = (*unit.ancestor_ids, unit.id) if unit is not None else ()
+    if unit is None or not (
+        principal.allows("incidents:report", path) or principal.allows("incidents:read", path)
+    ):
+        raise unknown_hamlet()  # outside the caller's scope: as if it did not exist
     since, until = occurred_at - SIMILAR_WINDOW, occurred_at + SIMILAR_WINDOW
     alike = Filters(categories=[category], statuses=sorted(OPEN), since=since, until=until)
     count = await ctx.stores.incidents.count(replace(alike, units=[unit.id]))
