@@ -36,9 +36,7 @@ async def test_an_incident_outside_ones_scope_answers_like_an_unknown_one(world:
     for who, headers in callers.items():
         for path in ("", "/timeline", "/messages"):
             there = await world.client.get(f"/api/v1/incidents/{iid}{path}", headers=headers)
-            unknown = await world.client.get(
-                f"/api/v1/incidents/{UNKNOWN}{path}", headers=headers
-            )
+            unknown = await world.client.get(f"/api/v1/incidents/{UNKNOWN}{path}", headers=headers)
             assert there.status_code == 404, (who, path, there.text)
             assert _as_unknown(there, iid) == _as_unknown(unknown, UNKNOWN), (who, path)
         there = await world.act(iid, "acknowledge", headers)
