@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -123,9 +124,16 @@ async def test_the_map_is_a_geojson_feature_collection_of_located_incidents(worl
     assert set(feature["properties"]) >= {"category", "severity", "status", "hamlet_id"}
 
 
+async def _similar(world: World, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    response = await world.client.get("/api/v1/incidents/similar", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
 async def test_similar_open_reports_are_found_before_submitting(world: World) -> None:
     ids = await _seed(world)
-    resident = world.as_("resident", HAMLET)
+    staff = world.as_("hamlet_officer", HAMLET)
     near = [SPOT[0] + 0.001, SPOT[1]]  # about 100 m east
     params: dict[str, Any] = {
         "hamlet_id": HAMLET,
@@ -134,23 +142,39 @@ async def test_similar_open_reports_are_found_before_submitting(world: World) ->
         "lon": near[0],
         "lat": near[1],
     }
-    response = await world.client.get("/api/v1/incidents/similar", params=params, headers=resident)
-    assert response.status_code == 200, response.text
-    found = response.json()
-    assert [s["id"] for s in found] == [ids["theft"]]
-    assert 80 < found[0]["distance_m"] < 130
-    assert "description" not in found[0]
-    far = params | {"lon": SPOT[0] + 0.05}
-    assert (
-        await world.client.get("/api/v1/incidents/similar", params=far, headers=resident)
-    ).json() == []
+    found = await _similar(world, staff, **params)
+    assert found["count"] == 1
+    assert [s["id"] for s in found["items"]] == [ids["theft"]]
+    assert 80 < found["items"][0]["distance_m"] < 130
+    assert "description" not in found["items"][0]
+    far = await _similar(world, staff, **params | {"lon": SPOT[0] + 0.05})
+    assert far["items"] == [] and far["count"] == 1  # the count is hamlet-wide
     later = params | {"occurred_at": (datetime.now(UTC) + timedelta(days=5)).isoformat()}
-    assert (
-        await world.client.get("/api/v1/incidents/similar", params=later, headers=resident)
-    ).json() == []
+    assert await _similar(world, staff, **later) == {"count": 0, "items": []}
     assert (await world.act(ids["theft"], "reject", reason="sai")).status_code == 200
-    closed = await world.client.get("/api/v1/incidents/similar", params=params, headers=resident)
-    assert closed.json() == []
+    assert await _similar(world, staff, **params) == {"count": 0, "items": []}
+
+
+async def test_a_resident_learns_how_many_similar_reports_not_which(world: World) -> None:
+    ids = await _seed(world)
+    params: dict[str, Any] = {
+        "hamlet_id": HAMLET,
+        "category": "theft",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "lon": SPOT[0],
+        "lat": SPOT[1],
+    }
+    resident = world.as_("resident", HAMLET, subject="resident-1")
+    found = await _similar(world, resident, **params)
+    assert found == {"count": 1, "items": []}  # another's report: counted, never shown
+    assert ids["theft"] not in json.dumps(found)
+    # A tiny radius does not tell the resident where the report is: the count is per hamlet.
+    pinned = await _similar(world, resident, **params | {"radius_m": 1, "lon": SPOT[0] + 0.05})
+    assert pinned["count"] == 1
+    mine = (await world.reported(resident))["id"]
+    found = await _similar(world, resident, **params)
+    assert found["count"] == 2
+    assert [s["id"] for s in found["items"]] == [mine]  # one's own report is listed
 
 
 async def test_ones_own_reports_are_listed_even_outside_ones_staff_grants(world: World) -> None:
@@ -165,3 +189,21 @@ async def test_ones_own_reports_are_listed_even_outside_ones_staff_grants(world:
     listed = await _list(world, both)
     assert listed == sorted([mine, there])
     assert neighbour not in listed
+
+
+async def test_similar_reports_across_a_hamlet_border_are_listed_only_within_ones_scope(
+    world: World,
+) -> None:
+    ids = await _seed(world)
+    params: dict[str, Any] = {
+        "hamlet_id": HAMLET2,
+        "category": "theft",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "lon": SPOT[0],
+        "lat": SPOT[1],
+    }
+    neighbour_officer = world.as_("hamlet_officer", HAMLET2)
+    assert await _similar(world, neighbour_officer, **params) == {"count": 0, "items": []}
+    commune_officer = world.as_("commune_officer", COMMUNE)
+    found = await _similar(world, commune_officer, **params)
+    assert [s["id"] for s in found["items"]] == [ids["theft"]]

@@ -25,6 +25,7 @@ from binhyen.incidents.domain.incidents import (
     check_location,
     check_report,
     report,
+    with_reporter_ref,
 )
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -212,6 +213,7 @@ def new_report(category: Category = THEFT, **overrides: Any) -> Any:
         "occurred_at": NOW - timedelta(hours=1),
         "now": NOW,
         "reporter": Reporter("user", "u-1"),
+        "reporter_ref": "reporter-1",
         "severity": None,
         "location": HANOI,
         "address": "  Thôn 1  ",
@@ -241,17 +243,29 @@ def test_report_makes_a_new_incident_with_one_timeline_entry() -> None:
     [entry] = incident.timeline
     assert entry.seq == 1
     assert entry.kind == "reported"
-    assert entry.actor == "u-1"
+    assert entry.actor == "reporter-1"  # the reference, never the account
     assert entry.at == NOW
     assert entry.from_status is None
     assert entry.to_status == "reported"
 
 
-def test_report_takes_the_given_severity_and_names_anonymous_reporters() -> None:
-    incident = new_report(severity="critical", reporter=Reporter("anonymous"), address=None)
+def test_report_takes_the_given_severity_and_refers_to_anonymous_reporters() -> None:
+    incident = new_report(
+        severity="critical", reporter=Reporter("anonymous"), reporter_ref="r-7", address=None
+    )
     assert incident.severity == "critical"
     assert incident.address is None
-    assert incident.timeline[0].actor == "anonymous"
+    assert incident.timeline[0].actor == "r-7"
+
+
+def test_a_stored_report_naming_the_account_reads_with_the_reference() -> None:
+    stored = replace(
+        new_report(),
+        timeline=(replace(new_report().timeline[0], actor="u-1"),),
+    )
+    assert with_reporter_ref(stored, "reporter-1").timeline[0].actor == "reporter-1"
+    fresh = new_report()
+    assert with_reporter_ref(fresh, "reporter-1") is fresh
 
 
 @pytest.mark.parametrize("address", ["", "   ", "\n"])

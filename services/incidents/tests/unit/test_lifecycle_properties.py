@@ -102,6 +102,7 @@ def new_incident(category: Category, severity: Severity, at: datetime = START) -
         occurred_at=at - timedelta(hours=1),
         now=at,
         reporter=Reporter("user", "u-reporter"),
+        reporter_ref="reporter-1",
         severity=severity,
         location=None,
         address=None,

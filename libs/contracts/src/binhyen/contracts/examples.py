@@ -173,6 +173,7 @@ _TASK: dict[str, Any] = {
     "status": "todo",
     "version": 1,
 }
+_THEFT_REPORTER = "reporter-9c41d7a02be36f5184c0"  # pseudonymous: never an account id
 _THEFT = IncidentSnapshot(
     incident_id=INCIDENT,
     hamlet_id=TAN_THANH,
@@ -189,6 +190,7 @@ _THEFT = IncidentSnapshot(
     location=GeoPoint(lon=106.2917, lat=18.0455),
     answers={"stolen_items": "xe máy", "estimated_value_vnd": 12_000_000},
     reporter_kind="anonymous",
+    reporter_ref=_THEFT_REPORTER,
     version=1,
 )
 _ASSIGNED = _THEFT.model_copy(
@@ -214,6 +216,7 @@ _DISPUTE = IncidentSnapshot(
     reported_at=_at(5, 3, 10),
     answers={"parties": 2, "area_m2": 35.5},
     reporter_kind="user",
+    reporter_ref="reporter-5b0e92c4a7d13f6e8a21",
     assignee=AssigneeRef(kind="team", id=example_id("organisation:hoa-giai-tan-thanh")),
     version=4,
 )
@@ -450,7 +453,7 @@ def _incident_examples() -> list[Example]:
     )
     return [
         Example(
-            IncidentReported(incident=_THEFT, actor="anonymous", at=_at(13, 23, 40), seq=1),
+            IncidentReported(incident=_THEFT, actor=_THEFT_REPORTER, at=_at(13, 23, 40), seq=1),
             _at(13, 23, 40),
             1,
         ),

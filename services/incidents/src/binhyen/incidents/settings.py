@@ -28,9 +28,10 @@ class Settings(ServiceSettings):
     tip_secret: SecretStr | None = Field(
         None,
         description=(
-            "Key that signs tipsters' reply tokens and salts hashed client addresses; the same "
-            "on every replica. Required in prod; in dev and test a random one is made per "
-            "process when unset (tokens then die with the process)."
+            "Key that signs tipsters' reply tokens, salts hashed client addresses and derives "
+            "reporters' pseudonymous references; the same on every replica. Required in prod; "
+            "in dev and test a random one is made per process when unset (tokens then die with "
+            "the process)."
         ),
     )
     tip_secret_previous: SecretStr | None = Field(

@@ -1,7 +1,8 @@
 """Incident events: the full history (internal), the police hand-off, the public feed.
 
 - ``binhyen.incidents.incidents.v1`` (internal): every change of an incident, each
-  carrying the incident's state after it. Never the reporter's identity.
+  carrying the incident's state after it. Never the reporter's identity: the reporter
+  appears as a pseudonymous ``reporter_ref``, stable on one incident, unlinkable across.
 - ``binhyen.incidents.escalations.v1`` (internal, for the police): hand-off records.
 - ``binhyen.incidents.public.v1`` (public): category, severity, status, hamlet and
   time of each incident, nothing else.
@@ -73,6 +74,14 @@ class IncidentSnapshot(_Model):
     reporter_kind: Literal["user", "anonymous", "open311"] = Field(
         description="How it was reported (who, never)."
     )
+    reporter_ref: str | None = Field(
+        None,
+        description=(
+            "Pseudonymous reference of the reporter: the same on every event of this incident, "
+            "unrelated on another incident, never an account id. The actor of the reporter's "
+            "own entries (the report, their messages). Absent from producers before it existed."
+        ),
+    )
     assignee: AssigneeRef | None = Field(None, description="Who handles it.")
     duplicate_of: str | None = Field(None, description="The incident this one duplicates.")
     resolution: str | None = Field(None, description="How it was resolved.")
@@ -83,7 +92,12 @@ class IncidentEvent(EventData):
     """Base of the internal incident events: the state after, who, when, which entry."""
 
     incident: IncidentSnapshot = Field(description="The incident after the change.")
-    actor: str = Field(description="User id of who made the change (or scheduler).")
+    actor: str = Field(
+        description=(
+            "User id of the staff member who made the change, scheduler, or, for the "
+            "reporter's own entries, their reporter_ref (never the reporter's account)."
+        )
+    )
     at: datetime = Field(description="When, UTC.")
     seq: int = Field(ge=1, description="Number of the entry in the incident's timeline.")
 

@@ -243,9 +243,26 @@ class SimilarRead(BaseModel):
     distance_m: float | None = Field(description="Metres from the given location, if both known.")
 
 
+class SimilarFound(BaseModel):
+    """Open incidents like the one about to be reported."""
+
+    count: int = Field(
+        description=(
+            "Open incidents of this category in the hamlet within 48 hours of the time given "
+            "(hamlet-wide, whatever the location)."
+        )
+    )
+    items: list[SimilarRead] = Field(
+        description=(
+            "The nearby ones you may read, nearest first: staff, those in their scope; "
+            "a resident, only their own reports."
+        )
+    )
+
+
 @router.get(
     "/similar",
-    response_model=list[SimilarRead],
+    response_model=SimilarFound,
     responses={k: PROBLEMS[k] for k in (401, 422)},
     summary="Similar open incidents (before submitting)",
 )
@@ -258,8 +275,8 @@ async def similar_incidents(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     radius_m: Annotated[float, Query(gt=0, le=5000)] = queries.SIMILAR_RADIUS_M,
-) -> list[SimilarRead]:
-    """Open incidents of the same category within 48 hours and nearby (or the same hamlet)."""
+) -> SimilarFound:
+    """How many open incidents of the category are in the hamlet; the nearby ones you may read."""
     location = Point(lon, lat) if lon is not None and lat is not None else None
     found = await queries.similar_incidents(
         ctx,
@@ -270,19 +287,22 @@ async def similar_incidents(
         location=location,
         radius_m=radius_m,
     )
-    return [
-        SimilarRead(
-            id=s.incident.id,
-            hamlet_id=s.incident.hamlet_id,
-            category=s.incident.category,
-            severity=s.incident.severity,
-            status=s.incident.status,
-            occurred_at=s.incident.occurred_at,
-            occurred_at_local=local(s.incident.occurred_at),
-            distance_m=round(s.distance_m, 1) if s.distance_m is not None else None,
-        )
-        for s in found
-    ]
+    return SimilarFound(
+        count=found.count,
+        items=[
+            SimilarRead(
+                id=s.incident.id,
+                hamlet_id=s.incident.hamlet_id,
+                category=s.incident.category,
+                severity=s.incident.severity,
+                status=s.incident.status,
+                occurred_at=s.incident.occurred_at,
+                occurred_at_local=local(s.incident.occurred_at),
+                distance_m=round(s.distance_m, 1) if s.distance_m is not None else None,
+            )
+            for s in found.items
+        ],
+    )
 
 
 @router.get(

@@ -337,13 +337,14 @@ def report(
     occurred_at: datetime,
     now: datetime,
     reporter: Reporter,
+    reporter_ref: str,
     severity: Severity | None,
     location: Point | None,
     address: str | None,
     answers: Mapping[str, Any],
     deadlines: tuple[Deadline, ...],
 ) -> Incident:
-    """A newly reported incident (its first timeline entry is the report)."""
+    """A newly reported incident (its first entry is the report, by the reporter's reference)."""
     check_report(
         category=category,
         description=description,
@@ -369,8 +370,22 @@ def report(
         answers=dict(answers),
         deadlines=deadlines,
     )
-    first = incident.entry("reported", reporter.subject or reporter.kind, now, to_status="reported")
+    # Who reported stays out of the timeline: staff see a reference, the police may unmask.
+    first = incident.entry("reported", reporter_ref, now, to_status="reported")
     return replace(incident, timeline=(first,))
+
+
+def with_reporter_ref(incident: Incident, ref: str) -> Incident:
+    """The incident with its ``reported`` entry attributed to the reporter's reference.
+
+    Reports stored before pseudonymous references named the account in that entry;
+    read through this, no view shows it.
+    """
+    timeline = tuple(
+        replace(e, actor=ref) if e.kind == "reported" and e.actor != ref else e
+        for e in incident.timeline
+    )
+    return replace(incident, timeline=timeline) if timeline != incident.timeline else incident
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -9,7 +11,13 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from binhyen.incidents.domain.deadlines import DEFAULT_POLICY, DeadlinePolicy
-from binhyen.incidents.domain.incidents import Incident, RoleNotAllowed, TransitionNotAllowed
+from binhyen.incidents.domain.incidents import (
+    Incident,
+    Reporter,
+    RoleNotAllowed,
+    TransitionNotAllowed,
+    with_reporter_ref,
+)
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import Stores
 from binhyen.kit.auth import EVERYWHERE, Forbidden, Principal, authorize
@@ -90,6 +98,23 @@ def domain_error(exc: Exception) -> DomainError:
     return Invalid(str(exc), field=field_name)
 
 
+def reporter_ref(ctx: Context, incident_id: str, reporter: Reporter) -> str:
+    """The reporter's pseudonymous reference on this incident (what staff and events see).
+
+    Keyed on the incident too: the same reporter writing again on one incident keeps one
+    reference, but references of two incidents cannot be linked, nor traced to an account
+    without the key. The identity itself is read through the audited unmask alone.
+    """
+    key = ctx.settings.tip_key().encode()
+    who = f"reporter-ref\x00{incident_id}\x00{reporter.kind}\x00{reporter.subject or ''}"
+    return "reporter-" + hmac.new(key, who.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def pseudonymised(ctx: Context, incident: Incident) -> Incident:
+    """The incident as views show it: the reporter's entries under their reference."""
+    return with_reporter_ref(incident, reporter_ref(ctx, incident.id, incident.reporter))
+
+
 def roles_at(principal: Principal, unit_path: tuple[str, ...]) -> set[str]:
     """The roles the caller holds at an object with this unit path."""
     return {g.role for g in principal.grants if g.unit_id == EVERYWHERE or g.unit_id in unit_path}
@@ -103,11 +128,15 @@ def is_reporter(principal: Principal, incident: Incident) -> bool:
 async def load_incident(
     ctx: Context, incident_id: str, principal: Principal, permission: str = "incidents:read"
 ) -> Incident:
-    """An incident the caller may act on, or 404 (outside scope) / 403 (inside, not allowed)."""
+    """An incident the caller may act on, or 404 (outside scope) / 403 (inside, not allowed).
+
+    Outside scope means: not the caller's report and no ``incidents:read`` there (seeing the
+    units is not enough); it answers exactly as an unknown id.
+    """
     incident = await ctx.stores.incidents.get(incident_id)
-    if incident is None:
+    mine = incident is not None and is_reporter(principal, incident)
+    if incident is None or not (mine or principal.allows("incidents:read", incident.unit_path)):
         raise NotFound(f"incident {incident_id} does not exist")
-    if permission == "incidents:read" and is_reporter(principal, incident):
-        return incident
-    authorize(principal, permission, incident.unit_path, what=f"incident {incident_id}")
-    return incident
+    if not (permission == "incidents:read" and mine):
+        authorize(principal, permission, incident.unit_path, what=f"incident {incident_id}")
+    return pseudonymised(ctx, incident)

@@ -29,14 +29,14 @@ from binhyen.contracts.events.incidents import (
 )
 from binhyen.incidents.domain.deadlines import Deadline
 from binhyen.incidents.domain.incidents import ACTIONS, Entry, Handoff, Incident
-from binhyen.incidents.service.common import Context
+from binhyen.incidents.service.common import Context, reporter_ref
 from binhyen.kit.outbox import outbox_entry
 
 Document = dict[str, Any]
 
 
-def snapshot(incident: Incident) -> IncidentSnapshot:
-    """The incident as events carry it (never the reporter's identity)."""
+def snapshot(ctx: Context, incident: Incident) -> IncidentSnapshot:
+    """The incident as events carry it (the reporter's reference, never their identity)."""
     return IncidentSnapshot(
         incident_id=incident.id,
         hamlet_id=incident.hamlet_id,
@@ -56,6 +56,7 @@ def snapshot(incident: Incident) -> IncidentSnapshot:
         address=incident.address,
         answers=dict(incident.answers),
         reporter_kind=incident.reporter.kind,
+        reporter_ref=reporter_ref(ctx, incident.id, incident.reporter),
         assignee=AssigneeRef(
             kind=incident.assignee.kind, id=incident.assignee.id, team_id=incident.assignee.team_id
         )
@@ -97,7 +98,9 @@ def handoff_record(handoff: Handoff) -> HandoffRecord:
 
 
 def _entry_event(incident: Incident, snap: IncidentSnapshot, e: Entry) -> EventData:
-    base: dict[str, Any] = {"incident": snap, "actor": e.actor, "at": e.at, "seq": e.seq}
+    # The report's actor is the reporter: their reference (a stored entry may name the account).
+    actor = snap.reporter_ref if e.kind == "reported" and snap.reporter_ref else e.actor
+    base: dict[str, Any] = {"incident": snap, "actor": actor, "at": e.at, "seq": e.seq}
     if e.kind == "reported":
         return IncidentReported(**base)
     if e.kind in ACTIONS:
@@ -129,7 +132,7 @@ def _entry_event(incident: Incident, snap: IncidentSnapshot, e: Entry) -> EventD
 
 def change_outbox(ctx: Context, incident: Incident, entries: Sequence[Entry]) -> list[Document]:
     """Outbox entries for new timeline entries: history, public status, police hand-off."""
-    snap = snapshot(incident)
+    snap = snapshot(ctx, incident)
     out: list[Document] = []
     for e in entries:
         out.append(_event(ctx, _entry_event(incident, snap, e), TOPIC.name, e.at))
@@ -151,7 +154,7 @@ def miss_outbox(
 ) -> list[Document]:
     """The outbox entry announcing a missed deadline."""
     event = DeadlineMissed(
-        incident=snapshot(incident),
+        incident=snapshot(ctx, incident),
         actor="scheduler",
         at=at,
         seq=len(incident.timeline),
@@ -166,7 +169,11 @@ def unmask_outbox(
 ) -> list[Document]:
     """The outbox entry of the audit event of an unmasking (no identity in it)."""
     event = ReporterUnmasked(
-        incident=snapshot(incident), actor=actor, at=at, seq=len(incident.timeline), reason=reason
+        incident=snapshot(ctx, incident),
+        actor=actor,
+        at=at,
+        seq=len(incident.timeline),
+        reason=reason,
     )
     return [_event(ctx, event, TOPIC.name, at)]
 
@@ -175,9 +182,10 @@ def message_outbox(
     ctx: Context, incident: Incident, *, author: str, actor: str, at: datetime
 ) -> list[Document]:
     """The outbox entry of a message (its text stays in the service)."""
+    snap = snapshot(ctx, incident)
     event = MessageAdded(
-        incident=snapshot(incident),
-        actor=actor,
+        incident=snap,
+        actor=(snap.reporter_ref or actor) if author == "reporter" else actor,
         at=at,
         seq=len(incident.timeline),
         author="staff" if author == "staff" else "reporter",

@@ -44,6 +44,7 @@ from binhyen.incidents.service.common import (
     domain_error,
     load_incident,
     lost_race,
+    reporter_ref,
     roles_at,
 )
 from binhyen.incidents.service.events import (
@@ -51,7 +52,7 @@ from binhyen.incidents.service.events import (
     message_outbox,
     unmask_outbox,
 )
-from binhyen.incidents.service.replicas import reportable_hamlet
+from binhyen.incidents.service.replicas import reportable_hamlet, unknown_hamlet
 from binhyen.incidents.store.incidents import Message
 from binhyen.kit.auth import Forbidden, Principal, authorize
 from binhyen.kit.idempotency import (
@@ -183,7 +184,7 @@ def _may_report(principal: Principal | None, hamlet_id: str, path: Sequence[str]
         return
     if principal.allows("units:read", path):
         raise Forbidden(f"your roles do not allow reporting in hamlet {hamlet_id}")
-    raise Invalid("this hamlet is not known", field="hamlet_id")
+    raise unknown_hamlet()  # outside the caller's grants: as if it did not exist
 
 
 async def _file(
@@ -195,7 +196,9 @@ async def _file(
     identity: Mapping[str, Any] | None,
     owner: str,
 ) -> Incident | None:
-    unit = await reportable_hamlet(cmd.hamlet_id, stores=ctx.stores, cache=ctx.cache)
+    unit = await reportable_hamlet(
+        cmd.hamlet_id, stores=ctx.stores, cache=ctx.cache, principal=principal
+    )
     path = (*unit.ancestor_ids, unit.id)
     _may_report(principal, unit.id, path)
     category = await category_for_intake(ctx, cmd.category)
@@ -209,6 +212,7 @@ async def _file(
         answers = validate_answers(category, dict(cmd.answers))
         policy = await policy_for_intake(ctx)
         severity = cmd.severity or category.default_severity
+        reporter = Reporter(channel, None if channel == "anonymous" else owner)
         incident = domain.report(
             incident_id=request.result_id,
             hamlet_id=unit.id,
@@ -217,7 +221,8 @@ async def _file(
             description=text(cmd.description),
             occurred_at=cmd.occurred_at,
             now=now,
-            reporter=Reporter(channel, None if channel == "anonymous" else owner),
+            reporter=reporter,
+            reporter_ref=reporter_ref(ctx, request.result_id, reporter),
             severity=severity,
             location=cmd.location,
             address=nfc(cmd.address) if cmd.address else None,
@@ -324,14 +329,11 @@ async def _save(
 
 async def _assignee(ctx: Context, incident: Incident, wanted: AssigneeInput) -> Assignee:
     team = await ctx.stores.teams.get(wanted.team_id)
-    if team is None or not set(team.unit_path or (team.unit_id,)) & set(incident.unit_path):
+    if team is None or team.unit_id not in incident.unit_path:
+        # Another hamlet's team answers as an unknown one: neither its name nor its existence.
         raise Invalid(
-            f"team {wanted.team_id} is not known in this hamlet or its commune",
-            field="assignee.team_id",
-        )
-    if team.unit_id not in incident.unit_path:
-        raise Invalid(
-            f"{team.name} belongs to another hamlet; assign a team of this hamlet or its commune",
+            f"team {wanted.team_id} is not known in this hamlet or a unit above it; "
+            "assign a team of this hamlet or its commune",
             field="assignee.team_id",
         )
     if not team.active:

@@ -34,7 +34,7 @@ from binhyen.incidents.domain.incidents import (
 from binhyen.incidents.service import queries
 from binhyen.incidents.service.common import Context
 from binhyen.incidents.service.incidents import Reported, ReportIncident, report_incident
-from binhyen.incidents.service.replicas import reportable_hamlet
+from binhyen.incidents.service.replicas import reportable_hamlet, unknown_hamlet
 from binhyen.incidents.service.tips import check_rate
 from binhyen.incidents.store.incidents import Filters
 from binhyen.kit.auth import Forbidden, Principal
@@ -198,7 +198,9 @@ async def _check(
     unit = None
     if cmd.hamlet_id:
         try:
-            unit = await reportable_hamlet(cmd.hamlet_id, stores=ctx.stores, field=cmd.hamlet_field)
+            unit = await reportable_hamlet(
+                cmd.hamlet_id, stores=ctx.stores, field=cmd.hamlet_field, principal=principal
+            )
         except DomainError as exc:
             errors.append(exc)
     if unit is not None:
@@ -206,7 +208,7 @@ async def _check(
         if principal is not None and not principal.allows("incidents:report", path):
             if principal.allows("units:read", path):
                 raise Forbidden(f"your roles do not allow reporting in hamlet {unit.id}")
-            errors.append(Invalid("this hamlet is not known", field=cmd.hamlet_field))
+            errors.append(unknown_hamlet(cmd.hamlet_field))
     if cmd.lat is not None and cmd.long is not None:
         errors.extend(_location_errors(cmd.lat, cmd.long))
     answers: dict[str, Any] = {}

@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from binhyen.incidents.domain.incidents import OPEN, Incident, Point
-from binhyen.incidents.service.common import Context, load_incident
+from binhyen.incidents.service.common import Context, is_reporter, load_incident
+from binhyen.incidents.service.replicas import unknown_hamlet
 from binhyen.incidents.store.incidents import Filters
 from binhyen.kit.auth import Principal
 from binhyen.kit.problems import Invalid
@@ -100,6 +101,14 @@ class Similar:
     distance_m: float | None
 
 
+@dataclass(frozen=True)
+class SimilarFound:
+    """How many open incidents are like it in the hamlet, and the nearby ones you may read."""
+
+    count: int
+    items: list[Similar]
+
+
 async def similar_incidents(
     ctx: Context,
     *,
@@ -109,25 +118,32 @@ async def similar_incidents(
     occurred_at: datetime,
     location: Point | None,
     radius_m: float = SIMILAR_RADIUS_M,
-) -> list[Similar]:
-    """Open incidents of the same category near the same place and time, nearest first."""
+) -> SimilarFound:
+    """Open incidents of the same category near the same place and time, nearest first.
+
+    Everybody who may report in the hamlet learns how many there are in it (hamlet-wide,
+    whatever the location: a count per radius would let a resident pin a report down);
+    only the ones the caller may read are listed — for a resident, their own reports.
+    """
     unit = await ctx.stores.units.get(hamlet_id)
-    if unit is None:
-        raise Invalid("this hamlet is not known", field="hamlet_id")
-    path = (*unit.ancestor_ids, unit.id)
-    if not (principal.allows("incidents:report", path) or principal.allows("incidents:read", path)):
-        raise Invalid("this hamlet is not known", field="hamlet_id")
+    path = (*unit.ancestor_ids, unit.id) if unit is not None else ()
+    if unit is None or not (
+        principal.allows("incidents:report", path) or principal.allows("incidents:read", path)
+    ):
+        raise unknown_hamlet()  # outside the caller's scope: as if it did not exist
+    since, until = occurred_at - SIMILAR_WINDOW, occurred_at + SIMILAR_WINDOW
+    alike = Filters(categories=[category], statuses=sorted(OPEN), since=since, until=until)
+    count = await ctx.stores.incidents.count(replace(alike, units=[unit.id]))
     # Near the same place: the same hamlet, or within the radius across a hamlet border.
-    filters = Filters(
-        units=[unit.parent_id or unit.id] if location is not None else [unit.id],
-        categories=[category],
-        statuses=sorted(OPEN),
-        since=occurred_at - SIMILAR_WINDOW,
-        until=occurred_at + SIMILAR_WINDOW,
-    )
-    found = await ctx.stores.incidents.find(filters, limit=MAX_PAGE)
+    near = [unit.parent_id or unit.id] if location is not None else [unit.id]
+    found = await ctx.stores.incidents.find(replace(alike, units=near), limit=MAX_PAGE)
     result: list[Similar] = []
     for incident in found:
+        if not (
+            principal.allows("incidents:read", incident.unit_path)
+            or is_reporter(principal, incident)
+        ):
+            continue  # another resident's report, or one outside the caller's scope
         distance = (
             location.distance_m(incident.location)
             if location is not None and incident.location is not None
@@ -138,10 +154,11 @@ async def similar_incidents(
         if distance is None and incident.hamlet_id != unit.id:
             continue
         result.append(Similar(incident, distance))
-    return sorted(
+    items = sorted(
         result,
         key=lambda s: (
             s.distance_m if s.distance_m is not None else radius_m,
             -s.incident.reported_at.timestamp(),
         ),
     )
+    return SimilarFound(count, items)

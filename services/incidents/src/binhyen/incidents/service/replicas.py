@@ -8,7 +8,7 @@ from binhyen.contracts.events.units import UnitState
 from binhyen.incidents.domain.units import UnitReplica
 from binhyen.incidents.service.common import ReadCache
 from binhyen.incidents.store import Stores
-from binhyen.kit.auth import Principal, authorize
+from binhyen.kit.auth import Principal
 from binhyen.kit.idempotency import event_sequence
 from binhyen.kit.problems import Invalid, NotFound
 
@@ -59,14 +59,31 @@ async def replicate_team(event: CloudEvent, *, stores: Stores) -> bool:
     return await stores.teams.apply(state, event_id=event.id, sequence=event_sequence(event))
 
 
+def unknown_hamlet(field: str = "hamlet_id") -> Invalid:
+    """The one answer for a hamlet that is unknown, or outside the caller's scope."""
+    return Invalid(
+        "this hamlet is not known; check the id (a hamlet registered a moment ago may take "
+        "a few seconds to arrive)",
+        field=field,
+    )
+
+
+def may_know(principal: Principal | None, unit: UnitReplica) -> bool:
+    """True if the caller may learn of this unit: anonymous channels, or inside their grants."""
+    if principal is None:
+        return True  # tips and anonymous Open311 requests may be filed in any hamlet
+    path = (*unit.ancestor_ids, unit.id)
+    return principal.allows("incidents:report", path) or principal.allows("units:read", path)
+
+
 async def get_hamlet(hamlet_id: str, *, principal: Principal, stores: Stores) -> UnitReplica:
-    """A hamlet known to incidents that the caller may see, or NotFound."""
+    """A hamlet known to incidents that the caller may see, or NotFound (the same either way)."""
     unit = await stores.units.get(hamlet_id)
-    if unit is not None:
-        authorize(
-            principal, "units:read", (*unit.ancestor_ids, unit.id), what=f"hamlet {hamlet_id}"
-        )
-    if unit is None or not unit.is_hamlet:
+    if (
+        unit is None
+        or not unit.is_hamlet
+        or not principal.allows("units:read", (*unit.ancestor_ids, unit.id))
+    ):
         raise NotFound(
             f"hamlet {hamlet_id} is not known here; if it was just registered, retry in a moment"
         )
@@ -74,19 +91,30 @@ async def get_hamlet(hamlet_id: str, *, principal: Principal, stores: Stores) ->
 
 
 async def reportable_hamlet(
-    hamlet_id: str, *, stores: Stores, cache: ReadCache | None = None, field: str = "hamlet_id"
+    hamlet_id: str,
+    *,
+    stores: Stores,
+    cache: ReadCache | None = None,
+    field: str = "hamlet_id",
+    principal: Principal | None = None,
 ) -> UnitReplica:
-    """An active hamlet to report in; refuses unknown, non-hamlet and ended units clearly."""
-    if cache is not None:
-        unit = await cache.get(("unit", hamlet_id), lambda: stores.units.get(hamlet_id))
-    else:
-        unit = await stores.units.get(hamlet_id)
+    """An active hamlet to report in; refuses unknown, non-hamlet and ended units clearly.
+
+    A unit outside a signed-in caller's grants answers exactly as an unknown one, unless
+    it ended and its successor is theirs: then it names the successor to report to.
+    """
+
+    async def get(unit_id: str) -> UnitReplica | None:
+        if cache is not None:
+            return await cache.get(("unit", unit_id), lambda: stores.units.get(unit_id))
+        return await stores.units.get(unit_id)
+
+    unit = await get(hamlet_id)
     if unit is None:
-        raise Invalid(
-            "this hamlet is not known; check the id (a hamlet registered a moment ago may take "
-            "a few seconds to arrive)",
-            field=field,
-        )
+        raise unknown_hamlet(field)
+    heir = await get(unit.successor_id) if unit.successor_id else None
+    if not may_know(principal, unit) and not (heir is not None and may_know(principal, heir)):
+        raise unknown_hamlet(field)
     if not unit.is_hamlet:
         raise Invalid(
             f"{unit.name} is a {unit.kind}; report in one of its hamlets (thôn, xóm, bản or "
@@ -97,7 +125,6 @@ async def reportable_hamlet(
         since = f" since {unit.valid_to:%d/%m/%Y}" if unit.valid_to else ""
         successor = ""
         if unit.successor_id:
-            heir = await stores.units.get(unit.successor_id)
             name = f" ({heir.name})" if heir else ""
             successor = f"; report to its successor unit {unit.successor_id}{name}"
         raise Invalid(
