@@ -173,3 +173,28 @@ def test_column_letters() -> None:
         "ZZ",
         "AAA",
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("full_name", "Nguyễn\u001b[2J Văn Hảo"),
+        ("address", "Xóm 1\u0000, thôn Tân Thành"),
+        ("household_code", "H\u00851"),
+        ("phones", "0912\u0007345678"),
+    ],
+)
+def test_a_cell_with_control_characters_is_an_error_naming_its_field(key: str, value: str) -> None:
+    row = _row(household_code="H1", address="Xóm 1", full_name="Nguyễn Văn Hảo")
+    row[[c.key for c in COLUMNS].index(key)] = value
+    parsed = _parse([row])
+    assert {(e.row, e.field) for e in parsed.errors} == {(2, key)}
+    assert any("control characters" in e.en for e in parsed.errors)
+    assert parsed.households == []
+    assert all(value not in e.en + e.vi for e in parsed.errors)
+
+
+def test_line_breaks_in_a_cell_become_spaces() -> None:
+    parsed = _parse([_row(household_code="H1", address="Xóm 1,\nthôn\tTân", full_name="Lê A")])
+    assert parsed.errors == []
+    assert parsed.households[0].address == "Xóm 1, thôn Tân"
