@@ -512,3 +512,57 @@ async def test_ensure_user_is_idempotent_under_concurrency(
     assert found is not None
     assert [g.role for g in found[0].grants] == ["admin", "police"]
     assert service.verify_password_sync(found[1], "demo password 123")  # password kept
+
+
+async def test_a_commune_officer_cannot_create_police_and_every_grant_is_audited(
+    registry_settings: Settings,
+) -> None:
+    async with registry(with_bootstrap(registry_settings)) as (client, rt):
+        root = bearer(await token_of(client, ROOT, ROOT_PASSWORD))
+        units = await tree(client, root)
+        made = await create_user(
+            client, root, "officer.kynam", [("commune_officer", units["ky-nam"])]
+        )
+        assert made.status_code == 201, made.text
+        officer_id = made.json()["id"]
+        officer = bearer(await token_of(client, "officer.kynam", "a long enough password"))
+
+        police = await create_user(client, officer, "cong.an", [("police", units["ky-nam"])])
+        assert police.status_code == 403, police.text
+        assert "administrator" in police.json()["detail"]
+        assert await rt.db["users"].count_documents({"username_key": "cong.an"}) == 0
+        hamlet = await create_user(
+            client, officer, "truong.thon", [("hamlet_officer", units["tan-thanh"])]
+        )
+        assert hamlet.status_code == 201, hamlet.text
+        hamlet_id = hamlet.json()["id"]
+        added = await client.post(
+            f"/api/v1/users/{hamlet_id}/grants",
+            json={"role": "police", "unit_id": units["tan-thanh"]},
+            headers=officer,
+        )
+        assert added.status_code == 403, added.text
+        stored = await rt.db["users"].find_one({"_id": hamlet_id})
+        assert stored is not None and [g["role"] for g in stored["grants"]] == ["hamlet_officer"]
+
+        by_admin = await client.post(
+            f"/api/v1/users/{hamlet_id}/grants",
+            json={"role": "police", "unit_id": units["tan-thanh"]},
+            headers=root,
+        )
+        assert by_admin.status_code == 201, by_admin.text
+
+        trail = [
+            (r["actor"], r["action"], r["outcome"], r["role"], r["unit_id"])
+            async for r in rt.db["grant_audit"].find({"actor": {"$ne": "system"}}).sort("at", 1)
+        ]
+        root_id = by_admin.json()["grants"][-1]["granted_by"]
+        assert trail == [
+            (root_id, "grant", "granted", "commune_officer", units["ky-nam"]),
+            (officer_id, "grant", "refused", "police", units["ky-nam"]),
+            (officer_id, "grant", "granted", "hamlet_officer", units["tan-thanh"]),
+            (officer_id, "grant", "refused", "police", units["tan-thanh"]),
+            (root_id, "grant", "granted", "police", units["tan-thanh"]),
+        ]
+        bootstrap = await rt.db["grant_audit"].find_one({"actor": "system"})
+        assert bootstrap is not None and bootstrap["role"] == "admin"

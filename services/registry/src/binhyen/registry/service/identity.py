@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from binhyen.kit.auth import (
     EVERYWHERE,
+    ROLE_PERMISSIONS,
     ROLES,
     Forbidden,
     Grant,
@@ -40,7 +42,7 @@ from binhyen.kit.idempotency import (
     key_reused,
     request_fingerprint,
 )
-from binhyen.kit.problems import Conflict, Invalid, NotFound
+from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
 from binhyen.kit.runtime import Runtime
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import identity as domain
@@ -348,6 +350,40 @@ def _new_grant(spec: GrantSpec, unit_path: tuple[str, ...], granted_by: str) -> 
     )
 
 
+def holds_role(principal: Principal, role: str, unit_path: Sequence[str]) -> bool:
+    """True if the caller holds every right of ``role`` at the unit of ``unit_path``."""
+    return all(principal.allows(p, unit_path) for p in ROLE_PERMISSIONS.get(role, ()))
+
+
+async def audit_grant(
+    stores: Stores,
+    actor: str,
+    *,
+    action: str,
+    outcome: str,
+    user_id: str,
+    role: str,
+    unit_id: str,
+    grant_id: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Append who gave (or took, or was refused) which role to whom, where and when."""
+    await stores.identity.audit_grant(
+        {
+            "_id": str(uuid.uuid4()),
+            "at": datetime.now(UTC),
+            "action": action,  # grant | revoke
+            "outcome": outcome,  # granted | revoked | refused
+            "actor": actor,
+            "user_id": user_id,
+            "role": role,
+            "unit_id": unit_id,
+            "grant_id": grant_id,
+            "reason": reason,
+        }
+    )
+
+
 def _check_grant(
     principal: Principal,
     *,
@@ -367,6 +403,7 @@ def _check_grant(
             manage_scope=manage_scope(principal),
             admin_scope=admin_scope(principal),
             roles=ROLES,
+            grantor_holds_role=holds_role(principal, spec.role, unit_path),
         )
     except domain.IdentityRuleViolation as exc:
         raise Invalid(str(exc), field=field_prefix + exc.field) from exc
@@ -442,12 +479,40 @@ async def create_user(
         if found is None or not await verify_password(found[1], cmd.password):
             raise key_reused()  # the same key and fields, another password
 
-    return await create_once(
-        request,
-        create=create,
-        find=lambda: stores.identity.with_fingerprint(request.result_id),
-        check=may_have,
-    )
+    try:
+        user, created = await create_once(
+            request,
+            create=create,
+            find=lambda: stores.identity.with_fingerprint(request.result_id),
+            check=may_have,
+        )
+    except DomainError as exc:
+        if cmd.grants and exc.status in (403, 404):
+            for spec in cmd.grants:
+                await audit_grant(
+                    stores,
+                    principal.subject,
+                    action="grant",
+                    outcome="refused",
+                    user_id=request.result_id,
+                    role=spec.role,
+                    unit_id=spec.unit_id,
+                    reason=exc.detail,
+                )
+        raise
+    if created:
+        for g in user.grants:
+            await audit_grant(
+                stores,
+                principal.subject,
+                action="grant",
+                outcome="granted",
+                user_id=user.id,
+                role=g.role,
+                unit_id=g.unit_id,
+                grant_id=g.id,
+            )
+    return user, created
 
 
 async def _checked_grant(
@@ -536,13 +601,30 @@ async def add_grant(
         except domain.IdentityConflict as exc:
             raise Conflict(str(exc)) from exc
 
-    return await _change(user_id, change, principal=principal, stores=stores), grant
+    audit = functools.partial(
+        audit_grant,
+        stores,
+        principal.subject,
+        action="grant",
+        user_id=user_id,
+        role=spec.role,
+        unit_id=spec.unit_id,
+    )
+    try:
+        user = await _change(user_id, change, principal=principal, stores=stores)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            await audit(outcome="refused", reason=exc.detail)
+        raise
+    await audit(outcome="granted", grant_id=grant.id)
+    return user, grant
 
 
 async def revoke_grant(
     user_id: str, grant_id: str, *, principal: Principal, stores: Stores
 ) -> User:
     """Take a grant away from the user, if the caller could have given it."""
+    taken: list[UserGrant] = []
 
     def change(user: User, _hash: str) -> User:
         try:
@@ -559,9 +641,21 @@ async def revoke_grant(
             )
         except domain.GrantRefused as exc:
             raise _refusal(exc, principal, grant.unit_path, f"grant {grant_id}") from exc
+        taken[:] = [grant]
         return changed
 
-    return await _change(user_id, change, principal=principal, stores=stores)
+    user = await _change(user_id, change, principal=principal, stores=stores)
+    await audit_grant(
+        stores,
+        principal.subject,
+        action="revoke",
+        outcome="revoked",
+        user_id=user_id,
+        role=taken[0].role,
+        unit_id=taken[0].unit_id,
+        grant_id=grant_id,
+    )
+    return user
 
 
 def _check_manage_account(principal: Principal, user: User) -> None:
@@ -667,6 +761,7 @@ async def ensure_user(
                 await stores.identity.insert(user, password_hash=await hash_password(password))
             except DuplicateUsername:
                 continue  # another replica created it first: read it back
+            await _audit_system_grants(stores, user, user.grants)
             return user.id
         user = found[0]
         changed = user
@@ -677,8 +772,24 @@ async def ensure_user(
         if changed is user:
             return user.id
         if await stores.identity.save(changed, expected_version=user.version, password_hash=None):
+            added = [g for g in changed.grants if g not in user.grants]
+            await _audit_system_grants(stores, changed, added)
             return user.id
     raise Conflict("the account was changed concurrently; run again")
+
+
+async def _audit_system_grants(stores: Stores, user: User, grants: Sequence[UserGrant]) -> None:
+    for g in grants:
+        await audit_grant(
+            stores,
+            SYSTEM,
+            action="grant",
+            outcome="granted",
+            user_id=user.id,
+            role=g.role,
+            unit_id=g.unit_id,
+            grant_id=g.id,
+        )
 
 
 def _registry_settings(rt: Runtime) -> Settings:

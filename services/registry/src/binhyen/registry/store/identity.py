@@ -22,10 +22,11 @@ class DuplicateUsername(Exception):
 
 
 class IdentityStore:
-    """The ``users`` collection, plus ``signing_keys`` and ``login_failures``."""
+    """The ``users`` collection, plus ``signing_keys``, ``login_failures`` and ``grant_audit``."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db["users"]
+        self.grant_audit: AsyncCollection[Document] = db["grant_audit"]
         self.signing_keys: AsyncCollection[Document] = db["signing_keys"]
         self.login_failures: AsyncCollection[Document] = db["login_failures"]
 
@@ -35,6 +36,9 @@ class IdentityStore:
             [("username_key", ASCENDING)], unique=True, name="username_unique"
         )
         await self.collection.create_index([("grants.unit_path", ASCENDING)], name="grant_units")
+        await self.grant_audit.create_index(
+            [("user_id", ASCENDING), ("at", ASCENDING)], name="user"
+        )
         # Housekeeping only: the lockout logic reads the dates and never relies on expiry,
         # so a server without TTL indexes merely keeps a few stale documents.
         with contextlib.suppress(OperationFailure):
@@ -98,6 +102,10 @@ class IdentityStore:
             query["_id"] = {"$gt": after}
         cursor = self.collection.find(query).sort("_id", ASCENDING).limit(limit)
         return [_to_user(doc) async for doc in cursor]
+
+    async def audit_grant(self, record: Document) -> None:
+        """Append a record to the grant audit trail (never updated or deleted)."""
+        await self.grant_audit.insert_one(record)
 
     # signing keys
 
