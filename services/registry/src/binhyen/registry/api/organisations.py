@@ -15,6 +15,7 @@ from binhyen.registry.api.common import (
     PROBLEMS,
     ContextDep,
     IdempotencyKey,
+    Offset,
     StoresDep,
     expected_version,
     set_etag,
@@ -327,7 +328,7 @@ async def list_organisations(
         str | None, Query(max_length=100, description="Name, with or without accents.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> OrganisationList:
     """Organisations and teams the caller may read, by name."""
     orgs, total = await service.list_organisations(

@@ -14,6 +14,7 @@ from binhyen.registry.api.common import (
     PROBLEMS,
     ContextDep,
     IdempotencyKey,
+    Offset,
     StoresDep,
     expected_version,
     set_etag,
@@ -249,7 +250,7 @@ async def list_tasks(
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     overdue: Annotated[bool, Query(description="Only open tasks past their due date.")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TaskList:
     """Tasks the caller may read, soonest due first."""
     tasks, total = await service.list_tasks(
