@@ -566,3 +566,30 @@ async def test_a_commune_officer_cannot_create_police_and_every_grant_is_audited
         ]
         bootstrap = await rt.db["grant_audit"].find_one({"actor": "system"})
         assert bootstrap is not None and bootstrap["role"] == "admin"
+
+
+async def test_a_deactivated_users_token_is_refused_at_once_and_soon_on_every_replica(
+    registry_settings: Settings,
+) -> None:
+    from binhyen.kit.testing import eventually
+
+    settings = with_bootstrap(registry_settings)
+    async with registry(settings) as (one, _rt), registry(settings) as (two, _):
+        root = bearer(await token_of(one, ROOT, ROOT_PASSWORD))
+        units = await tree(one, root)
+        made = await create_user(one, root, "leaving.now", [("team_member", units["quy-hue"])])
+        assert made.status_code == 201, made.text
+        token = bearer(await token_of(one, "leaving.now", "a long enough password"))
+        for client in (one, two):  # both replicas have read the account as active
+            assert (await client.get("/api/v1/auth/me", headers=token)).status_code == 200
+        off = await one.post(f"/api/v1/users/{made.json()['id']}/deactivate", headers=root)
+        assert off.status_code == 200, off.text
+        refused = await one.get("/api/v1/auth/me", headers=token)
+        assert refused.status_code == 401
+        assert "deactivated" in refused.json()["detail"]
+
+        async def refused_on_two() -> bool:
+            return (await two.get("/api/v1/auth/me", headers=token)).status_code == 401
+
+        await eventually(refused_on_two, timeout=5, what="the other replica refuses the token")
+        assert (await two.get("/api/v1/auth/me", headers=root)).status_code == 200

@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 GENERATED_KEY_ID = "generated-rs256"  # fixed _id: the first replica to insert it wins
 SYSTEM = "system"  # granted_by of grants made by startup and demo code
 SAVE_ATTEMPTS = 3
+# How long a replica trusts what it read of an account's state: a deactivated account's
+# tokens stop working at once on the replica that deactivated it, within this on the others.
+ACCOUNT_STATE_SECONDS = 2.0
 
 
 # passwords
@@ -808,6 +811,11 @@ async def on_startup(rt: Runtime, stores: Stores, settings: Settings) -> Signing
         )
     else:
         rt.verifier.add_keys(key.jwks())
+
+    async def account_active(subject: str) -> bool:
+        return await stores.identity.is_active(subject, max_age=ACCOUNT_STATE_SECONDS)
+
+    rt.verifier.account_active = account_active
     if settings.bootstrap_admin_username and settings.bootstrap_admin_password:
         await ensure_user(
             stores,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from binhyen.kit.idempotency import FINGERPRINT
 from binhyen.registry.domain.identity import User, UserGrant
 
 Document = dict[str, Any]
+ACTIVE_CACHE_SIZE = 10_000
 
 
 class DuplicateUsername(Exception):
@@ -27,6 +29,8 @@ class IdentityStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db["users"]
         self.grant_audit: AsyncCollection[Document] = db["grant_audit"]
+        # user id → (active, monotonic time read); dropped when this replica saves the user.
+        self._active: dict[str, tuple[bool, float]] = {}
         self.signing_keys: AsyncCollection[Document] = db["signing_keys"]
         self.login_failures: AsyncCollection[Document] = db["login_failures"]
 
@@ -73,8 +77,26 @@ class IdentityStore:
         doc = await self.collection.find_one({"username_key": key})
         return (_to_user(doc), doc["password_hash"]) if doc else None
 
+    async def is_active(self, user_id: str, *, max_age: float) -> bool:
+        """False if the account exists and is deactivated; read at most ``max_age`` s ago.
+
+        Unknown subjects (another issuer's, a service's) count as active: only accounts this
+        registry keeps can be deactivated here.
+        """
+        now = time.monotonic()
+        cached = self._active.get(user_id)
+        if cached is not None and now - cached[1] <= max_age:
+            return cached[0]
+        doc = await self.collection.find_one({"_id": user_id}, {"active": 1})
+        active = doc is None or bool(doc.get("active", True))
+        if len(self._active) >= ACTIVE_CACHE_SIZE:
+            self._active.clear()  # bounded: a cold cache costs one read per subject
+        self._active[user_id] = (active, now)
+        return active
+
     async def save(self, user: User, *, expected_version: int, password_hash: str | None) -> bool:
         """Write the user's mutable state if nobody changed it since ``expected_version``."""
+        self._active.pop(user.id, None)
         changes: Document = {
             "display_name": user.display_name,
             "active": user.active,
