@@ -243,6 +243,9 @@ async def token(request: Request, stores: StoresDep) -> JSONResponse:
             grant_type=grant_type,
             name=name,
             secret=secret,
+            # The connection's address; behind a proxy, uvicorn takes it from
+            # X-Forwarded-For when the proxy is listed in FORWARDED_ALLOW_IPS.
+            client_address=request.client.host if request.client else None,
             stores=stores,
             key=_signing_key(request),
             settings=_settings(request),

@@ -215,6 +215,7 @@ async def login(
     grant_type: str,
     name: str,
     secret: str,
+    client_address: str | None,
     stores: Stores,
     key: SigningKey,
     settings: Settings,
@@ -222,7 +223,8 @@ async def login(
     """Check a username and password (or client id and secret); a token, or TokenError.
 
     An unknown name and a wrong secret give the same answer, after the same work.
-    After ``login_max_failures`` failures within the window, the name is locked.
+    Failures are counted per name and per client address; too many within the window
+    lock the name (or the address) for a time that doubles with each lockout.
     """
     client = grant_type == "client_credentials"
     error = "invalid_client" if client else "invalid_grant"
@@ -231,10 +233,15 @@ async def login(
     wrong = "the client id or secret is wrong" if client else "the username or password is wrong"
     store = stores.identity
     attempt_key = _login_key("c:" if client else "u:", name)
+    address_key = _address_key(client_address)
     now = datetime.now(UTC)
+    if address_key is not None:
+        locked = await store.locked_until(address_key, now=now)
+        if locked is not None:
+            raise _locked(error, locked, now, "from your address")
     locked = await store.locked_until(attempt_key, now=now)
     if locked is not None:
-        raise _locked(error, locked, now)
+        raise _locked(error, locked, now, "for this account")
     found = await store.by_username(domain.username_key(name))
     if found is None:
         await verify_password(_dummy_hash(), secret)
@@ -243,19 +250,30 @@ async def login(
         user, password_hash = found
         ok = await verify_password(password_hash, secret)
     if not ok:
-        until = await store.record_failure(
-            attempt_key,
+        failure = functools.partial(
+            store.record_failure,
             now=now,
             window=timedelta(seconds=settings.login_window_seconds),
-            max_failures=settings.login_max_failures,
             lockout=timedelta(seconds=settings.login_lockout_seconds),
+            max_lockout=timedelta(seconds=settings.login_lockout_max_seconds),
+            memory=timedelta(seconds=settings.login_lockout_memory_seconds),
         )
+        until = await failure(attempt_key, max_failures=settings.login_max_failures)
+        if address_key is not None:
+            address_until = await failure(
+                address_key, max_failures=settings.login_address_max_failures
+            )
+            if address_until is not None:
+                log.warning("login locked for a client address after repeated failures")
+                raise _locked(error, address_until, now, "from your address")
         if until is not None:
             log.warning("login locked after repeated failures")
-            raise _locked(error, until, now)
+            raise _locked(error, until, now, "for this account")
         raise TokenError(error, wrong, status, headers)
     assert found is not None
     user, password_hash = found
+    # Only the name's count is cleared: a success must not wipe an address's failures, or
+    # a sprayer could reset its count by logging into an account of its own now and then.
     await store.clear_failures(attempt_key)
     if not user.active:
         raise TokenError(error, "this account is deactivated; ask your manager", status, headers)
@@ -268,12 +286,20 @@ async def login(
     return mint_token(user, key=key, settings=settings)
 
 
-def _locked(error: str, until: datetime, now: datetime) -> TokenError:
+def _address_key(address: str | None) -> str | None:
+    # Hashed too: a client address is personal data.
+    if not address:
+        return None
+    return "a:" + hashlib.sha256(address.encode()).hexdigest()
+
+
+def _locked(error: str, until: datetime, now: datetime, what: str) -> TokenError:
     seconds = max(1, int((until - now).total_seconds()))
     minutes = -(-seconds // 60)
+    unit = "minute" if minutes == 1 else "minutes"
     return TokenError(
         error,
-        f"too many failed attempts for this account; try again in {minutes} minutes",
+        f"too many failed attempts {what}; try again in {minutes} {unit}",
         429,
         {"Retry-After": str(seconds)},
     )

@@ -159,12 +159,19 @@ class IdentityStore:
         window: timedelta,
         max_failures: int,
         lockout: timedelta,
+        max_lockout: timedelta,
+        memory: timedelta,
     ) -> datetime | None:
         """Count a failed login; lock the key when it reaches ``max_failures`` in ``window``.
 
-        Returns the end of the lockout if this failure started one.
+        Locks grow: ``lockout`` the first time, doubled for each lockout of the key before
+        it (up to ``max_lockout``) until ``memory`` passes without one. Returns the end of
+        the lockout if this failure started one.
         """
-        update = {"$push": {"failures": now}, "$set": {"expires_at": now + max(window, lockout)}}
+        update = {
+            "$push": {"failures": now},
+            "$set": {"expires_at": now + max(window, max_lockout) + memory},
+        }
         try:
             doc = await self.login_failures.find_one_and_update(
                 {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
@@ -173,13 +180,25 @@ class IdentityStore:
             doc = await self.login_failures.find_one_and_update(
                 {"_id": key}, update, return_document=ReturnDocument.AFTER
             )
-        failures = [t for t in (doc or {}).get("failures", []) if isinstance(t, datetime)]
+        doc = doc or {}
+        failures = [t for t in doc.get("failures", []) if isinstance(t, datetime)]
         stale = [t for t in failures if t <= now - window]
         if len(failures) - len(stale) >= max_failures:
-            until = now + lockout
+            last = doc.get("last_locked_at")
+            recent = isinstance(last, datetime) and last > now - memory
+            level = int(doc.get("level", 0)) if recent else 0
+            until = now + min(lockout * 2 ** min(level, 32), max_lockout)
             await self.login_failures.update_one(
                 {"_id": key},
-                {"$set": {"locked_until": until, "failures": [], "expires_at": until}},
+                {
+                    "$set": {
+                        "locked_until": until,
+                        "failures": [],
+                        "level": level + 1,
+                        "last_locked_at": now,
+                        "expires_at": until + memory,
+                    }
+                },
             )
             return until
         if stale:
