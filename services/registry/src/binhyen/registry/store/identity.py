@@ -187,7 +187,7 @@ class IdentityStore:
             last = doc.get("last_locked_at")
             recent = isinstance(last, datetime) and last > now - memory
             level = int(doc.get("level", 0)) if recent else 0
-            until = now + min(lockout * 2 ** min(level, 32), max_lockout)
+            until: datetime = now + min(lockout * (1 << min(level, 32)), max_lockout)
             await self.login_failures.update_one(
                 {"_id": key},
                 {
