@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from binhyen.kit.testing import serve
+from binhyen.kit.testing import TestIssuer, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.settings import Settings
 
@@ -176,3 +176,89 @@ async def test_huge_offsets_are_422_not_500(
                 assert response.status_code == 422, (path, offset, response.text)
                 assert _fields(response) == ["offset"]
             assert (await client.get(path, params={"offset": "0"})).status_code == 200
+
+
+async def test_out_of_scope_residents_and_organisations_answer_like_unknown_ones(
+    registry_settings: Settings, admin: dict[str, str], issuer: TestIssuer
+) -> None:
+    async with serve(create_app(registry_settings), headers=admin) as (client, _rt):
+        u = await _units(client)
+        other_commune = await client.post(
+            "/api/v1/units",
+            json={
+                "kind": "commune",
+                "name": "Kỳ Bắc",
+                "parent_id": u["p"],
+                "valid_from": "2020-01-01",
+            },
+        )
+        other_hamlet = await client.post(
+            "/api/v1/units",
+            json={
+                "kind": "hamlet",
+                "name": "Thôn Bắc",
+                "parent_id": other_commune.json()["id"],
+                "valid_from": "2020-01-01",
+            },
+        )
+        elsewhere = await client.post(
+            "/api/v1/households",
+            json={
+                "unit_id": other_hamlet.json()["id"],
+                "address": "Xóm 1, thôn Bắc",
+                "members": [{"full_name": "Lê Thị Bắc"}],
+            },
+        )
+        assert elsewhere.status_code == 201, elsewhere.text
+        far_person = elsewhere.json()["members"][0]["id"]
+        far_team = await client.post(
+            "/api/v1/organisations",
+            json={
+                "unit_id": other_hamlet.json()["id"],
+                "kind": "people_security",
+                "name": "Tổ an ninh thôn Bắc",
+                "valid_from": "2021-01-01",
+            },
+        )
+        assert far_team.status_code == 201, far_team.text
+
+        officer = issuer.headers(("commune_officer", u["c"]))
+        team = await client.post(
+            "/api/v1/organisations",
+            json={
+                "unit_id": u["h1"],
+                "kind": "people_security",
+                "name": "Tổ an ninh thôn Tân Thành",
+                "valid_from": "2021-01-01",
+            },
+            headers=officer,
+        )
+        assert team.status_code == 201, team.text
+        members = f"/api/v1/organisations/{team.json()['id']}/members"
+
+        def same(a: httpx.Response, b: httpx.Response, a_id: str, b_id: str) -> None:
+            assert a.status_code == b.status_code == 422, (a.text, b.text)
+            assert a.json()["errors"] == [
+                {**e, "message": e["message"].replace(b_id, a_id)} for e in b.json()["errors"]
+            ]
+            assert a.json()["detail"] == b.json()["detail"].replace(b_id, a_id)
+
+        far = await client.post(members, json={"person_id": far_person}, headers=officer)
+        unknown = await client.post(members, json={"person_id": "no-such-id"}, headers=officer)
+        same(far, unknown, far_person, "no-such-id")
+
+        plan = await client.post(
+            "/api/v1/plans",
+            json={"commune_id": u["c"], "year": 2026, "title": "Kế hoạch 2026"},
+            headers=officer,
+        )
+        assert plan.status_code == 201, plan.text
+        tasks = f"/api/v1/plans/{plan.json()['id']}/tasks"
+        body = {"title": "Tuần tra", "due_date": "2026-12-31"}
+        far_id = far_team.json()["id"]
+        far = await client.post(tasks, json=body | {"organisation_id": far_id}, headers=officer)
+        unknown = await client.post(
+            tasks, json=body | {"organisation_id": "no-such-id"}, headers=officer
+        )
+        same(far, unknown, far_id, "no-such-id")
+        assert "Thôn Bắc" not in far.text and "thôn Bắc" not in far.text
