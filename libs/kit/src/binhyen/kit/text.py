@@ -31,6 +31,11 @@ def has_controls(text: str, *, multiline: bool = False) -> bool:
     return (_CONTROLS_MULTILINE if multiline else _CONTROLS).search(text) is not None
 
 
+def without_controls(text: str) -> str:
+    """``text`` without control characters (to write out data stored before they were refused)."""
+    return _CONTROLS.sub("", text)
+
+
 def _single_line(value: str) -> str:
     if has_controls(value):
         raise ValueError(CONTROL_MESSAGE)  # never echoes the value: it may be personal

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from binhyen.kit.text import has_controls
+from binhyen.kit.text import has_controls, without_controls
 from binhyen.registry.domain import households, people
 from binhyen.registry.domain.households import BA_KHONG, Household, HouseholdRuleViolation
 from binhyen.registry.domain.people import Person, PersonRuleViolation
@@ -933,7 +933,7 @@ def export_rows(
         ordered = sorted(residents, key=lambda p: (p.id != household.head_person_id, p.id))
         pledge = max(household.pledges, key=lambda p: p.year) if household.pledges else None
         for person in ordered:
-            yield [
+            row: list[object] = [
                 household.registration_code or household.id,
                 household.address,
                 "x" if person.id == household.head_person_id else None,
@@ -947,3 +947,5 @@ def export_rows(
                 pledge.year if pledge else None,
                 ", ".join(pledge.commitments) if pledge else None,
             ]
+            # Data stored before control characters were refused: XLSX cannot hold them.
+            yield [without_controls(v) if isinstance(v, str) else v for v in row]
