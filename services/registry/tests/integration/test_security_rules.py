@@ -164,6 +164,15 @@ async def test_control_characters_answer_422_naming_the_field_and_store_nothing(
             assert "\u001b" not in response.text and "\\u0000" not in response.text
         assert await rt.db["households"].count_documents({}) == 0
         assert await rt.db["people"].count_documents({}) == 0
+        for path, param in (
+            ("/api/v1/people", "q"),
+            ("/api/v1/people", "phone"),
+            ("/api/v1/households", "q"),
+            ("/api/v1/organisations", "q"),
+        ):
+            search = await client.get(path, params={param: "Hảo\u001b"})
+            assert search.status_code == 422, (path, param, search.text)
+            assert _fields(search) == [param]
 
 
 async def test_huge_offsets_are_422_not_500(

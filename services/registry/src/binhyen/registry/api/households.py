@@ -179,7 +179,7 @@ async def list_households(
         str | None, Query(description="A unit; its whole subtree is searched.")
     ] = None,
     q: Annotated[
-        str | None, Query(max_length=100, description="Address; accents optional.")
+        SafeText | None, Query(max_length=100, description="Address; accents optional.")
     ] = None,
     status_: Annotated[Literal["active", "dissolved"] | None, Query(alias="status")] = "active",
     pledged_in: Annotated[

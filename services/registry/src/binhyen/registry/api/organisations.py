@@ -325,7 +325,7 @@ async def list_organisations(
     category: Literal["organisation", "team"] | None = None,
     status_: Annotated[Literal["active", "disbanded"] | None, Query(alias="status")] = None,
     q: Annotated[
-        str | None, Query(max_length=100, description="Name, with or without accents.")
+        SafeText | None, Query(max_length=100, description="Name, with or without accents.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,

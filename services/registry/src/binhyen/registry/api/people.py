@@ -172,8 +172,10 @@ async def list_people(
     principal: CurrentPrincipal,
     unit_id: str | None = None,
     household_id: str | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="Name; accents optional.")] = None,
-    phone: Annotated[str | None, Query(max_length=30)] = None,
+    q: Annotated[
+        SafeText | None, Query(max_length=100, description="Name; accents optional.")
+    ] = None,
+    phone: Annotated[SafeText | None, Query(max_length=30)] = None,
     status_: Annotated[
         Literal["active", "moved_out", "deceased", "removed"] | None, Query(alias="status")
     ] = "active",
