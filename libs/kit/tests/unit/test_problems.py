@@ -59,3 +59,45 @@ def test_problem_responses_document_every_standard_problem_and_take_overrides() 
     told = problem_responses(s409="Conflicts; allowed_actions names what is possible")
     assert told[409]["description"].startswith("Conflicts; allowed_actions")
     assert told[404] == plain[404]
+
+
+async def test_unhandled_error_log_has_type_route_and_request_id_but_no_personal_data() -> None:
+    import io
+    import json
+    import logging
+
+    from binhyen.kit.logging import JsonFormatter
+
+    name, address = "Nguyễn Thị Hồng Nhung", "Xóm 3, thôn Tân Thành"
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/hamlets/{hamlet_id}/export")
+    async def export(hamlet_id: str) -> dict[str, str]:
+        try:
+            raise KeyError(address)
+        except KeyError as exc:
+            raise ValueError(f"cannot write {name!r} at {address!r}", name) from exc
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("binhyen.kit.problems")
+    logger.addHandler(handler)
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/hamlets/h1/export", headers={"X-Request-ID": "req-42"})
+    finally:
+        logger.removeHandler(handler)
+    assert response.status_code == 500
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["error"] == "ValueError"
+    assert entry["route"] == "/hamlets/{hamlet_id}/export"
+    assert entry["request_id"] == "req-42"
+    assert "ValueError" in entry["exception"] and "KeyError" in entry["exception"]
+    for secret in (name, address, "Nguy", "Tân"):
+        assert secret not in lines[0]
+        assert secret not in response.text

@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -280,16 +281,17 @@ async def test_five_failures_lock_the_username_on_every_replica(
         fifth = await login(two, ROOT, "wrong password 5")
         assert fifth.status_code == 429
         assert fifth.json()["error"] == "invalid_grant"
-        assert "try again in 15 minutes" in fifth.json()["error_description"]
+        assert "try again in 1 minute" in fifth.json()["error_description"]
         for client in (one, two):  # even the right password is refused now, on both replicas
             refused = await login(client, ROOT, ROOT_PASSWORD)
             assert refused.status_code == 429
-            assert 0 < int(refused.headers["retry-after"]) <= 900
+            assert 0 < int(refused.headers["retry-after"]) <= 60
         # Unknown usernames lock the same way, so a lockout tells nothing about existence.
         for i in range(5):
             last = await login(one, "nobody.here", f"guess {i}")
         assert last.status_code == 429
-        assert await rt.db["login_failures"].count_documents({}) == 2
+        # the two names and the client address, all hashed
+        assert await rt.db["login_failures"].count_documents({}) == 3
         assert await rt.db["login_failures"].count_documents({"_id": {"$regex": "root"}}) == 0
 
 
@@ -594,3 +596,124 @@ async def test_ensure_user_is_idempotent_under_concurrency(
     assert found is not None
     assert [g.role for g in found[0].grants] == ["admin", "police"]
     assert service.verify_password_sync(found[1], "demo password 123")  # password kept
+
+
+async def test_a_commune_officer_cannot_create_police_and_every_grant_is_audited(
+    registry_settings: Settings,
+) -> None:
+    async with registry(with_bootstrap(registry_settings)) as (client, rt):
+        root = bearer(await token_of(client, ROOT, ROOT_PASSWORD))
+        units = await tree(client, root)
+        made = await create_user(
+            client, root, "officer.kynam", [("commune_officer", units["ky-nam"])]
+        )
+        assert made.status_code == 201, made.text
+        officer_id = made.json()["id"]
+        officer = bearer(await token_of(client, "officer.kynam", "a long enough password"))
+
+        police = await create_user(client, officer, "cong.an", [("police", units["ky-nam"])])
+        assert police.status_code == 403, police.text
+        assert "administrator" in police.json()["detail"]
+        assert await rt.db["users"].count_documents({"username_key": "cong.an"}) == 0
+        hamlet = await create_user(
+            client, officer, "truong.thon", [("hamlet_officer", units["tan-thanh"])]
+        )
+        assert hamlet.status_code == 201, hamlet.text
+        hamlet_id = hamlet.json()["id"]
+        added = await client.post(
+            f"/api/v1/users/{hamlet_id}/grants",
+            json={"role": "police", "unit_id": units["tan-thanh"]},
+            headers=officer,
+        )
+        assert added.status_code == 403, added.text
+        stored = await rt.db["users"].find_one({"_id": hamlet_id})
+        assert stored is not None and [g["role"] for g in stored["grants"]] == ["hamlet_officer"]
+
+        by_admin = await client.post(
+            f"/api/v1/users/{hamlet_id}/grants",
+            json={"role": "police", "unit_id": units["tan-thanh"]},
+            headers=root,
+        )
+        assert by_admin.status_code == 201, by_admin.text
+
+        trail = [
+            (r["actor"], r["action"], r["outcome"], r["role"], r["unit_id"])
+            async for r in rt.db["grant_audit"].find({"actor": {"$ne": "system"}}).sort("at", 1)
+        ]
+        root_id = by_admin.json()["grants"][-1]["granted_by"]
+        assert trail == [
+            (root_id, "grant", "granted", "commune_officer", units["ky-nam"]),
+            (officer_id, "grant", "refused", "police", units["ky-nam"]),
+            (officer_id, "grant", "granted", "hamlet_officer", units["tan-thanh"]),
+            (officer_id, "grant", "refused", "police", units["tan-thanh"]),
+            (root_id, "grant", "granted", "police", units["tan-thanh"]),
+        ]
+        bootstrap = await rt.db["grant_audit"].find_one({"actor": "system"})
+        assert bootstrap is not None and bootstrap["role"] == "admin"
+
+
+async def test_a_deactivated_users_token_is_refused_at_once_and_soon_on_every_replica(
+    registry_settings: Settings,
+) -> None:
+    from binhyen.kit.testing import eventually
+
+    settings = with_bootstrap(registry_settings)
+    async with registry(settings) as (one, _rt), registry(settings) as (two, _):
+        root = bearer(await token_of(one, ROOT, ROOT_PASSWORD))
+        units = await tree(one, root)
+        made = await create_user(one, root, "leaving.now", [("team_member", units["quy-hue"])])
+        assert made.status_code == 201, made.text
+        token = bearer(await token_of(one, "leaving.now", "a long enough password"))
+        for client in (one, two):  # both replicas have read the account as active
+            assert (await client.get("/api/v1/auth/me", headers=token)).status_code == 200
+        off = await one.post(f"/api/v1/users/{made.json()['id']}/deactivate", headers=root)
+        assert off.status_code == 200, off.text
+        refused = await one.get("/api/v1/auth/me", headers=token)
+        assert refused.status_code == 401
+        assert "deactivated" in refused.json()["detail"]
+
+        async def refused_on_two() -> bool:
+            return (await two.get("/api/v1/auth/me", headers=token)).status_code == 401
+
+        await eventually(refused_on_two, timeout=5, what="the other replica refuses the token")
+        assert (await two.get("/api/v1/auth/me", headers=root)).status_code == 200
+
+
+async def test_lockouts_double_each_time(registry_settings: Settings) -> None:
+    settings = with_bootstrap(registry_settings).model_copy(
+        update={"login_max_failures": 2, "login_lockout_seconds": 1}
+    )
+    from binhyen.kit.testing import eventually
+
+    async with registry(settings) as (client, rt):
+        retry_after = []
+        for _ in range(3):
+            answers = [await login(client, ROOT, f"wrong {i}") for i in range(2)]
+            assert [a.status_code for a in answers] == [400, 429]
+            retry_after.append(int(answers[1].headers["retry-after"]))
+
+            async def unlocked() -> bool:
+                doc = await rt.db["login_failures"].find_one({"level": {"$exists": True}})
+                assert doc is not None
+                return bool(doc["locked_until"].replace(tzinfo=UTC) < datetime.now(UTC))
+
+            await eventually(unlocked, timeout=10, what="the lockout ends")
+        assert retry_after == [1, 2, 4]
+        assert (await login(client, ROOT, ROOT_PASSWORD)).status_code == 200
+
+
+async def test_failures_across_usernames_lock_the_client_address(
+    registry_settings: Settings,
+) -> None:
+    settings = with_bootstrap(registry_settings).model_copy(
+        update={"login_address_max_failures": 3}
+    )
+    async with registry(settings) as (client, rt):
+        sprayed = [await login(client, f"user.{i}", "Spring2026!!") for i in range(3)]
+        assert [a.status_code for a in sprayed] == [400, 400, 429]
+        assert "from your address" in sprayed[2].json()["error_description"]
+        refused = await login(client, ROOT, ROOT_PASSWORD)
+        assert refused.status_code == 429
+        # No account was locked: each name failed once.
+        locked = rt.db["login_failures"].find({"locked_until": {"$exists": True}})
+        assert [d["_id"][:2] async for d in locked] == ["a:"]

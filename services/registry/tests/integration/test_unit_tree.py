@@ -176,6 +176,7 @@ async def test_interrupted_subtree_update_is_finished_on_resume(
             store=rt.context.stores.units,
             topic=rt.settings.topic,
             publish_pending=lambda *hint: None,
+            active_at=service.units_context(rt.context).active_at,
         )
         commune = await ctx.store.get(u["c"]["id"])
         assert commune is not None

@@ -32,6 +32,7 @@ def check(
     admin: d.Scope = (),
     grantor: str = "u-officer",
     kind: str = "user",
+    holds: bool = True,
 ) -> None:
     d.check_grant(
         grantor=grantor,
@@ -42,6 +43,7 @@ def check(
         manage_scope=manage,
         admin_scope=admin,
         roles=ROLES,
+        grantor_holds_role=holds,
     )
 
 
@@ -72,11 +74,32 @@ def test_only_an_admin_over_the_unit_may_grant_admin() -> None:
         check("admin", KY_BAC_HAMLET, manage=None, admin=["ky-nam"])
 
 
+def test_only_an_admin_over_the_unit_may_grant_police() -> None:
+    with pytest.raises(d.GrantRefused, match="administrator") as refused:
+        check("police", TAN_THANH, manage=["ky-nam"])
+    assert not refused.value.outside_scope
+    check("police", TAN_THANH, manage=["ky-nam"], admin=["ky-nam"])
+    with pytest.raises(d.GrantRefused, match="administrator"):
+        d.check_revoke(
+            grantor="u-officer",
+            user=user(grant("police", TAN_THANH)),
+            grant=grant("police", TAN_THANH),
+            manage_scope=["ky-nam"],
+            admin_scope=[],
+        )
+
+
+def test_a_role_with_rights_the_grantor_lacks_is_refused() -> None:
+    with pytest.raises(d.GrantRefused, match="hold yourself") as refused:
+        check("hamlet_officer", TAN_THANH, manage=["ky-nam"], holds=False)
+    assert not refused.value.outside_scope
+
+
 def test_a_grant_everywhere_needs_a_national_manager() -> None:
     with pytest.raises(d.GrantRefused) as refused:
         check("police", ("*",), manage=["ha-tinh"])
     assert refused.value.outside_scope
-    check("police", ("*",), manage=None)
+    check("police", ("*",), manage=None, admin=None)
     with pytest.raises(d.GrantRefused):
         check("admin", ("*",), manage=None, admin=["ha-tinh"])
     check("admin", ("*",), manage=None, admin=None)
@@ -96,7 +119,7 @@ def test_unknown_role_names_the_field() -> None:
 def test_agency_account_holds_only_the_agency_role() -> None:
     check("agency", ("ha-tinh",), manage=None, kind="agency")
     with pytest.raises(d.IdentityRuleViolation):
-        check("police", ("ha-tinh",), manage=None, kind="agency")
+        check("police", ("ha-tinh",), manage=None, admin=None, kind="agency")
 
 
 def test_revoke_follows_the_same_scope_and_admin_rules() -> None:

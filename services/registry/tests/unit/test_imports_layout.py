@@ -173,3 +173,45 @@ def test_column_letters() -> None:
         "ZZ",
         "AAA",
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("full_name", "Nguyễn\u001b[2J Văn Hảo"),
+        ("address", "Xóm 1\u0000, thôn Tân Thành"),
+        ("household_code", "H\u00851"),
+        ("phones", "0912\u0007345678"),
+    ],
+)
+def test_a_cell_with_control_characters_is_an_error_naming_its_field(key: str, value: str) -> None:
+    row = _row(household_code="H1", address="Xóm 1", full_name="Nguyễn Văn Hảo")
+    row[[c.key for c in COLUMNS].index(key)] = value
+    parsed = _parse([row])
+    assert {(e.row, e.field) for e in parsed.errors} == {(2, key)}
+    assert any("control characters" in e.en for e in parsed.errors)
+    assert parsed.households == []
+    assert all(value not in e.en + e.vi for e in parsed.errors)
+
+
+def test_line_breaks_in_a_cell_become_spaces() -> None:
+    parsed = _parse([_row(household_code="H1", address="Xóm 1,\nthôn\tTân", full_name="Lê A")])
+    assert parsed.errors == []
+    assert parsed.households[0].address == "Xóm 1, thôn Tân"
+
+
+def test_export_of_data_stored_with_control_characters_is_a_valid_workbook() -> None:
+    import io
+
+    from openpyxl import Workbook, load_workbook
+
+    person = Person("p1", "u", "h", "Nguyễn\u001b[2J Văn\u0000 Hảo", 1975)
+    household = Household("h", "u", "Xóm 3\u0007, thôn Tân Thành", head_person_id="p1")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    for row in imports.export_rows([(household, [person])]):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    assert rows[1][1:4] == ("Xóm 3, thôn Tân Thành", "x", "Nguyễn[2J Văn Hảo")

@@ -141,10 +141,45 @@ def test_merge_ends_the_unit_and_sends_its_children_to_the_successor() -> None:
 def test_dissolve_needs_no_active_children() -> None:
     commune, hamlet = _chain()[2:]
     with pytest.raises(UnitRuleViolation) as err:
-        units.dissolve(commune, effective_date=date(2024, 1, 1), active_children=1)
+        units.dissolve(commune, effective_date=date(2024, 1, 1), active_children=1, active_below={})
     assert err.value.status == 409
-    gone = units.dissolve(hamlet, effective_date=date(2024, 1, 1), active_children=0)
+    gone = units.dissolve(
+        hamlet, effective_date=date(2024, 1, 1), active_children=0, active_below={}
+    )
     assert gone.status == "dissolved"
     with pytest.raises(UnitRuleViolation) as err:
         units.rename(gone, name="Y", effective_date=date(2024, 2, 1))
     assert err.value.status == 409
+
+
+def test_dissolve_needs_no_active_household_resident_or_team() -> None:
+    hamlet = _chain()[3]
+    left = {"households": 150, "residents": 579, "organisations and teams": 6}
+    with pytest.raises(UnitRuleViolation) as err:
+        units.dissolve(
+            hamlet, effective_date=date(2024, 1, 1), active_children=0, active_below=left
+        )
+    assert err.value.status == 409
+    assert "150 active households" in str(err.value) and "579 active residents" in str(err.value)
+    with pytest.raises(UnitRuleViolation):
+        units.dissolve(
+            hamlet,
+            effective_date=date(2024, 1, 1),
+            active_children=0,
+            active_below={"households": 0, "residents": 0, "organisations and teams": 1},
+        )
+
+
+@pytest.mark.parametrize(
+    "day", [date(6390, 1, 1), date(2027, 3, 3), date(1945, 9, 1), date(1, 1, 1)]
+)
+def test_dates_outside_the_window_are_refused(day: date) -> None:
+    with pytest.raises(UnitRuleViolation) as err:
+        units.check_date_window(day, today=date(2026, 3, 1), field="effective_date")
+    assert err.value.field == "effective_date"
+    assert err.value.status == 422
+
+
+def test_dates_inside_the_window_are_accepted() -> None:
+    for day in (date(1945, 9, 2), date(2026, 3, 1), date(2027, 3, 2)):
+        units.check_date_window(day, today=date(2026, 3, 1), field="effective_date")

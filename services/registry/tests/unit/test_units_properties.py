@@ -58,7 +58,11 @@ class Tree:
                         for u in self.units.values()
                         if u.parent_id == unit.id and u.status == "active"
                     )
-                    self._put(units.dissolve(unit, effective_date=self.day, active_children=active))
+                    self._put(
+                        units.dissolve(
+                            unit, effective_date=self.day, active_children=active, active_below={}
+                        )
+                    )
         except UnitRuleViolation:
             pass  # refused: nothing changed
         self.snapshots[self.day] = {

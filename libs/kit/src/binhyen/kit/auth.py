@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -205,6 +205,10 @@ class TokenVerifier:
         self._fetched = 0.0
         self._refresh = refresh_seconds
         self._lock = asyncio.Lock()
+        # Set by a service that keeps the accounts (the registry): False for a subject whose
+        # account is deactivated, so its tokens stop working before they expire. Services
+        # without the accounts cannot tell; their tokens live out their (short) lifetime.
+        self.account_active: Callable[[str], Awaitable[bool]] | None = None
         if jwks is not None:
             self.set_keys(jwks)
 
@@ -252,7 +256,10 @@ class TokenVerifier:
             raise Unauthorized("the token's signing keys cannot be fetched now") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        if self.account_active is not None and not await self.account_active(principal.subject):
+            raise Unauthorized("this account is deactivated; ask your manager")
+        return principal
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

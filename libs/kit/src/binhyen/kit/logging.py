@@ -6,7 +6,9 @@ import contextvars
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -16,8 +18,44 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
+def redacted_traceback(exc: BaseException) -> str:
+    """A traceback with frames and exception types, but no exception messages or locals.
+
+    An exception's message and arguments may hold request or stored data (a resident's
+    name that broke an export, a value that failed to parse), so they never reach a log.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = traceback.format_tb(current.__traceback__)
+        parts.append("".join(frames) + _type_name(current) + " (message withheld)")
+        current = current.__cause__ or current.__context__
+    return "\n-- caused by / while handling --\n".join(reversed(parts))
+
+
+def _type_name(exc: BaseException) -> str:
+    cls = type(exc)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line; extra fields passed with ``extra=`` are kept."""
+    """One JSON object per line; extra fields passed with ``extra=`` are kept.
+
+    Exceptions are logged with their type and frames only (``redacted_traceback``).
+    """
+
+    def formatException(
+        self,
+        ei: tuple[type[BaseException], BaseException, TracebackType | None]
+        | tuple[None, None, None],
+    ) -> str:
+        """The traceback without exception messages."""
+        exc = ei[1]
+        return redacted_traceback(exc) if exc is not None else ""
 
     def format(self, record: logging.LogRecord) -> str:
         """Render the record as JSON."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,10 +12,13 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from binhyen.kit.logging import correlation_id
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://binhyen.vn/problems/"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # as the request-id middleware keeps them
 
 
 # The problems every route may answer, for the OpenAPI document (``responses=PROBLEMS``).
@@ -197,7 +201,18 @@ async def _db_down(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
+    # Type, route template and method only (the request id is added by the formatter): the
+    # path may name objects and the exception's message may hold personal data, so the
+    # formatter logs the traceback without messages.
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+    extra = {"error": type(exc).__name__, "route": route, "method": request.method}
+    if correlation_id.get() is None:  # this handler runs outside the request-id middleware
+        request_id = request.scope.get("state", {}).get("request_id") or request.headers.get(
+            "x-request-id", ""
+        )
+        if _REQUEST_ID.fullmatch(request_id):
+            extra["request_id"] = request_id
+    log.error("unhandled error", exc_info=exc, extra=extra)
     return problem(
         500,
         "internal-error",

@@ -299,6 +299,7 @@ class ObserveRequests:
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
             await send(message)
 
+        scope.setdefault("state", {})["request_id"] = request_id
         token = correlation_id.set(request_id)
         started = time.perf_counter()
         try:

@@ -115,7 +115,22 @@ class Settings(ServiceSettings):
         900, ge=1, description="Window in which failed logins are counted."
     )
     login_lockout_seconds: int = Field(
-        900, ge=1, description="How long a username stays locked after too many failures."
+        60,
+        ge=1,
+        description="First lockout after too many failures; each further lockout within "
+        "`login_lockout_memory_seconds` doubles it.",
+    )
+    login_lockout_max_seconds: int = Field(
+        3600, ge=1, description="The longest a username or client address stays locked."
+    )
+    login_lockout_memory_seconds: int = Field(
+        86_400, ge=1, description="After this long without a lockout, locks start short again."
+    )
+    login_address_max_failures: int = Field(
+        20,
+        ge=1,
+        description="Failed logins from one client address, whatever the usernames, that lock "
+        "that address (password spraying).",
     )
 
     @model_validator(mode="after")

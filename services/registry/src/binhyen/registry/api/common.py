@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from binhyen.kit.http import IdempotencyKey as IdempotencyKey
 from binhyen.kit.http import IfMatch as IfMatch
@@ -16,6 +16,12 @@ from binhyen.registry.service.common import Context
 from binhyen.registry.store import Stores
 
 PROBLEMS = problem_responses()
+# Deeper than this, page with filters: MongoDB refuses a skip beyond 64 bits (a 500), and a
+# huge skip walks the whole collection for nothing.
+MAX_OFFSET = 100_000
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description=f"Items to skip (at most {MAX_OFFSET}).")
+]
 
 
 async def _context(request: Request) -> Context:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from binhyen.kit.auth import CurrentPrincipal
+from binhyen.kit.text import SafeMultiline
 from binhyen.registry.api.common import PROBLEMS, ContextDep, IfMatch, expected_version, set_etag
 from binhyen.registry.domain.enrolments import Enrolment
 from binhyen.registry.service import enrolments as service
@@ -25,7 +26,7 @@ class EnrolmentCreate(BaseModel):
     registered_on: date = Field(
         description="Date the hamlet registered to strive for the standard."
     )
-    note: str = Field("", max_length=1000)
+    note: SafeMultiline = Field("", max_length=1000)
 
 
 class EnrolmentRead(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from binhyen.kit.auth import CurrentPrincipal
+from binhyen.kit.text import SafeText
 from binhyen.registry.api.common import (
     PROBLEMS,
     ContextDep,
@@ -30,9 +31,11 @@ class HouseholdCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    unit_id: str = Field(max_length=64, description="The hamlet (thôn, xóm, tổ dân phố).")
-    address: str = Field(min_length=1, max_length=300, description="e.g. 'Xóm 3, thôn Tân Thành'.")
-    registration_code: str | None = Field(
+    unit_id: SafeText = Field(max_length=64, description="The hamlet (thôn, xóm, tổ dân phố).")
+    address: SafeText = Field(
+        min_length=1, max_length=300, description="e.g. 'Xóm 3, thôn Tân Thành'."
+    )
+    registration_code: SafeText | None = Field(
         None, max_length=40, description="Household registration number, if known."
     )
     members: list[PersonFields] = Field(default_factory=list, max_length=40)
@@ -46,9 +49,9 @@ class HouseholdUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    address: str | None = Field(None, min_length=1, max_length=300)
-    registration_code: str | None = Field(None, max_length=40)
-    head_person_id: str | None = Field(None, max_length=64)
+    address: SafeText | None = Field(None, min_length=1, max_length=300)
+    registration_code: SafeText | None = Field(None, max_length=40)
+    head_person_id: SafeText | None = Field(None, max_length=64)
 
 
 class HouseholdMove(BaseModel):
@@ -56,7 +59,7 @@ class HouseholdMove(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    unit_id: str = Field(max_length=64)
+    unit_id: SafeText = Field(max_length=64)
 
 
 class PledgeWrite(BaseModel):
@@ -65,7 +68,7 @@ class PledgeWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     signed_on: date = Field(description="Date the household signed.")
-    commitments: list[str] = Field(
+    commitments: list[SafeText] = Field(
         default_factory=lambda: ["no_drugs", "no_gambling", "no_traffic_violations"],
         max_length=len(COMMITMENTS),
         description="Default: the Three No's (Ba Không). One of: " + ", ".join(COMMITMENTS),
@@ -176,7 +179,7 @@ async def list_households(
         str | None, Query(description="A unit; its whole subtree is searched.")
     ] = None,
     q: Annotated[
-        str | None, Query(max_length=100, description="Address; accents optional.")
+        SafeText | None, Query(max_length=100, description="Address; accents optional.")
     ] = None,
     status_: Annotated[Literal["active", "dissolved"] | None, Query(alias="status")] = "active",
     pledged_in: Annotated[

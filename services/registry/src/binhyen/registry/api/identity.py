@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from binhyen.kit.auth import ROLES, CurrentPrincipal
 from binhyen.kit.runtime import context_of, runtime_of
+from binhyen.kit.text import SafeText
 from binhyen.registry.api.common import PROBLEMS, IdempotencyKey, StoresDep
 from binhyen.registry.domain.identity import User, UserGrant
 from binhyen.registry.service import identity as service
@@ -48,8 +49,8 @@ class GrantCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: str = Field(max_length=40, description=f"One of: {', '.join(ROLES)}.")
-    unit_id: str = Field(
+    role: SafeText = Field(max_length=40, description=f"One of: {', '.join(ROLES)}.")
+    unit_id: SafeText = Field(
         min_length=1, max_length=64, description='Admin unit (and its subtree); "*" everywhere.'
     )
 
@@ -80,17 +81,19 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(
+    username: SafeText = Field(
         min_length=3,
         max_length=64,
         description="Unique, case-insensitive; letters, digits . _ - @ +",
     )
-    display_name: str = Field(min_length=1, max_length=200, description="Name shown to others.")
+    display_name: SafeText = Field(
+        min_length=1, max_length=200, description="Name shown to others."
+    )
     kind: Literal["user", "agency"] = Field(
         "user",
         description="user: a person (password grant); agency: a client (client_credentials).",
     )
-    password: str = Field(
+    password: SafeText = Field(
         min_length=10, max_length=1024, description="At least 10 characters; never returned."
     )
     grants: list[GrantCreate] = Field(default_factory=list, max_length=50)
@@ -126,8 +129,8 @@ class PasswordChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(min_length=10, max_length=1024)
-    current_password: str | None = Field(None, max_length=1024)
+    password: SafeText = Field(min_length=10, max_length=1024)
+    current_password: SafeText | None = Field(None, max_length=1024)
 
 
 class MeGrant(BaseModel):
@@ -240,6 +243,9 @@ async def token(request: Request, stores: StoresDep) -> JSONResponse:
             grant_type=grant_type,
             name=name,
             secret=secret,
+            # The connection's address; behind a proxy, uvicorn takes it from
+            # X-Forwarded-For when the proxy is listed in FORWARDED_ALLOW_IPS.
+            client_address=request.client.host if request.client else None,
             stores=stores,
             key=_signing_key(request),
             settings=_settings(request),

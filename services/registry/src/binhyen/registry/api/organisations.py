@@ -10,11 +10,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from binhyen.contracts.events.organisations import OrganisationKind
 from binhyen.kit.auth import CurrentPrincipal
-from binhyen.kit.text import nfc
+from binhyen.kit.text import SafeMultiline, SafeText, nfc
 from binhyen.registry.api.common import (
     PROBLEMS,
     ContextDep,
     IdempotencyKey,
+    Offset,
     StoresDep,
     expected_version,
     set_etag,
@@ -45,9 +46,13 @@ class OrganisationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    unit_id: str = Field(max_length=64, description="Hamlet, or commune for commune-level bodies.")
+    unit_id: SafeText = Field(
+        max_length=64, description="Hamlet, or commune for commune-level bodies."
+    )
     kind: OrganisationKind = Field(description="Kind of body, e.g. people_security, youth_union.")
-    name: str = Field(min_length=1, max_length=200, description="e.g. 'Tổ an ninh thôn Tân Thành'.")
+    name: SafeText = Field(
+        min_length=1, max_length=200, description="e.g. 'Tổ an ninh thôn Tân Thành'."
+    )
     valid_from: date = Field(
         default_factory=service.today_vn, description="Date founded (default: today)."
     )
@@ -63,7 +68,7 @@ class OrganisationUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200, description="New name.")
+    name: SafeText | None = Field(None, min_length=1, max_length=200, description="New name.")
     status: Literal["active", "disbanded"] | None = Field(None, description="disbanded ends it.")
     valid_to: date | None = Field(None, description="Date disbanded (default: today).")
 
@@ -78,7 +83,7 @@ class MemberCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    person_id: str = Field(max_length=64, description="Id of a resident of the unit or below.")
+    person_id: SafeText = Field(max_length=64, description="Id of a resident of the unit or below.")
     role: Role = Field("member", description="leader (head), deputy, secretary or member.")
     valid_from: date = Field(default_factory=service.today_vn, description="First day.")
     valid_to: date | None = Field(None, description="Last day, if known.")
@@ -183,8 +188,8 @@ class ShiftCreate(BaseModel):
         description="Start, with timezone, e.g. 2025-09-09T18:00+07:00."
     )
     ends_at: AwareDatetime = Field(description="End (excluded), with timezone.")
-    person_ids: list[str] = Field(min_length=1, max_length=50, description="Members on duty.")
-    note: str | None = Field(None, max_length=500, description="e.g. 'tuần tra khu chợ'.")
+    person_ids: list[SafeText] = Field(min_length=1, max_length=50, description="Members on duty.")
+    note: SafeMultiline | None = Field(None, max_length=500, description="e.g. 'tuần tra khu chợ'.")
 
 
 class ShiftRead(BaseModel):
@@ -320,10 +325,10 @@ async def list_organisations(
     category: Literal["organisation", "team"] | None = None,
     status_: Annotated[Literal["active", "disbanded"] | None, Query(alias="status")] = None,
     q: Annotated[
-        str | None, Query(max_length=100, description="Name, with or without accents.")
+        SafeText | None, Query(max_length=100, description="Name, with or without accents.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> OrganisationList:
     """Organisations and teams the caller may read, by name."""
     orgs, total = await service.list_organisations(

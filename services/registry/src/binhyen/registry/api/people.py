@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from binhyen.kit.auth import CurrentPrincipal
+from binhyen.kit.text import SafeText
 from binhyen.registry.api.common import (
     PROBLEMS,
     ContextDep,
@@ -32,9 +33,9 @@ class PersonFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    full_name: str = Field(min_length=1, max_length=120, description="e.g. 'Nguyễn Văn Hảo'.")
+    full_name: SafeText = Field(min_length=1, max_length=120, description="e.g. 'Nguyễn Văn Hảo'.")
     birth_year: int | None = Field(None, ge=1900, le=2100, description="Year of birth.")
-    phones: list[str] = Field(
+    phones: list[SafeText] = Field(
         default_factory=list, max_length=5, description="e.g. '0912 345 678'; stored E.164."
     )
     preferred_language: Language = Field("vi", description="Language of alerts.")
@@ -58,7 +59,7 @@ class PersonFields(BaseModel):
 class PersonCreate(PersonFields):
     """A resident to register in an existing household."""
 
-    household_id: str = Field(max_length=64, description="The household the resident joins.")
+    household_id: SafeText = Field(max_length=64, description="The household the resident joins.")
 
 
 class PersonUpdate(BaseModel):
@@ -66,9 +67,9 @@ class PersonUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    full_name: str | None = Field(None, min_length=1, max_length=120)
+    full_name: SafeText | None = Field(None, min_length=1, max_length=120)
     birth_year: int | None = Field(None, ge=1900, le=2100)
-    phones: list[str] | None = Field(None, max_length=5)
+    phones: list[SafeText] | None = Field(None, max_length=5)
     preferred_language: Language | None = None
     alert_channels: list[Channel] | None = None
     alert_consent: bool | None = None
@@ -79,7 +80,7 @@ class PersonMove(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    household_id: str = Field(max_length=64)
+    household_id: SafeText = Field(max_length=64)
 
 
 class PersonEnd(BaseModel):
@@ -171,8 +172,10 @@ async def list_people(
     principal: CurrentPrincipal,
     unit_id: str | None = None,
     household_id: str | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="Name; accents optional.")] = None,
-    phone: Annotated[str | None, Query(max_length=30)] = None,
+    q: Annotated[
+        SafeText | None, Query(max_length=100, description="Name; accents optional.")
+    ] = None,
+    phone: Annotated[SafeText | None, Query(max_length=30)] = None,
     status_: Annotated[
         Literal["active", "moved_out", "deceased", "removed"] | None, Query(alias="status")
     ] = "active",

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from binhyen.kit.auth import CurrentPrincipal
-from binhyen.kit.text import nfc
+from binhyen.kit.text import SafeMultiline, SafeText, nfc
 from binhyen.registry.api.common import (
     PROBLEMS,
     ContextDep,
     IdempotencyKey,
+    Offset,
     StoresDep,
     expected_version,
     set_etag,
@@ -41,9 +42,11 @@ class PlanCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    commune_id: str = Field(max_length=64, description="The commune adopting the plan.")
+    commune_id: SafeText = Field(max_length=64, description="The commune adopting the plan.")
     year: int = Field(ge=2000, le=2100, description="Year of the plan, e.g. 2025.")
-    title: str = Field(min_length=1, max_length=300, description="e.g. 'Kế hoạch triển khai …'.")
+    title: SafeText = Field(
+        min_length=1, max_length=300, description="e.g. 'Kế hoạch triển khai …'."
+    )
 
     @field_validator("title")
     @classmethod
@@ -77,9 +80,9 @@ class TaskCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=300, description="What to do.")
-    description: str | None = Field(None, max_length=5000, description="Details.")
-    organisation_id: str = Field(
+    title: SafeText = Field(min_length=1, max_length=300, description="What to do.")
+    description: SafeMultiline | None = Field(None, max_length=5000, description="Details.")
+    organisation_id: SafeText = Field(
         max_length=64, description="Organisation or team of the commune or one of its hamlets."
     )
     due_date: date = Field(description="Date it is due (ISO, e.g. 2025-12-31).")
@@ -98,9 +101,9 @@ class TaskUpdate(BaseModel):
     status: TaskStatus | None = Field(
         None, description="todo → in_progress → done; todo or in_progress → cancelled."
     )
-    title: str | None = Field(None, min_length=1, max_length=300)
-    description: str | None = Field(None, max_length=5000)
-    organisation_id: str | None = Field(None, max_length=64)
+    title: SafeText | None = Field(None, min_length=1, max_length=300)
+    description: SafeMultiline | None = Field(None, max_length=5000)
+    organisation_id: SafeText | None = Field(None, max_length=64)
     due_date: date | None = None
 
     @field_validator("title", "description")
@@ -247,7 +250,7 @@ async def list_tasks(
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     overdue: Annotated[bool, Query(description="Only open tasks past their due date.")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TaskList:
     """Tasks the caller may read, soonest due first."""
     tasks, total = await service.list_tasks(

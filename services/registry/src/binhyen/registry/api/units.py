@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from binhyen.contracts.units import UnitKind, UnitLevel
 from binhyen.kit.auth import CurrentPrincipal
-from binhyen.kit.text import nfc
+from binhyen.kit.text import SafeText, nfc
 from binhyen.registry.api.common import (
     PROBLEMS,
     ContextDep,
@@ -46,11 +46,13 @@ class UnitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: UnitKind = Field(description="Kind of unit, e.g. province, commune, hamlet.")
-    name: str = Field(min_length=1, max_length=200, description="Official name, e.g. 'Tân Thành'.")
-    parent_id: str | None = Field(
+    name: SafeText = Field(
+        min_length=1, max_length=200, description="Official name, e.g. 'Tân Thành'."
+    )
+    parent_id: SafeText | None = Field(
         None, max_length=64, description="Parent unit; none for a province."
     )
-    official_code: str | None = Field(
+    official_code: SafeText | None = Field(
         None, pattern=r"^[0-9]{2,6}$", description="Code in the national list of admin units."
     )
     valid_from: date = Field(
@@ -71,7 +73,7 @@ class _Change(BaseModel):
 class UnitRename(_Change):
     """Rename a unit."""
 
-    name: str = Field(min_length=1, max_length=200, description="The new name.")
+    name: SafeText = Field(min_length=1, max_length=200, description="The new name.")
 
     _check_name = field_validator("name")(_name)
 
@@ -79,13 +81,13 @@ class UnitRename(_Change):
 class UnitMove(_Change):
     """Place a unit under another parent."""
 
-    parent_id: str = Field(max_length=64, description="The new parent unit.")
+    parent_id: SafeText = Field(max_length=64, description="The new parent unit.")
 
 
 class UnitMerge(_Change):
     """Merge a unit into a successor of the same tier."""
 
-    successor_id: str = Field(max_length=64, description="The unit it becomes part of.")
+    successor_id: SafeText = Field(max_length=64, description="The unit it becomes part of.")
 
 
 class UnitDissolve(_Change):

@@ -18,6 +18,9 @@ EVERYWHERE = "*"
 KINDS = ("user", "agency")
 ADMIN_ROLE = "admin"
 AGENCY_ROLE = "agency"
+# Roles only an administrator over the unit may give or take away: admin rules everything,
+# and police may unmask the reporters of tips, which no commune officer may do.
+ADMIN_ONLY_ROLES = (ADMIN_ROLE, "police")
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 1024  # argon2 hashes anything, but unbounded input is a cheap DoS
 USERNAME_PATTERN = re.compile(r"^[\w.@+-]{3,64}$")
@@ -129,12 +132,15 @@ def check_grant(
     manage_scope: Scope,
     admin_scope: Scope,
     roles: Collection[str],
+    grantor_holds_role: bool,
 ) -> None:
     """Raise unless ``grantor`` may give ``grantee`` ``role`` at the unit of ``unit_path``.
 
     Rules: the role exists; nobody grants themselves anything; the unit lies inside
     the grantor's ``users:manage`` scope; only an administrator (over that unit) may
-    grant ``admin``; an agency account holds only the read-only ``agency`` role.
+    grant ``admin`` or ``police``; the grantor holds every right of the role at that
+    unit (``grantor_holds_role``), so nobody hands out more than they have; an agency
+    account holds only the read-only ``agency`` role.
     """
     if role not in roles:
         raise IdentityRuleViolation(f"role must be one of {', '.join(roles)}", field="role")
@@ -142,8 +148,13 @@ def check_grant(
         raise GrantRefused("you cannot grant roles to yourself; ask another manager")
     if not covers(manage_scope, unit_path):
         raise GrantRefused("this unit is outside the units you manage", outside_scope=True)
-    if role == ADMIN_ROLE and not covers(admin_scope, unit_path):
-        raise GrantRefused("only an administrator may grant the admin role")
+    if role in ADMIN_ONLY_ROLES and not covers(admin_scope, unit_path):
+        raise GrantRefused(f"only an administrator may grant the {role} role")
+    if not grantor_holds_role:
+        raise GrantRefused(
+            f"you may only grant roles whose rights you hold yourself at that unit; "
+            f"{role} has rights you do not hold there"
+        )
     if grantee_kind == AGENCY_ROLE and role != AGENCY_ROLE:
         raise IdentityRuleViolation(
             "an agency account can only hold the read-only agency role", field="role"
@@ -158,8 +169,8 @@ def check_revoke(
         raise GrantRefused("you cannot change your own roles; ask another manager")
     if not covers(manage_scope, grant.unit_path):
         raise GrantRefused("this grant is outside the units you manage", outside_scope=True)
-    if grant.role == ADMIN_ROLE and not covers(admin_scope, grant.unit_path):
-        raise GrantRefused("only an administrator may take away the admin role")
+    if grant.role in ADMIN_ONLY_ROLES and not covers(admin_scope, grant.unit_path):
+        raise GrantRefused(f"only an administrator may take away the {grant.role} role")
 
 
 def can_see(*, viewer: str, user: User, manage_scope: Scope) -> bool:

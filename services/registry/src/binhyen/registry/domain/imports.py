@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from binhyen.kit.text import has_controls, without_controls
 from binhyen.registry.domain import households, people
 from binhyen.registry.domain.households import BA_KHONG, Household, HouseholdRuleViolation
 from binhyen.registry.domain.people import Person, PersonRuleViolation
@@ -437,7 +438,15 @@ def _text(value: object) -> str:
         return f"{value:%d/%m/%Y}"
     if isinstance(value, date):
         return f"{value:%d/%m/%Y}"
-    return _clean(str(value))
+    text = str(value)
+    # Line breaks in a cell (Alt+Enter) become spaces; other control characters break the
+    # hamlet's XLSX export and have no place in a name or an address.
+    if has_controls(text, multiline=True):
+        raise _Bad(
+            "ô có ký tự điều khiển (ví dụ U+0000, U+001B); hãy gõ lại nội dung",
+            "the cell holds control characters (such as U+0000 or U+001B); type it again",
+        )
+    return _clean(text)
 
 
 def _flag(value: object, vi: str, en: str) -> bool:
@@ -924,7 +933,7 @@ def export_rows(
         ordered = sorted(residents, key=lambda p: (p.id != household.head_person_id, p.id))
         pledge = max(household.pledges, key=lambda p: p.year) if household.pledges else None
         for person in ordered:
-            yield [
+            row: list[object] = [
                 household.registration_code or household.id,
                 household.address,
                 "x" if person.id == household.head_person_id else None,
@@ -938,3 +947,5 @@ def export_rows(
                 pledge.year if pledge else None,
                 ", ".join(pledge.commitments) if pledge else None,
             ]
+            # Data stored before control characters were refused: XLSX cannot hold them.
+            yield [without_controls(v) if isinstance(v, str) else v for v in row]

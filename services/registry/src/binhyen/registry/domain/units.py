@@ -8,8 +8,9 @@ answered, and a merge or dissolution ends a unit without erasing it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 # Tier of each kind of unit: 1 province, 2 district, 3 commune, 4 hamlet.
@@ -28,6 +29,13 @@ LEVELS: dict[str, int] = {
     "residential_group": 4,
 }
 LEVEL_NAMES = {1: "province", 2: "district", 3: "commune", 4: "hamlet"}
+
+# The window a unit's dates must fall in: not before the founding of the Democratic Republic
+# of Vietnam (older units are recorded from that day), and at most a year ahead (a decision
+# is announced months before it takes effect, never years). A date outside is a typo, and
+# a rename dated in 6390 would become the current name at once and freeze the unit.
+EARLIEST_DATE = date(1945, 9, 2)
+MAX_DAYS_AHEAD = 366
 
 Status = Literal["active", "merged", "dissolved"]
 Change = Literal["registered", "renamed", "moved", "merged", "dissolved", "reparented"]
@@ -166,6 +174,17 @@ def register_unit(
     return Unit(unit_id, kind, (first,), official_code)
 
 
+def check_date_window(day: date, *, today: date, field: str) -> None:
+    """Raise unless ``day`` lies between EARLIEST_DATE and MAX_DAYS_AHEAD days after today."""
+    latest = today + timedelta(days=MAX_DAYS_AHEAD)
+    if not EARLIEST_DATE <= day <= latest:
+        raise UnitRuleViolation(
+            f"the date must lie between {_d(EARLIEST_DATE)} and {_d(latest)} "
+            f"(at most {MAX_DAYS_AHEAD} days ahead)",
+            field=field,
+        )
+
+
 def _check_parent(kind: str, parent: Unit, day: date) -> None:
     if LEVELS[kind] <= LEVELS[parent.kind]:
         raise UnitRuleViolation(
@@ -285,13 +304,27 @@ def merge(unit: Unit, *, successor: Unit, effective_date: date) -> Unit:
     )
 
 
-def dissolve(unit: Unit, *, effective_date: date, active_children: int) -> Unit:
-    """End a unit that has no active children left."""
+def dissolve(
+    unit: Unit, *, effective_date: date, active_children: int, active_below: Mapping[str, int]
+) -> Unit:
+    """End a unit that has no active unit, household, resident or organisation left below.
+
+    ``active_below`` counts what is still active by kind ("households", "residents",
+    "organisations and teams").
+    """
     _check_change_date(unit, effective_date)
     if active_children:
         raise UnitRuleViolation(
             f"the unit still has {active_children} active units under it; "
             "move, merge or dissolve them first",
+            field="unit_id",
+            status=409,
+        )
+    left = [f"{n} active {what}" for what, n in active_below.items() if n]
+    if left:
+        raise UnitRuleViolation(
+            f"the unit still has {', '.join(left)}; move or end them first "
+            "(or merge the unit into a successor)",
             field="unit_id",
             status=409,
         )

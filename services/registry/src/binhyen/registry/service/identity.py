@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from binhyen.kit.auth import (
     EVERYWHERE,
+    ROLE_PERMISSIONS,
     ROLES,
     Forbidden,
     Grant,
@@ -40,7 +42,7 @@ from binhyen.kit.idempotency import (
     key_reused,
     request_fingerprint,
 )
-from binhyen.kit.problems import Conflict, Invalid, NotFound
+from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
 from binhyen.kit.runtime import Runtime
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import identity as domain
@@ -53,6 +55,9 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "system"  # granted_by of grants made by startup and demo code
 SAVE_ATTEMPTS = 3
+# How long a replica trusts what it read of an account's state: a deactivated account's
+# tokens stop working at once on the replica that deactivated it, within this on the others.
+ACCOUNT_STATE_SECONDS = 2.0
 
 
 # passwords
@@ -215,6 +220,7 @@ async def login(
     grant_type: str,
     name: str,
     secret: str,
+    client_address: str | None,
     stores: Stores,
     key: SigningKey,
     settings: Settings,
@@ -222,7 +228,8 @@ async def login(
     """Check a username and password (or client id and secret); a token, or TokenError.
 
     An unknown name and a wrong secret give the same answer, after the same work.
-    After ``login_max_failures`` failures within the window, the name is locked.
+    Failures are counted per name and per client address; too many within the window
+    lock the name (or the address) for a time that doubles with each lockout.
     """
     client = grant_type == "client_credentials"
     error = "invalid_client" if client else "invalid_grant"
@@ -231,10 +238,15 @@ async def login(
     wrong = "the client id or secret is wrong" if client else "the username or password is wrong"
     store = stores.identity
     attempt_key = _login_key("c:" if client else "u:", name)
+    address_key = _address_key(client_address)
     now = datetime.now(UTC)
+    if address_key is not None:
+        locked = await store.locked_until(address_key, now=now)
+        if locked is not None:
+            raise _locked(error, locked, now, "from your address")
     locked = await store.locked_until(attempt_key, now=now)
     if locked is not None:
-        raise _locked(error, locked, now)
+        raise _locked(error, locked, now, "for this account")
     found = await store.by_username(domain.username_key(name))
     if found is None:
         await verify_password(_dummy_hash(), secret)
@@ -243,19 +255,30 @@ async def login(
         user, password_hash = found
         ok = await verify_password(password_hash, secret)
     if not ok:
-        until = await store.record_failure(
-            attempt_key,
+        failure = functools.partial(
+            store.record_failure,
             now=now,
             window=timedelta(seconds=settings.login_window_seconds),
-            max_failures=settings.login_max_failures,
             lockout=timedelta(seconds=settings.login_lockout_seconds),
+            max_lockout=timedelta(seconds=settings.login_lockout_max_seconds),
+            memory=timedelta(seconds=settings.login_lockout_memory_seconds),
         )
+        until = await failure(attempt_key, max_failures=settings.login_max_failures)
+        if address_key is not None:
+            address_until = await failure(
+                address_key, max_failures=settings.login_address_max_failures
+            )
+            if address_until is not None:
+                log.warning("login locked for a client address after repeated failures")
+                raise _locked(error, address_until, now, "from your address")
         if until is not None:
             log.warning("login locked after repeated failures")
-            raise _locked(error, until, now)
+            raise _locked(error, until, now, "for this account")
         raise TokenError(error, wrong, status, headers)
     assert found is not None
     user, password_hash = found
+    # Only the name's count is cleared: a success must not wipe an address's failures, or
+    # a sprayer could reset its count by logging into an account of its own now and then.
     await store.clear_failures(attempt_key)
     if not user.active:
         raise TokenError(error, "this account is deactivated; ask your manager", status, headers)
@@ -268,12 +291,20 @@ async def login(
     return mint_token(user, key=key, settings=settings)
 
 
-def _locked(error: str, until: datetime, now: datetime) -> TokenError:
+def _address_key(address: str | None) -> str | None:
+    # Hashed too: a client address is personal data.
+    if not address:
+        return None
+    return "a:" + hashlib.sha256(address.encode()).hexdigest()
+
+
+def _locked(error: str, until: datetime, now: datetime, what: str) -> TokenError:
     seconds = max(1, int((until - now).total_seconds()))
     minutes = -(-seconds // 60)
+    unit = "minute" if minutes == 1 else "minutes"
     return TokenError(
         error,
-        f"too many failed attempts for this account; try again in {minutes} minutes",
+        f"too many failed attempts {what}; try again in {minutes} {unit}",
         429,
         {"Retry-After": str(seconds)},
     )
@@ -353,6 +384,40 @@ def _new_grant(spec: GrantSpec, unit_path: tuple[str, ...], granted_by: str) -> 
     )
 
 
+def holds_role(principal: Principal, role: str, unit_path: Sequence[str]) -> bool:
+    """True if the caller holds every right of ``role`` at the unit of ``unit_path``."""
+    return all(principal.allows(p, unit_path) for p in ROLE_PERMISSIONS.get(role, ()))
+
+
+async def audit_grant(
+    stores: Stores,
+    actor: str,
+    *,
+    action: str,
+    outcome: str,
+    user_id: str,
+    role: str,
+    unit_id: str,
+    grant_id: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Append who gave (or took, or was refused) which role to whom, where and when."""
+    await stores.identity.audit_grant(
+        {
+            "_id": str(uuid.uuid4()),
+            "at": datetime.now(UTC),
+            "action": action,  # grant | revoke
+            "outcome": outcome,  # granted | revoked | refused
+            "actor": actor,
+            "user_id": user_id,
+            "role": role,
+            "unit_id": unit_id,
+            "grant_id": grant_id,
+            "reason": reason,
+        }
+    )
+
+
 def _check_grant(
     principal: Principal,
     *,
@@ -372,6 +437,7 @@ def _check_grant(
             manage_scope=manage_scope(principal),
             admin_scope=admin_scope(principal),
             roles=ROLES,
+            grantor_holds_role=holds_role(principal, spec.role, unit_path),
         )
     except domain.IdentityRuleViolation as exc:
         raise Invalid(str(exc), field=field_prefix + exc.field) from exc
@@ -447,12 +513,40 @@ async def create_user(
         if found is None or not await verify_password(found[1], cmd.password):
             raise key_reused()  # the same key and fields, another password
 
-    return await create_once(
-        request,
-        create=create,
-        find=lambda: stores.identity.with_fingerprint(request.result_id),
-        check=may_have,
-    )
+    try:
+        user, created = await create_once(
+            request,
+            create=create,
+            find=lambda: stores.identity.with_fingerprint(request.result_id),
+            check=may_have,
+        )
+    except DomainError as exc:
+        if cmd.grants and exc.status in (403, 404):
+            for spec in cmd.grants:
+                await audit_grant(
+                    stores,
+                    principal.subject,
+                    action="grant",
+                    outcome="refused",
+                    user_id=request.result_id,
+                    role=spec.role,
+                    unit_id=spec.unit_id,
+                    reason=exc.detail,
+                )
+        raise
+    if created:
+        for g in user.grants:
+            await audit_grant(
+                stores,
+                principal.subject,
+                action="grant",
+                outcome="granted",
+                user_id=user.id,
+                role=g.role,
+                unit_id=g.unit_id,
+                grant_id=g.id,
+            )
+    return user, created
 
 
 async def _checked_grant(
@@ -541,13 +635,30 @@ async def add_grant(
         except domain.IdentityConflict as exc:
             raise Conflict(str(exc)) from exc
 
-    return await _change(user_id, change, principal=principal, stores=stores), grant
+    audit = functools.partial(
+        audit_grant,
+        stores,
+        principal.subject,
+        action="grant",
+        user_id=user_id,
+        role=spec.role,
+        unit_id=spec.unit_id,
+    )
+    try:
+        user = await _change(user_id, change, principal=principal, stores=stores)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            await audit(outcome="refused", reason=exc.detail)
+        raise
+    await audit(outcome="granted", grant_id=grant.id)
+    return user, grant
 
 
 async def revoke_grant(
     user_id: str, grant_id: str, *, principal: Principal, stores: Stores
 ) -> User:
     """Take a grant away from the user, if the caller could have given it."""
+    taken: list[UserGrant] = []
 
     def change(user: User, _hash: str) -> User:
         try:
@@ -564,9 +675,21 @@ async def revoke_grant(
             )
         except domain.GrantRefused as exc:
             raise _refusal(exc, principal, grant.unit_path, f"grant {grant_id}") from exc
+        taken[:] = [grant]
         return changed
 
-    return await _change(user_id, change, principal=principal, stores=stores)
+    user = await _change(user_id, change, principal=principal, stores=stores)
+    await audit_grant(
+        stores,
+        principal.subject,
+        action="revoke",
+        outcome="revoked",
+        user_id=user_id,
+        role=taken[0].role,
+        unit_id=taken[0].unit_id,
+        grant_id=grant_id,
+    )
+    return user
 
 
 def _check_manage_account(principal: Principal, user: User) -> None:
@@ -672,6 +795,7 @@ async def ensure_user(
                 await stores.identity.insert(user, password_hash=await hash_password(password))
             except DuplicateUsername:
                 continue  # another replica created it first: read it back
+            await _audit_system_grants(stores, user, user.grants)
             return user.id
         user = found[0]
         changed = user
@@ -682,8 +806,24 @@ async def ensure_user(
         if changed is user:
             return user.id
         if await stores.identity.save(changed, expected_version=user.version, password_hash=None):
+            added = [g for g in changed.grants if g not in user.grants]
+            await _audit_system_grants(stores, changed, added)
             return user.id
     raise Conflict("the account was changed concurrently; run again")
+
+
+async def _audit_system_grants(stores: Stores, user: User, grants: Sequence[UserGrant]) -> None:
+    for g in grants:
+        await audit_grant(
+            stores,
+            SYSTEM,
+            action="grant",
+            outcome="granted",
+            user_id=user.id,
+            role=g.role,
+            unit_id=g.unit_id,
+            grant_id=g.id,
+        )
 
 
 def _registry_settings(rt: Runtime) -> Settings:
@@ -705,6 +845,11 @@ async def on_startup(rt: Runtime, stores: Stores, settings: Settings) -> Signing
         )
     else:
         rt.verifier.add_keys(key.jwks())
+
+    async def account_active(subject: str) -> bool:
+        return await stores.identity.is_active(subject, max_age=ACCOUNT_STATE_SECONDS)
+
+    rt.verifier.account_active = account_active
     if settings.bootstrap_admin_username and settings.bootstrap_admin_password:
         await ensure_user(
             stores,

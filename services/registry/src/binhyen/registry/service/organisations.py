@@ -481,8 +481,22 @@ async def add_member(
     async def add() -> Organisation | None:
         person = await ctx.stores.people.summary(cmd.person_id)
         person_path = await unit_path(ctx.stores, person.unit_id) if person else None
-        if person is None or person_path is None:
-            raise Invalid(f"person {cmd.person_id} does not exist", field="person_id")
+        # Unknown, outside the caller's scope, or living elsewhere: one answer, so the error
+        # tells nothing about residents the caller may not see.
+        if (
+            person is None
+            or person_path is None
+            or org.unit_id not in person_path
+            or not (
+                principal.allows("people:read", person_path)
+                or principal.allows("organisations:write", person_path)
+            )
+        ):
+            raise Invalid(
+                f"person {cmd.person_id} is not a resident of the unit of this "
+                f"{org.category} or of a unit under it",
+                field="person_id",
+            )
         member = Member(
             id=request.result_id,
             person_id=person.id,

@@ -159,10 +159,21 @@ class AssignTask:
         )
 
 
-async def _assignee(stores: Stores, organisation_id: str) -> tuple[str, tuple[str, ...], bool]:
+async def _assignee(
+    stores: Stores, organisation_id: str, principal: Principal, commune_id: str
+) -> tuple[str, tuple[str, ...], bool]:
     org = await stores.organisations.get(organisation_id)
-    if org is None:
-        raise Invalid(f"organisation {organisation_id} does not exist", field="organisation_id")
+    # Unknown, outside the caller's scope, or of another commune: one answer, so the error
+    # tells nothing about organisations the caller may not see.
+    if (
+        org is None
+        or commune_id not in org.unit_path
+        or not principal.allows("organisations:read", org.unit_path)
+    ):
+        raise Invalid(
+            f"organisation {organisation_id} is not an organisation of the commune of this plan",
+            field="organisation_id",
+        )
     return org.id, org.unit_path, org.active
 
 
@@ -184,7 +195,9 @@ async def assign_task(
     )
 
     async def create() -> Task | None:
-        org_id, org_path, org_active = await _assignee(ctx.stores, cmd.organisation_id)
+        org_id, org_path, org_active = await _assignee(
+            ctx.stores, cmd.organisation_id, principal, plan.commune_id
+        )
         try:
             task = domain.assign_task(
                 task_id=request.result_id,
@@ -277,7 +290,7 @@ async def update_task(
             "you may change its status"
         )
     assignee = (
-        await _assignee(ctx.stores, edits["organisation_id"])
+        await _assignee(ctx.stores, edits["organisation_id"], principal, plan.commune_id)
         if edits.get("organisation_id") not in (None, task.organisation_id)
         else None
     )

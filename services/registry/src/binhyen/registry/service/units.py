@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -34,6 +35,7 @@ from binhyen.registry.service.common import Context, check_version, domain_error
 from binhyen.registry.store.units import DuplicateValue, UnitStore
 
 log = logging.getLogger(__name__)
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 Topic = Callable[[str], str]
 Publish = Callable[..., None]
@@ -55,6 +57,8 @@ class UnitsContext:
     store: UnitStore
     topic: Topic
     publish_pending: Publish  # ServiceContext.publish_pending of the registry
+    # What is still active at these units, by kind (households, residents, organisations).
+    active_at: Callable[[list[str]], Awaitable[dict[str, int]]]
     followers: tuple[Follower, ...] = ()
 
 
@@ -71,12 +75,34 @@ def units_context(ctx: Context) -> UnitsContext:
     async def grant_paths(moved_id: str, path_of: PathOf) -> int:
         return await _follow_grant_paths(ctx.stores.identity.collection, moved_id, path_of)
 
+    async def active_at(unit_ids: list[str]) -> dict[str, int]:
+        query = {"unit_id": {"$in": unit_ids}, "status": "active"}
+        stores = ctx.stores
+        return {
+            "households": await stores.households.collection.count_documents(query),
+            "residents": await stores.people.collection.count_documents(query),
+            "organisations and teams": await stores.organisations.collection.count_documents(query),
+        }
+
     return UnitsContext(
         store=ctx.stores.units,
         topic=ctx.topic,
         publish_pending=ctx.publish_pending,
         followers=(organisation_paths, task_paths, grant_paths),
+        active_at=active_at,
     )
+
+
+def today_vn() -> date:
+    """Today's date in Vietnam."""
+    return datetime.now(VN).date()
+
+
+def _in_window(day: date, field: str) -> None:
+    try:
+        units.check_date_window(day, today=today_vn(), field=field)
+    except UnitRuleViolation as exc:
+        raise domain_error(exc) from exc
 
 
 @dataclass(frozen=True)
@@ -172,6 +198,7 @@ async def register_unit(
     )
 
     async def create() -> Unit | None:
+        _in_window(cmd.valid_from, "valid_from")
         parent = None
         if cmd.parent_id is not None:
             parent = await _other(ctx, cmd.parent_id, principal, "parent_id", "units:write")
@@ -248,6 +275,7 @@ async def rename_unit(
     """Give a unit a new name from a date on."""
     unit = await _load(ctx, unit_id, principal, "units:write")
     check_version(unit.version, expected_version, f"unit {unit.id}")
+    _in_window(effective_date, "effective_date")
     try:
         renamed = units.rename(unit, name=nfc(name), effective_date=effective_date)
     except UnitRuleViolation as exc:
@@ -268,6 +296,7 @@ async def move_unit(
     """Place a unit under another parent from a date on; its subtree follows."""
     unit = await _load(ctx, unit_id, principal, "units:write")
     check_version(unit.version, expected_version, f"unit {unit.id}")
+    _in_window(effective_date, "effective_date")
     parent = await _other(ctx, parent_id, principal, "parent_id", "units:write")
     try:
         moved = units.move(unit, new_parent=parent, effective_date=effective_date)
@@ -293,6 +322,7 @@ async def merge_unit(
     """End a unit by merging it into a successor; its children move to the successor."""
     unit = await _load(ctx, unit_id, principal, "units:write")
     check_version(unit.version, expected_version, f"unit {unit.id}")
+    _in_window(effective_date, "effective_date")
     successor = await _other(ctx, successor_id, principal, "successor_id", "units:write")
     try:
         merged = units.merge(unit, successor=successor, effective_date=effective_date)
@@ -316,11 +346,14 @@ async def dissolve_unit(
     """End a unit that has nothing active under it."""
     unit = await _load(ctx, unit_id, principal, "units:write")
     check_version(unit.version, expected_version, f"unit {unit.id}")
+    _in_window(effective_date, "effective_date")
     try:
+        below = [unit.id, *(u.id for u in await ctx.store.descendants(unit.id))]
         dissolved = units.dissolve(
             unit,
             effective_date=effective_date,
             active_children=await ctx.store.count_active_children(unit.id),
+            active_below=await ctx.active_at(below),
         )
     except UnitRuleViolation as exc:
         raise domain_error(exc) from exc

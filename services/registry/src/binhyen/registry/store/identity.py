@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from binhyen.kit.idempotency import FINGERPRINT
 from binhyen.registry.domain.identity import User, UserGrant
 
 Document = dict[str, Any]
+ACTIVE_CACHE_SIZE = 10_000
 
 
 class DuplicateUsername(Exception):
@@ -22,10 +24,14 @@ class DuplicateUsername(Exception):
 
 
 class IdentityStore:
-    """The ``users`` collection and ``login_failures`` (``signing_keys`` only to empty it)."""
+    """The ``users`` collection, ``login_failures`` and ``grant_audit`` (``signing_keys`` only to
+    empty it)."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db["users"]
+        self.grant_audit: AsyncCollection[Document] = db["grant_audit"]
+        # user id → (active, monotonic time read); dropped when this replica saves the user.
+        self._active: dict[str, tuple[bool, float]] = {}
         self.signing_keys: AsyncCollection[Document] = db["signing_keys"]
         self.login_failures: AsyncCollection[Document] = db["login_failures"]
 
@@ -35,6 +41,9 @@ class IdentityStore:
             [("username_key", ASCENDING)], unique=True, name="username_unique"
         )
         await self.collection.create_index([("grants.unit_path", ASCENDING)], name="grant_units")
+        await self.grant_audit.create_index(
+            [("user_id", ASCENDING), ("at", ASCENDING)], name="user"
+        )
         # Housekeeping only: the lockout logic reads the dates and never relies on expiry,
         # so a server without TTL indexes merely keeps a few stale documents.
         with contextlib.suppress(OperationFailure):
@@ -69,8 +78,26 @@ class IdentityStore:
         doc = await self.collection.find_one({"username_key": key})
         return (_to_user(doc), doc["password_hash"]) if doc else None
 
+    async def is_active(self, user_id: str, *, max_age: float) -> bool:
+        """False if the account exists and is deactivated; read at most ``max_age`` s ago.
+
+        Unknown subjects (another issuer's, a service's) count as active: only accounts this
+        registry keeps can be deactivated here.
+        """
+        now = time.monotonic()
+        cached = self._active.get(user_id)
+        if cached is not None and now - cached[1] <= max_age:
+            return cached[0]
+        doc = await self.collection.find_one({"_id": user_id}, {"active": 1})
+        active = doc is None or bool(doc.get("active", True))
+        if len(self._active) >= ACTIVE_CACHE_SIZE:
+            self._active.clear()  # bounded: a cold cache costs one read per subject
+        self._active[user_id] = (active, now)
+        return active
+
     async def save(self, user: User, *, expected_version: int, password_hash: str | None) -> bool:
         """Write the user's mutable state if nobody changed it since ``expected_version``."""
+        self._active.pop(user.id, None)
         changes: Document = {
             "display_name": user.display_name,
             "active": user.active,
@@ -99,6 +126,10 @@ class IdentityStore:
         cursor = self.collection.find(query).sort("_id", ASCENDING).limit(limit)
         return [_to_user(doc) async for doc in cursor]
 
+    async def audit_grant(self, record: Document) -> None:
+        """Append a record to the grant audit trail (never updated or deleted)."""
+        await self.grant_audit.insert_one(record)
+
     # signing keys
 
     async def forget_stored_signing_keys(self) -> int:
@@ -122,12 +153,19 @@ class IdentityStore:
         window: timedelta,
         max_failures: int,
         lockout: timedelta,
+        max_lockout: timedelta,
+        memory: timedelta,
     ) -> datetime | None:
         """Count a failed login; lock the key when it reaches ``max_failures`` in ``window``.
 
-        Returns the end of the lockout if this failure started one.
+        Locks grow: ``lockout`` the first time, doubled for each lockout of the key before
+        it (up to ``max_lockout``) until ``memory`` passes without one. Returns the end of
+        the lockout if this failure started one.
         """
-        update = {"$push": {"failures": now}, "$set": {"expires_at": now + max(window, lockout)}}
+        update = {
+            "$push": {"failures": now},
+            "$set": {"expires_at": now + max(window, max_lockout) + memory},
+        }
         try:
             doc = await self.login_failures.find_one_and_update(
                 {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
@@ -136,13 +174,25 @@ class IdentityStore:
             doc = await self.login_failures.find_one_and_update(
                 {"_id": key}, update, return_document=ReturnDocument.AFTER
             )
-        failures = [t for t in (doc or {}).get("failures", []) if isinstance(t, datetime)]
+        doc = doc or {}
+        failures = [t for t in doc.get("failures", []) if isinstance(t, datetime)]
         stale = [t for t in failures if t <= now - window]
         if len(failures) - len(stale) >= max_failures:
-            until = now + lockout
+            last = doc.get("last_locked_at")
+            recent = isinstance(last, datetime) and last > now - memory
+            level = int(doc.get("level", 0)) if recent else 0
+            until: datetime = now + min(lockout * (1 << min(level, 32)), max_lockout)
             await self.login_failures.update_one(
                 {"_id": key},
-                {"$set": {"locked_until": until, "failures": [], "expires_at": until}},
+                {
+                    "$set": {
+                        "locked_until": until,
+                        "failures": [],
+                        "level": level + 1,
+                        "last_locked_at": now,
+                        "expires_at": until + memory,
+                    }
+                },
             )
             return until
         if stale:
