@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
+import multiprocessing
 import os
 import zipfile
 from collections.abc import Callable
@@ -145,5 +147,38 @@ async def test_the_pool_works_in_another_process_and_returns_refusals() -> None:
         with pytest.raises(LayoutError, match="could not be read"):
             await pool.run(os._exit, 1)
         assert (await pool.run(inspect_file, _xlsx())).kind == "xlsx"
+    finally:
+        pool.close()
+
+
+async def test_without_processes_the_pool_falls_back_to_threads_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_semaphores(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")  # what a sandbox without /dev/shm says
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_semaphores)
+    pool = FilePool(1)
+    try:
+        assert await pool.run(os.getpid) == os.getpid()
+        assert not pool.processes
+        assert "worker processes cannot start" in caplog.text
+        with pytest.raises(LayoutError, match="empty"):
+            await pool.run(inspect_file, b"")
+    finally:
+        pool.close()
+
+
+async def test_when_processes_fail_to_start_the_pool_falls_back_to_threads(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_processes(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn"), "Process", no_processes)
+    pool = FilePool(1)
+    try:
+        assert await pool.run(os.getpid) == os.getpid()
+        assert "worker processes cannot start" in caplog.text
     finally:
         pool.close()

@@ -355,6 +355,8 @@ def _in_worker(fn: Callable[..., T], *args: Any) -> T | _Refused:
         return fn(*args)
     except LayoutError as exc:
         return _Refused(exc.message, exc.columns)
+    except MemoryError:
+        return _Refused(_too_large_unpacked().message, ())
 
 
 class FilePool:
@@ -398,9 +400,19 @@ class FilePool:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker; LayoutError if the worker died reading the file."""
         loop = asyncio.get_running_loop()
+        call = functools.partial(_in_worker, fn, *args)
         executor = self._start()
         try:
-            result = await loop.run_in_executor(executor, functools.partial(_in_worker, fn, *args))
+            future = loop.run_in_executor(executor, call)  # starts the processes, if not yet
+        except (OSError, NotImplementedError) as exc:
+            if isinstance(executor, concurrent.futures.ThreadPoolExecutor):
+                raise
+            executor.shutdown(wait=False, cancel_futures=True)
+            self._fall_back(exc)
+            executor = self._start()
+            future = loop.run_in_executor(executor, call)
+        try:
+            result = await future
         except BrokenProcessPool as exc:
             # A worker died (out of memory on a hostile file, killed): the next call starts
             # a fresh pool; this file is refused.
@@ -415,15 +427,6 @@ class FilePool:
                     "send it again",
                 )
             ) from exc
-        except (OSError, NotImplementedError, PermissionError) as exc:
-            if not isinstance(executor, concurrent.futures.ProcessPoolExecutor):
-                raise
-            # Starting the worker processes failed: threads from now on.
-            executor.shutdown(wait=False, cancel_futures=True)
-            self._fall_back(exc)
-            result = await loop.run_in_executor(
-                self._start(), functools.partial(_in_worker, fn, *args)
-            )
         if isinstance(result, _Refused):
             raise LayoutError(result.message, columns=result.columns)
         return result
@@ -433,7 +436,7 @@ class FilePool:
         executor, self._executor = self._executor, None
         if executor is None:
             return
-        if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+        if not isinstance(executor, concurrent.futures.ThreadPoolExecutor):
             # A running check cannot be cancelled: end its process rather than wait for it.
             processes: dict[int, Any] = getattr(executor, "_processes", None) or {}
             for process in list(processes.values()):
