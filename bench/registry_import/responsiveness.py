@@ -86,6 +86,7 @@ async def run(data: bytes) -> None:
     idle: list[float] = []
     uploading: list[float] = []
     validating: list[float] = []
+    slow: list[tuple[float, float, str]] = []  # seconds, when (since the upload), phase
     try:
         async with LifespanManager(app, startup_timeout=120, shutdown_timeout=120) as manager:
             rt = app.state.runtime
@@ -132,6 +133,7 @@ async def run(data: bytes) -> None:
                 while status == "validating":
                     seconds = await read()
                     (uploading if phase["now"] == "uploading" else validating).append(seconds)
+                    slow.append((seconds, time.perf_counter() - t0, phase["now"]))
                     if uploader.done():
                         uploader.result()
                         accepted = accepted or time.perf_counter() - t0
@@ -147,6 +149,10 @@ async def run(data: bytes) -> None:
     print(_figures("GET unit, during upload", uploading))
     print(_figures("GET unit, during validation", validating))
     print(_figures("GET unit, upload → checked", uploading + validating))
+    print(
+        "slowest reads:",
+        ", ".join(f"{s * 1000:.0f} ms at {t:.1f} s ({p})" for s, t, p in sorted(slow)[-5:]),
+    )
 
 
 def main() -> None:
