@@ -192,13 +192,30 @@ async def report(
     return job, await _store(ctx).errors(job_id)
 
 
-async def report_rows(
-    job_id: str, *, principal: Principal, ctx: Context
-) -> tuple[dict[str, Any], list[dict[str, Any]], Table]:
-    """The job, its errors and the clerk's own rows (from the stored file)."""
+async def report_xlsx(job_id: str, *, principal: Principal, ctx: Context) -> bytes:
+    """The report as an XLSX: the clerk's rows and errors (built in a worker process)."""
     job, errors = await report(job_id, principal=principal, ctx=ctx)
     data = await _store(ctx).file(job_id)
-    return job, errors, await ctx.import_files.run(read_table, data)
+    return await ctx.import_files.run(report_file_xlsx, data, job, errors)
+
+
+async def report_rows_json(job_id: str, *, principal: Principal, ctx: Context) -> dict[str, Any]:
+    """The report as JSON: every error and each bad row's cells (built in a worker process)."""
+    job, errors = await report(job_id, principal=principal, ctx=ctx)
+    data = await _store(ctx).file(job_id)
+    return await ctx.import_files.run(report_file_json, data, job, errors)
+
+
+def report_file_xlsx(data: bytes, job: dict[str, Any], errors: list[dict[str, Any]]) -> bytes:
+    """The XLSX report of a stored file (runs in an import worker process)."""
+    return report_workbook(job, errors, read_table(data))
+
+
+def report_file_json(
+    data: bytes, job: dict[str, Any], errors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The JSON report of a stored file (runs in an import worker process)."""
+    return report_json(job, errors, read_table(data))
 
 
 # --- running a job -------------------------------------------------------------------------
@@ -621,12 +638,14 @@ async def export_households(hamlet_id: str, *, principal: Principal, ctx: Contex
             break
         after = residents[-1].id
     found.sort(key=lambda h: (h.registration_code or "", h.id))
-    return await asyncio.to_thread(
-        _export_workbook, [(h, members.get(h.id, [])) for h in found], unit.name
+    # Writing the XLSX is seconds of CPU for a large hamlet: done in an import worker process.
+    return await ctx.import_files.run(
+        export_workbook, [(h, members.get(h.id, [])) for h in found], unit.name
     )
 
 
-def _export_workbook(found: list[tuple[Household, list[Person]]], name: str) -> bytes:
+def export_workbook(found: list[tuple[Household, list[Person]]], name: str) -> bytes:
+    """The households and residents as an XLSX in the import layout."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", name)[:31] or "Households")
     for number, values in enumerate(layout.export_rows(found)):
