@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,8 @@ from binhyen.kit.auth import Grant, Principal
 from binhyen.kit.testing import Servers, TestIssuer, eventually, outboxes_empty, read_topic, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.demo_data import iter_households
-from binhyen.registry.domain import imports as layout
 from binhyen.registry.domain.imports import COLUMNS
+from binhyen.registry.service import import_files
 from binhyen.registry.service import imports as imports_service
 from binhyen.registry.settings import Settings
 from binhyen.registry.store.imports import ImportStore
@@ -258,9 +259,45 @@ def _zip_not_xlsx() -> bytes:
     return out.getvalue()
 
 
+def _hostile(kind: str) -> bytes:
+    """An XLSX made hostile: corrupt, truncated, with an XML bomb, or a zip bomb."""
+    good = _xlsx(_rows(2))
+    if kind == "truncated":
+        return good[: len(good) // 2]
+    source = zipfile.ZipFile(io.BytesIO(good))
+    if kind == "corrupt":
+        info = source.getinfo("xl/worksheets/sheet1.xml")
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 5
+        bad = bytearray(good)
+        bad[start : start + 20] = bytes(b ^ 0x55 for b in bad[start : start + 20])
+        return bytes(bad)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if kind == "doctype" and info.filename == "xl/worksheets/sheet1.xml":
+                body = content.split(b"?>", 1)[1] if content.startswith(b"<?xml") else content
+                entities = "".join(f'<!ENTITY e{i} "&e{i - 1};&e{i - 1};">' for i in range(1, 9))
+                content = (
+                    f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY e0 "lol">{entities}]>'
+                ).encode() + body
+            archive.writestr(info.filename, content)
+        if kind == "zipbomb":
+            archive.writestr("xl/media/zeros.bin", bytes(1 << 20))
+    data = out.getvalue()
+    if kind == "zipbomb":  # the entry says it unpacks to 600 MB, as a zip bomb's does
+        entry = data.rindex(b"PK\x01\x02")  # its central directory record, the last one
+        data = data[: entry + 24] + (600 << 20).to_bytes(4, "little") + data[entry + 28 :]
+    return data
+
+
 @pytest.mark.parametrize(
     ("name", "data", "expected"),
     [
+        ("truncated.xlsx", _hostile("truncated"), "not a spreadsheet"),
+        ("corrupt.xlsx", _hostile("corrupt"), "not a spreadsheet"),
+        ("lolz.xlsx", _hostile("doctype"), "DOCTYPE"),
+        ("bomb.xlsx", _hostile("zipbomb"), "too large once unpacked"),
         ("empty.xlsx", b"", "empty"),
         ("blank.csv", b"\xef\xbb\xbf\r\n\r\n", "no data"),
         ("scan.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "not a spreadsheet"),
@@ -373,13 +410,9 @@ async def test_an_import_interrupted_mid_write_resumes_and_writes_each_row_once(
         assert progress["status"] == "writing"
         assert progress["households"]["written"] == 120
         # ... in the middle of its 4th batch: half of it reached the database.
-        table = imports_service.read_table(await store.file(job["_id"]))
-        parsed = layout.parse_rows(
-            imports_service._data_rows(table, imports_service.header_of(table)),
-            imports_service.header_of(table),
-        )
+        checked = import_files.check_file(await store.file(job["_id"]), datetime.now(UTC), 40)
         households, people = imports_service.build_documents(
-            ctx, await store.get(job["_id"]) or {}, parsed.households[120:140]
+            ctx, await store.get(job["_id"]) or {}, checked.batch(3)[:20]
         )
         await rt.db["households"].insert_many(households)
         await rt.db["people"].insert_many(people)
@@ -407,6 +440,32 @@ async def test_an_import_interrupted_mid_write_resumes_and_writes_each_row_once(
         until=lambda r: len(r) >= len(rows),
     )
     assert len(people_events) == len({r.key for r in people_events}) == len(rows)
+
+
+async def test_reads_are_answered_while_a_large_file_is_checked(
+    registry_settings: Settings, admin: dict[str, str]
+) -> None:
+    data = _xlsx(_rows(3000, seed=5))  # ~11,000 rows: seconds of checking
+    async with serve(create_app(registry_settings), headers=admin) as (client, rt):
+        u = await _units(client)
+        # Files are read and checked in a worker process, never on the event loop's thread.
+        assert await rt.context.import_files.run(os.getpid) != os.getpid()
+        started = await _post(client, u["h1"], data)
+        assert started.status_code == 202, started.text
+        location = started.headers["Location"]
+        answered_while_checking = 0
+        while True:
+            unit = await client.get(f"/api/v1/units/{u['h1']}")
+            assert unit.status_code == 200, unit.text
+            # Read after the unit was answered: if the job is still checking rows, that
+            # read was served while the check ran.
+            job = (await client.get(location)).json()
+            if job["status"] != "validating":
+                break
+            answered_while_checking += 1
+        assert answered_while_checking > 0
+        assert job["status"] in ("writing", "done")
+        await imports_service.wait_for_jobs()
 
 
 async def test_a_hamlet_officer_cannot_import_into_another_hamlet(

@@ -7,6 +7,7 @@ from binhyen.kit.runtime import Runtime, ServiceSpec, Worker, create_service_app
 from binhyen.registry.api import ROUTERS
 from binhyen.registry.service import identity, imports, stats, workflows
 from binhyen.registry.service.common import Context
+from binhyen.registry.service.import_files import FilePool
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
 
@@ -17,7 +18,13 @@ async def _context(rt: Runtime) -> Context:
     stores = Stores.open(rt.db)
     await stores.create_indexes()
     key = await identity.on_startup(rt, stores, settings)
-    return Context(settings, rt.relay, stores, signing_key=key)
+    return Context(
+        settings,
+        rt.relay,
+        stores,
+        signing_key=key,
+        import_files=FilePool(settings.import_workers),
+    )
 
 
 def _workers(rt: Runtime) -> list[Worker]:
@@ -31,7 +38,8 @@ def _workers(rt: Runtime) -> list[Worker]:
             interval=settings.workflow_sweep_seconds,
             lease_seconds=settings.workflow_lease_seconds,
         ),
-        imports.RunningJobs(),  # at stop: jobs release their leases; another replica resumes
+        # At stop: jobs release their leases (another replica resumes), file workers end.
+        imports.RunningJobs(ctx),
     ]
     if settings.counts_publish_seconds > 0:
         found.append(stats.CountsPublisher(ctx, interval=settings.counts_publish_seconds))

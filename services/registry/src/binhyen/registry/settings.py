@@ -62,6 +62,16 @@ class Settings(ServiceSettings):
             "renewing it (it renews every third of this); another replica takes over after."
         ),
     )
+    import_workers: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description=(
+            "Worker processes that read and check uploaded import files, off the event "
+            "loop (started at the first upload; each holds a file's rows while it checks "
+            "them, a few hundred MB for the largest files)."
+        ),
+    )
     auth_jwks_url: str | None = Field(
         None,
         description=(

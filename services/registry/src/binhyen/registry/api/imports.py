@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -229,8 +228,7 @@ async def import_report_xlsx(
     import_id: str, ctx: ContextDep, principal: CurrentPrincipal
 ) -> Response:
     """The clerk's own rows with a 'Lỗi / Error' column and the cells at fault highlighted."""
-    job, errors, table = await service.report_rows(import_id, principal=principal, ctx=ctx)
-    body = await asyncio.to_thread(service.report_workbook, job, errors, table)
+    body = await service.report_xlsx(import_id, principal=principal, ctx=ctx)
     return Response(
         body,
         media_type=XLSX,
@@ -243,8 +241,7 @@ async def import_report_json(
     import_id: str, ctx: ContextDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Every row error, and each bad row's cells under their headers."""
-    job, errors, table = await service.report_rows(import_id, principal=principal, ctx=ctx)
-    return service.report_json(job, errors, table)
+    return await service.report_rows_json(import_id, principal=principal, ctx=ctx)
 
 
 @router.get(

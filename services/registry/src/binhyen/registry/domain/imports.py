@@ -852,32 +852,31 @@ def _resident(
 # --- errors the database finds (existing codes) ------------------------------------------
 
 
-def code_taken_here(household: HouseholdRows, header: Header) -> RowError:
+def code_taken_here(code: str, first_row: int, header: Header) -> RowError:
     """The household code is already registered in this hamlet."""
     letter, name = header.where("household_code")
     return RowError(
-        household.first_row,
+        first_row,
         letter,
         name,
         "household_code",
-        f"mã hộ {household.code} đã được đăng ký ở thôn này; xóa các dòng của hộ này "
-        "hoặc sửa mã hộ",
-        f"household code {household.code} is already registered in this hamlet; remove its "
+        f"mã hộ {code} đã được đăng ký ở thôn này; xóa các dòng của hộ này hoặc sửa mã hộ",
+        f"household code {code} is already registered in this hamlet; remove its "
         "rows or correct the code",
     )
 
 
-def code_in_other_hamlet(household: HouseholdRows, header: Header) -> RowError:
+def code_in_other_hamlet(code: str, first_row: int, header: Header) -> RowError:
     """The household code is registered to a household of another hamlet."""
     letter, name = header.where("household_code")
     return RowError(
-        household.first_row,
+        first_row,
         letter,
         name,
         "household_code",
-        f"mã hộ {household.code} thuộc một hộ của thôn khác; kiểm tra lại mã hộ, hoặc "
+        f"mã hộ {code} thuộc một hộ của thôn khác; kiểm tra lại mã hộ, hoặc "
         "chuyển hộ đó sang thôn này trước",
-        f"household code {household.code} belongs to a household of another hamlet; check "
+        f"household code {code} belongs to a household of another hamlet; check "
         "the code, or move that household to this hamlet first",
     )
 

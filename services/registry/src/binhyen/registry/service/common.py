@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from binhyen.kit.auth import Principal, authorize
@@ -14,6 +14,7 @@ from binhyen.kit.problems import check_version as check_version
 from binhyen.kit.problems import lost_race as lost_race
 from binhyen.kit.runtime import ServiceContext
 from binhyen.registry.domain.units import Unit
+from binhyen.registry.service.import_files import FilePool
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
 
@@ -36,6 +37,8 @@ class Context(ServiceContext):
     settings: Settings
     stores: Stores
     signing_key: SigningKey | None = None
+    # Worker processes reading uploaded spreadsheets (started at the first upload).
+    import_files: FilePool = field(default_factory=lambda: FilePool(1))
 
 
 def domain_error(exc: Exception) -> DomainError:

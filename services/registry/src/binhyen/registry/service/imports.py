@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import io
 import logging
 import re
-import threading
 import uuid
-import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from pymongo.errors import PyMongoError
-from python_calamine import CalamineWorkbook
 
 from binhyen.contracts.events.households import HouseholdPledged, HouseholdRegistered
 from binhyen.kit.auth import Principal, authorize
@@ -39,26 +35,26 @@ from binhyen.kit.outbox import OUTBOX
 from binhyen.kit.problems import DomainError, Invalid, NotFound
 from binhyen.registry.domain import imports as layout
 from binhyen.registry.domain.households import Household
-from binhyen.registry.domain.imports import (
-    FORMULA,
-    Header,
-    HouseholdRows,
-    LayoutError,
-    Message,
-    Parsed,
-)
+from binhyen.registry.domain.imports import FORMULA, HouseholdRows, LayoutError
 from binhyen.registry.domain.people import Person
 from binhyen.registry.domain.units import Unit
 from binhyen.registry.service.common import Context, hamlet
 from binhyen.registry.service.households import household_event, household_outbox
+from binhyen.registry.service.import_files import MAX_BYTES as MAX_BYTES
+from binhyen.registry.service.import_files import (
+    Checked,
+    Table,
+    check_file,
+    header_of,
+    inspect_file,
+    read_table,
+)
 from binhyen.registry.service.residents import new_person_document
 from binhyen.registry.store.households import household_document
 from binhyen.registry.store.imports import ImportStore, codes_in_use, insert_new
 
 log = logging.getLogger(__name__)
 
-MAX_BYTES = 50 * 1024 * 1024
-MAX_UNCOMPRESSED = 1024 * 1024 * 1024  # an XLSX is a zip: refuse zip bombs
 BATCH_HOUSEHOLDS = 500
 LEASE_SECONDS = 60.0  # a job renews its lease with every batch and every second of checks
 FIRST_ERRORS = 20
@@ -84,16 +80,6 @@ class Upload:
     data: bytes
 
 
-@dataclass
-class Table:
-    """The cells of the first sheet: rows with their Excel row numbers."""
-
-    kind: str  # xlsx or csv
-    rows: list[tuple[int, list[object]]]
-    first_row: int  # Excel row number of rows[0]
-    first_column: int  # 0-based column index of each row's first value
-
-
 def _invalid(error: LayoutError) -> Invalid:
     return Invalid(
         error.message.en,
@@ -103,141 +89,6 @@ def _invalid(error: LayoutError) -> Invalid:
             "columns": list(error.columns),
         },
     )
-
-
-# --- reading files -------------------------------------------------------------------------
-
-
-def _not_a_spreadsheet() -> LayoutError:
-    return LayoutError(
-        Message(
-            "tệp không phải bảng tính; hãy gửi tệp .xlsx hoặc .csv (UTF-8)",
-            "the file is not a spreadsheet; send an .xlsx or a .csv (UTF-8) file",
-        )
-    )
-
-
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-
-
-def _has_formulas(archive: zipfile.ZipFile) -> bool:
-    for name in archive.namelist():
-        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
-            continue
-        tail = b""
-        with archive.open(name) as member:
-            while chunk := member.read(1 << 20):
-                if _FORMULA_TAG.search(tail + chunk):
-                    return True
-                tail = chunk[-16:]
-    return False
-
-
-def _read_xlsx(data: bytes) -> Table:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise _not_a_spreadsheet() from exc
-    with archive:
-        if "xl/workbook.xml" not in archive.namelist():
-            raise _not_a_spreadsheet()
-        if sum(i.file_size for i in archive.infolist()) > MAX_UNCOMPRESSED:
-            raise LayoutError(
-                Message(
-                    "tệp quá lớn khi giải nén; hãy chia thành nhiều tệp",
-                    "the file is too large once unpacked; split it",
-                )
-            )
-        formulas = _has_formulas(archive)
-    if formulas:
-        return _read_xlsx_slowly(data)  # rare: find exactly which cells hold formulas
-    try:
-        sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
-        values: list[list[object]] = [list(row) for row in sheet.to_python()]
-        start_row, start_column = sheet.start or (0, 0)
-    except Exception as exc:  # calamine raises its own error types for broken files
-        raise _not_a_spreadsheet() from exc
-    first = start_row + 1
-    return Table("xlsx", [(first + i, row) for i, row in enumerate(values)], first, start_column)
-
-
-def _read_xlsx_slowly(data: bytes) -> Table:
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:
-        raise _not_a_spreadsheet() from exc
-    try:
-        sheet = workbook.worksheets[0]
-        rows: list[tuple[int, list[object]]] = []
-        for number, cells in enumerate(sheet.iter_rows(), start=1):
-            rows.append(
-                (
-                    number,
-                    [FORMULA if getattr(c, "data_type", None) == "f" else c.value for c in cells],
-                )
-            )
-    finally:
-        workbook.close()
-    return Table("xlsx", rows, 1, 0)
-
-
-def _read_csv(data: bytes) -> Table:
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise LayoutError(
-            Message(
-                "tệp Excel cũ (.xls) chưa được hỗ trợ; hãy lưu thành .xlsx",
-                "old Excel files (.xls) are not supported; save it as .xlsx",
-            )
-        )
-    if any(b < 9 for b in data[:4096]) or data.startswith(b"%PDF"):
-        raise _not_a_spreadsheet()  # binary: a PDF, an image, a Word file …
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LayoutError(
-            Message(
-                "tệp CSV phải dùng mã UTF-8; trong Excel chọn Lưu dưới dạng "
-                "'CSV UTF-8 (Comma delimited)'",
-                "a CSV file must be UTF-8; in Excel use Save As 'CSV UTF-8 (Comma delimited)'",
-            )
-        ) from exc
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows: list[tuple[int, list[object]]] = [
-            (
-                number,
-                [FORMULA if v.startswith("=") and len(v) > 1 else (v or None) for v in values],
-            )
-            for number, values in enumerate(reader, start=1)
-        ]
-    except csv.Error as exc:
-        raise _not_a_spreadsheet() from exc
-    return Table("csv", rows, 1, 0)
-
-
-def read_table(data: bytes) -> Table:
-    """The rows of an uploaded .xlsx or .csv file; LayoutError if it is not one."""
-    if not data.strip():
-        raise LayoutError(Message("tệp rỗng", "the file is empty"))
-    table = _read_xlsx(data) if data.startswith(b"PK\x03\x04") else _read_csv(data)
-    if not any(any(v not in (None, "") for v in values) for _, values in table.rows):
-        raise LayoutError(Message("tệp không có dữ liệu", "the file has no data"))
-    return table
-
-
-def header_of(table: Table) -> Header:
-    """The header row of a table (LayoutError naming the columns at fault)."""
-    return layout.find_header(
-        [values for _, values in table.rows[: layout.HEADER_SEARCH_ROWS]],
-        first_row=table.first_row,
-        first_column=table.first_column,
-    )
-
-
-def _data_rows(table: Table, header: Header) -> Iterator[tuple[int, list[object]]]:
-    return ((number, values) for number, values in table.rows if number > header.row)
 
 
 # --- starting and reading jobs -------------------------------------------------------------
@@ -277,8 +128,8 @@ async def start_import(
     if len(upload.data) > MAX_BYTES:
         raise TooLarge(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it")
     try:
-        table = await asyncio.to_thread(read_table, upload.data)
-        header = header_of(table)
+        # The layout is read in a worker process: the event loop keeps serving meanwhile.
+        found = await ctx.import_files.run(inspect_file, upload.data)
     except LayoutError as exc:
         raise _invalid(exc) from exc
     now = datetime.now(UTC)
@@ -286,7 +137,7 @@ async def start_import(
         "_id": str(uuid.uuid4()),
         "unit_id": unit.id,
         "status": "validating",
-        "file": {"name": upload.filename[:200], "kind": table.kind, "size": len(upload.data)},
+        "file": {"name": upload.filename[:200], "kind": found.kind, "size": len(upload.data)},
         "created_by": principal.subject,
         "created_at": now,
         "updated_at": now,
@@ -294,7 +145,7 @@ async def start_import(
         "rows": {"total": 0, "validated": 0, "written": 0},
         "households": {"total": 0, "written": 0},
         "batches_done": 0,
-        "ignored_columns": list(header.ignored),
+        "ignored_columns": list(found.header.ignored),
         "errors_total": 0,
         "first_errors": [],
     }
@@ -308,7 +159,7 @@ async def start_import(
     if run:
         lease = job_lease(ctx, job["_id"])
         if await lease.acquire():
-            _spawn(run_job(ctx, job["_id"], lease, table=table))
+            _spawn(run_job(ctx, job["_id"], lease, data=upload.data))
     return job
 
 
@@ -341,13 +192,30 @@ async def report(
     return job, await _store(ctx).errors(job_id)
 
 
-async def report_rows(
-    job_id: str, *, principal: Principal, ctx: Context
-) -> tuple[dict[str, Any], list[dict[str, Any]], Table]:
-    """The job, its errors and the clerk's own rows (from the stored file)."""
+async def report_xlsx(job_id: str, *, principal: Principal, ctx: Context) -> bytes:
+    """The report as an XLSX: the clerk's rows and errors (built in a worker process)."""
     job, errors = await report(job_id, principal=principal, ctx=ctx)
     data = await _store(ctx).file(job_id)
-    return job, errors, await asyncio.to_thread(read_table, data)
+    return await ctx.import_files.run(report_file_xlsx, data, job, errors)
+
+
+async def report_rows_json(job_id: str, *, principal: Principal, ctx: Context) -> dict[str, Any]:
+    """The report as JSON: every error and each bad row's cells (built in a worker process)."""
+    job, errors = await report(job_id, principal=principal, ctx=ctx)
+    data = await _store(ctx).file(job_id)
+    return await ctx.import_files.run(report_file_json, data, job, errors)
+
+
+def report_file_xlsx(data: bytes, job: dict[str, Any], errors: list[dict[str, Any]]) -> bytes:
+    """The XLSX report of a stored file (runs in an import worker process)."""
+    return report_workbook(job, errors, read_table(data))
+
+
+def report_file_json(
+    data: bytes, job: dict[str, Any], errors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The JSON report of a stored file (runs in an import worker process)."""
+    return report_json(job, errors, read_table(data))
 
 
 # --- running a job -------------------------------------------------------------------------
@@ -371,13 +239,18 @@ async def wait_for_jobs() -> None:
 
 
 class RunningJobs:
-    """The import jobs this process runs, as a worker: stopping it stops them."""
+    """The import jobs this process runs, as a worker: stopping it stops them and the
+    worker processes that read their files."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     async def start(self) -> None:
         return None  # jobs start with their requests (and the workflow worker resumes them)
 
     async def stop(self) -> None:
         await stop_jobs()
+        self.ctx.import_files.close()
 
 
 async def stop_jobs() -> None:
@@ -406,7 +279,7 @@ async def run_job(
     job_id: str,
     lease: Lease,
     *,
-    table: Table | None = None,
+    data: bytes | None = None,
     stop_after_batches: int | None = None,
 ) -> None:
     """Validate and write a job whose ``lease`` is held (``stop_after_batches``: tests)."""
@@ -416,15 +289,14 @@ async def run_job(
         if job is None:
             await lease.release()
             return
-        if table is None:
-            table = await asyncio.to_thread(read_table, await store.file(job_id))
-        header = header_of(table)
-        parsed = await _validate(store, lease, job, table, header)
+        if data is None:
+            data = await store.file(job_id)
+        checked = await _validate(ctx, store, lease, job, data)
         if job["status"] == "validating" and not await _check_codes(
-            ctx, store, lease, job, header, parsed
+            ctx, store, lease, job, checked
         ):
             return
-        await _write(ctx, store, lease, job, parsed, stop_after_batches)
+        await _write(ctx, store, lease, job, checked, stop_after_batches)
     except LostLease:
         log.warning("import lease lost; another replica continues", extra={"job_id": job_id})
     except PyMongoError as exc:
@@ -466,36 +338,25 @@ async def _end(
 
 
 async def _validate(
-    store: ImportStore, lease: Lease, job: dict[str, Any], table: Table, header: Header
-) -> Parsed:
-    """Check every row in a worker thread, reporting progress meanwhile."""
+    ctx: Context, store: ImportStore, lease: Lease, job: dict[str, Any], data: bytes
+) -> Checked:
+    """Check every row in a worker process, renewing the job's lease meanwhile."""
     started: datetime = job.get("validated_at") or job["created_at"]
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
-    counted = [0]
-    done = threading.Event()
-
-    def rows() -> Iterator[tuple[int, list[object]]]:
-        for item in _data_rows(table, header):
-            counted[0] += 1
-            yield item
-
-    def check() -> Parsed:
-        try:
-            return layout.parse_rows(rows(), header, now=started)
-        finally:
-            done.set()
-
-    work = asyncio.ensure_future(asyncio.to_thread(check))
-    while not work.done():
-        await asyncio.wait([work], timeout=1.0)
-        if not done.is_set():  # renew the lease; show progress while validating
-            progress = {"rows.validated": counted[0]} if job["status"] == "validating" else {}
-            await _progress(store, lease, job["_id"], progress)
-    parsed = work.result()
+    size = int(job.get("batch_households") or BATCH_HOUSEHOLDS)
+    work = asyncio.ensure_future(ctx.import_files.run(check_file, data, started, size))
+    try:
+        while not work.done():
+            await asyncio.wait([work], timeout=1.0)
+            if not work.done():
+                await _progress(store, lease, job["_id"], {})
+    finally:
+        work.cancel()  # the job stopped or lost its lease: its result is not wanted
+    checked = work.result()
     if job["status"] == "validating":
         job["validated_at"] = started
-    return parsed
+    return checked
 
 
 async def _check_codes(
@@ -503,27 +364,27 @@ async def _check_codes(
     store: ImportStore,
     lease: Lease,
     job: dict[str, Any],
-    header: Header,
-    parsed: Parsed,
+    checked: Checked,
 ) -> bool:
     """Add errors for codes registered already; reject the job if any row is bad."""
-    errors = list(parsed.errors)
+    errors = list(checked.errors)
+    header = checked.header
     in_use = await codes_in_use(
-        ctx.stores.households.collection, [h.code for h in parsed.households]
+        ctx.stores.households.collection, [code for code, _ in checked.codes]
     )
-    for household in parsed.households:
-        unit_id = in_use.get(household.code)
+    for code, first_row in checked.codes:
+        unit_id = in_use.get(code)
         if unit_id is None:
             continue
         if unit_id == job["unit_id"]:
-            errors.append(layout.code_taken_here(household, header))
+            errors.append(layout.code_taken_here(code, first_row, header))
         else:
-            errors.append(layout.code_in_other_hamlet(household, header))
+            errors.append(layout.code_in_other_hamlet(code, first_row, header))
     errors.sort(key=lambda e: (e.row, e.column))
     totals = {
-        "rows.total": parsed.rows,
-        "rows.validated": parsed.rows,
-        "households.total": len(parsed.households),
+        "rows.total": checked.rows,
+        "rows.validated": checked.rows,
+        "households.total": checked.households,
         "validated_at": job["validated_at"],
     }
     if errors:
@@ -543,7 +404,7 @@ async def _check_codes(
         )
         log.info(
             "import rejected",
-            extra={"job_id": job["_id"], "rows": parsed.rows, "errors": len(errors)},
+            extra={"job_id": job["_id"], "rows": checked.rows, "errors": len(errors)},
         )
         return False
     await _progress(store, lease, job["_id"], {**totals, "status": "writing"})
@@ -599,28 +460,30 @@ async def _write(
     store: ImportStore,
     lease: Lease,
     job: dict[str, Any],
-    parsed: Parsed,
+    checked: Checked,
     stop_after_batches: int | None,
 ) -> None:
     size = int(job.get("batch_households") or BATCH_HOUSEHOLDS)
-    found = parsed.households
-    batches = [found[i : i + size] for i in range(0, len(found), size)]
+    households = checked.households
+    batches = len(checked.batches)
     done = int(job.get("batches_done", 0))
-    written_rows = sum(len(h.rows) for b in batches[:done] for h in b)
+    written_rows = sum(checked.batch_rows[:done])
 
     def build(index: int) -> asyncio.Future[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
         # Build the next batch in a thread while the database inserts this one.
-        return asyncio.ensure_future(asyncio.to_thread(build_documents, ctx, job, batches[index]))
+        return asyncio.ensure_future(
+            asyncio.to_thread(lambda: build_documents(ctx, job, checked.batch(index)))
+        )
 
-    upcoming = build(done) if done < len(batches) else None
-    for index in range(done, len(batches)):
+    upcoming = build(done) if done < batches else None
+    for index in range(done, batches):
         if stop_after_batches is not None and index - done >= stop_after_batches:
             if upcoming is not None:
                 await upcoming
             return
         assert upcoming is not None
         household_docs, person_docs = await upcoming
-        upcoming = build(index + 1) if index + 1 < len(batches) else None
+        upcoming = build(index + 1) if index + 1 < batches else None
         await insert_new(ctx.stores.people.collection, person_docs)
         await insert_new(ctx.stores.households.collection, household_docs)
         written_rows += len(person_docs)
@@ -631,7 +494,7 @@ async def _write(
             {
                 "batches_done": index + 1,
                 "rows.written": written_rows,
-                "households.written": min((index + 1) * size, len(found)),
+                "households.written": min((index + 1) * size, households),
             },
         )
         ctx.publish_pending()
@@ -642,7 +505,7 @@ async def _write(
         {
             "status": "done",
             "rows.written": written_rows,
-            "households.written": len(found),
+            "households.written": households,
             "finished_at": datetime.now(UTC),
         },
         status="writing",
@@ -775,12 +638,14 @@ async def export_households(hamlet_id: str, *, principal: Principal, ctx: Contex
             break
         after = residents[-1].id
     found.sort(key=lambda h: (h.registration_code or "", h.id))
-    return await asyncio.to_thread(
-        _export_workbook, [(h, members.get(h.id, [])) for h in found], unit.name
+    # Writing the XLSX is seconds of CPU for a large hamlet: done in an import worker process.
+    return await ctx.import_files.run(
+        export_workbook, [(h, members.get(h.id, [])) for h in found], unit.name
     )
 
 
-def _export_workbook(found: list[tuple[Household, list[Person]]], name: str) -> bytes:
+def export_workbook(found: list[tuple[Household, list[Person]]], name: str) -> bytes:
+    """The households and residents as an XLSX in the import layout."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", name)[:31] or "Households")
     for number, values in enumerate(layout.export_rows(found)):
