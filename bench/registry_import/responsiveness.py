@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 from asgi_lifespan import LifespanManager
-from run import ROOT, make_file
+from run import ROOT, make_file  # type: ignore[import-not-found]  # the sibling run.py
 
 from binhyen.contracts.topics import DEPLOYED_TOPICS
 from binhyen.kit.testing import TestIssuer
@@ -61,7 +61,8 @@ def the_file(households: int, cache: Path) -> bytes:
         data = cache.read_bytes()
         print(f"file: {cache} ({len(data) / 1e6:.1f} MB)", flush=True)
         return data
-    data, rows = make_file(households)
+    made: tuple[bytes, int] = make_file(households)
+    data, rows = made
     cache.write_bytes(data)
     print(f"file: {households} households, {rows} rows, {len(data) / 1e6:.1f} MB", flush=True)
     return data
