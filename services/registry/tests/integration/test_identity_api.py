@@ -657,7 +657,10 @@ async def test_a_deactivated_users_token_is_refused_at_once_and_soon_on_every_re
 ) -> None:
     from binhyen.kit.testing import eventually
 
-    settings = with_bootstrap(registry_settings)
+    # Two replicas trust each other's tokens when they share the configured key.
+    settings = with_bootstrap(registry_settings).model_copy(
+        update={"signing_key_pem": _pem(_new_key())}
+    )
     async with registry(settings) as (one, _rt), registry(settings) as (two, _):
         root = bearer(await token_of(one, ROOT, ROOT_PASSWORD))
         units = await tree(one, root)
