@@ -1,9 +1,10 @@
 """Settings base shared by every service (pydantic-settings, env vars prefixed per service)."""
 
-from typing import Literal
+import ipaddress
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ServiceSettings(BaseSettings):
@@ -51,6 +52,46 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or CIDRs of the reverse proxies in front of the service, comma "
+            "separated (e.g. 10.0.0.0/8). Only from them are X-Forwarded-For and "
+            "X-Forwarded-Proto believed; the client is the rightmost hop that is not one "
+            "of them. Empty: the peer is the client."
+        ),
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted (413 above it)."
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer token Prometheus sends to read /metrics; required in prod. Unset "
+            "elsewhere: /metrics is open."
+        ),
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        """Accept ``a, b`` from the environment as well as a list; refuse non-addresses."""
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        for item in value:
+            ipaddress.ip_network(str(item).strip(), strict=False)  # ValueError names it
+        return value
+
+    @model_validator(mode="after")
+    def _check_metrics_token(self) -> Self:
+        """In prod, /metrics (which names routes, topics and volumes) needs a token."""
+        token = self.metrics_token.get_secret_value() if self.metrics_token else ""
+        if self.environment == "prod" and len(token) < 16:
+            raise ValueError(
+                "set METRICS_TOKEN (at least 16 characters, e.g. openssl rand -hex 24) in "
+                "prod; Prometheus sends it as a bearer token"
+            )
+        return self
 
     def topic(self, name: str) -> str:
         """Return the deployed name of a catalogue topic."""
