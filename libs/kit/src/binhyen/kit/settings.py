@@ -6,6 +6,10 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Loopback and private ranges: where an in-cluster ingress or a local proxy connects from.
+PRIVATE_NETWORKS = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+PRIVATE_NETWORKS += ["fc00::/7"]
+
 
 class ServiceSettings(BaseSettings):
     """Connection and runtime settings every service has; subclasses set the env prefix."""

@@ -3,7 +3,7 @@
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from binhyen.kit.settings import ServiceSettings
+from binhyen.kit.settings import PRIVATE_NETWORKS, ServiceSettings
 
 DEV_TIP_SECRET = "dev-only-tip-secret-change-me"  # noqa: S105 (refused outside dev/test)
 
@@ -29,7 +29,10 @@ class Settings(ServiceSettings):
     tip_rate_window_seconds: int = Field(600, ge=1, description="Rate-limit window of tips.")
     trust_forwarded_for: bool = Field(
         False,
-        description="Take the client address from X-Forwarded-For (only behind a proxy you run).",
+        description=(
+            "Deprecated: set TRUSTED_PROXIES instead. When true and TRUSTED_PROXIES is empty, "
+            "the proxies trusted are those on loopback and private networks."
+        ),
     )
     deadline_sweep_seconds: float = Field(
         30.0,
@@ -53,6 +56,13 @@ class Settings(ServiceSettings):
     seed_categories: bool = Field(
         True, description="Add the default category catalogue at startup when it is missing."
     )
+
+    @model_validator(mode="after")
+    def _proxies_from_the_old_switch(self) -> "Settings":
+        """Keep TRUST_FORWARDED_FOR working: it trusts proxies on private networks only."""
+        if self.trust_forwarded_for and not self.trusted_proxies:
+            self.trusted_proxies = list(PRIVATE_NETWORKS)
+        return self
 
     @model_validator(mode="after")
     def _no_dev_secret_in_prod(self) -> "Settings":
