@@ -23,7 +23,7 @@ from binhyen.kit.settings import ServiceSettings
 from binhyen.kit.testing import TestIssuer
 
 ISSUER = TestIssuer()
-BEARER = {"Authorization": f"Bearer {ISSUER.token(sub='u1')}"}
+BEARER = {"Authorization": f"Bearer {ISSUER.token(subject='u1')}"}
 
 
 class Note(BaseModel):

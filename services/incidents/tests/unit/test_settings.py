@@ -1,12 +1,16 @@
 """Settings refuse the development tip secret in production."""
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from binhyen.incidents.settings import Settings
 from binhyen.kit.settings import PRIVATE_NETWORKS
 
-METRICS = {"metrics_token": "a-metrics-token-0123456789"}  # prod needs one (kit settings)
+METRICS: dict[str, Any] = {
+    "metrics_token": "a-metrics-token-0123456789"
+}  # prod needs one (kit settings)
 
 
 def test_prod_refuses_the_placeholder_tip_secret() -> None:

@@ -95,7 +95,14 @@ def document_problems(app: FastAPI) -> None:
                 for code, text in extra.items():
                     responses.setdefault(str(code), {"description": text})
                 for code, response in responses.items():
-                    if code.isdigit() and int(code) >= 400:
+                    declared = response.get("content") or {}
+                    # FastAPI's own 422 (HTTPValidationError as application/json) is not
+                    # what the kit answers; a route's own content type (OAuth) stays.
+                    if (
+                        code.isdigit()
+                        and int(code) >= 400
+                        and (not declared or set(declared) == {PROBLEM_JSON} or code == "422")
+                    ):
                         response["content"] = content
         app.openapi_schema = schema
         return schema
