@@ -82,6 +82,7 @@ def secret_samples() -> dict[str, str]:
         "tip-secret": secrets.token_hex(32),
         "bootstrap-admin-username": "admin",
         "bootstrap-admin-password": secrets.token_hex(16),
+        "metrics-token": secrets.token_hex(24),
     }
 
 
