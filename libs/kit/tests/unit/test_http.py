@@ -61,6 +61,6 @@ def test_dates_in_queries_are_iso_8601_only_as_the_document_says() -> None:
     for bad in ("0", 0, "20250701"):
         with pytest.raises(ValidationError, match="ISO 8601"):
             day.validate_python(bad)
-    for bad in ("0.5", 0.5, "1751331600"):
+    for moment_text in ("0.5", 0.5, "1751331600"):
         with pytest.raises(ValidationError, match="ISO 8601"):
-            moment.validate_python(bad)
+            moment.validate_python(moment_text)
