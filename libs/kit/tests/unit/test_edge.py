@@ -50,6 +50,10 @@ def _router(handled: list[str]) -> APIRouter:
         handled.append(note.text)
         return {"length": len(note.text)}
 
+    @router.put("/whoami")
+    async def rename() -> dict[str, str]:
+        return {}
+
     @router.get("/page", response_class=HTMLResponse)
     async def page() -> str:
         return "<p>hello</p>"
@@ -247,3 +251,11 @@ def test_prod_refuses_to_start_without_a_metrics_token() -> None:
     with pytest.raises(ValidationError, match="METRICS_TOKEN"):
         _settings(environment="prod")
     assert _settings(environment="prod", metrics_token="t" * 16).metrics_token is not None
+
+
+async def test_a_405_names_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    # Two routes share /whoami; the router alone would name the first one's method only.
+    refused = await client.request("OPTIONS", "/whoami")
+    assert refused.status_code == 405
+    assert refused.headers["Allow"] == "GET, PUT"
+    assert refused.headers["content-type"] == "application/problem+json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -230,16 +231,38 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document names for ``path`` (every template that matches).
+
+    The router's own 405 names the methods of the first route that matched the path only,
+    when a path often has several routes (GET and POST of a collection).
+    """
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^}:]+(:path)?\\\}", "[^/]+", re.escape(template))
+            methods = {m.upper() for m in operations if m in _OPERATIONS}
+            table.append((re.compile(f"^{pattern}$"), methods))
+        app.state.allow_table = table
+    return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
+
+
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     kind, title = HTTP_KINDS.get(exc.status_code, ("http-error", str(exc.detail)))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and isinstance(request.app, FastAPI):
+        allowed = allowed_methods(request.app, request.url.path)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     return problem(
         exc.status_code,
         getattr(exc, "kind", kind),
         getattr(exc, "title", title),
         str(exc.detail),
         instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 
