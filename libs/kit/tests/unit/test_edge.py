@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
 
 from binhyen.kit.auth import CurrentPrincipal, TokenVerifier, load_jwks
-from binhyen.kit.edge import client_from_forwarded, parse_networks
+from binhyen.kit.edge import BODY_LIMIT, client_from_forwarded, parse_networks
 from binhyen.kit.metrics import HTTP_REQUESTS
 from binhyen.kit.runtime import ServiceSpec, create_service_app
 from binhyen.kit.settings import ServiceSettings
@@ -49,6 +49,10 @@ def _router(handled: list[str]) -> APIRouter:
     async def add_open_note(note: Note) -> dict[str, int]:
         handled.append(note.text)
         return {"length": len(note.text)}
+
+    @router.post("/uploads", openapi_extra={BODY_LIMIT: 8192})
+    async def upload(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
 
     @router.put("/whoami")
     async def rename() -> dict[str, str]:
@@ -178,12 +182,18 @@ async def test_body_over_the_limit_answers_413_before_the_handler(
             "/open-notes", content=stream(), headers={"Content-Type": "application/json"}
         )
         small = await client.post("/open-notes", json={"text": "ok"})
+        upload = await client.post("/uploads", content=b"z" * 6000)  # the route takes 8 KB
+        too_big = await client.post("/uploads", content=b"z" * 9000)
+        unknown = await client.post("/nowhere", content=b"z" * 6000)
     assert declared.status_code == 413 and streamed.status_code == 413
     assert declared.headers["content-type"] == "application/problem+json"
     assert declared.json()["type"].endswith("/payload-too-large")
     assert streamed.json()["type"].endswith("/payload-too-large")
     assert small.status_code == 200
     assert handled == ["ok"]
+    assert upload.status_code == 200 and upload.json() == {"size": 6000}
+    assert too_big.status_code == 413
+    assert unknown.status_code == 404
 
 
 async def test_unauthenticated_body_is_refused_before_it_is_read(

@@ -29,6 +29,9 @@ HTML_CSP = (
 # JSON is never a page: nothing it names may load, and it may not be framed.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A route that takes larger bodies (a file upload) says so in its OpenAPI operation:
+# ``openapi_extra={BODY_LIMIT: 50 * 1024 * 1024}``; the document then tells clients too.
+BODY_LIMIT = "x-max-body-bytes"
 
 
 def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
@@ -118,8 +121,9 @@ class GuardEdge:
     - The client address (``request.client``) is the peer's, or, when the peer is one of
       ``trusted_proxies``, the rightmost untrusted ``X-Forwarded-For`` hop (and the scheme
       its ``X-Forwarded-Proto``). Rate limits count that address.
-    - A body over ``max_body_bytes`` answers 413 before any handler runs: from its
-      ``Content-Length`` at once, or as soon as a streamed body passes the limit.
+    - A body over ``max_body_bytes`` (or the route's ``x-max-body-bytes``) answers 413
+      before it is read: from its ``Content-Length`` at once, or as soon as a streamed body
+      passes the limit.
     - A route that needs a bearer token checks it before the body is read: a caller
       without a valid token gets 401 and sends its body for nothing.
     """
@@ -131,6 +135,7 @@ class GuardEdge:
         self.trusted = parse_networks(trusted_proxies)
         self.max_body_bytes = max_body_bytes
         self._auth_routes: dict[int, bool] = {}
+        self._largest: int | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -145,9 +150,9 @@ class GuardEdge:
             await send(message)
 
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        if length is not None and (not length.isdigit() or int(length) > self._cap(scope)):
             if length.isdigit():
-                refused = _too_large(self.max_body_bytes)
+                refused = _too_large(self._cap(scope))
                 response = problem(413, refused.kind, refused.title, str(refused.detail))
             else:
                 response = problem(
@@ -155,7 +160,26 @@ class GuardEdge:
                 )
             await response(scope, receive, send_guarded)
             return
-        await self.app(scope, self._guard_receive(scope, receive), send_guarded)
+        declared = int(length) if length is not None else None
+        await self.app(scope, self._guard_receive(scope, receive, declared), send_guarded)
+
+    def _cap(self, scope: Scope) -> int:
+        """The largest body any route takes: more is refused before routing."""
+        if self._largest is None:
+            app = scope.get("app")
+            limits = [self.max_body_bytes]
+            if app is not None and hasattr(app, "openapi"):
+                for operations in app.openapi().get("paths", {}).values():
+                    for operation in operations.values():
+                        if isinstance(operation, dict) and BODY_LIMIT in operation:
+                            limits.append(int(operation[BODY_LIMIT]))
+            self._largest = max(limits)
+        return self._largest
+
+    def _limit(self, scope: Scope) -> int:
+        route = scope.get("route")
+        extra = getattr(route, "openapi_extra", None) or {}
+        return int(extra.get(BODY_LIMIT, self.max_body_bytes))
 
     def _resolve_client(self, scope: Scope, headers: Headers) -> None:
         client = scope.get("client")
@@ -172,20 +196,22 @@ class GuardEdge:
         if proto in ("http", "https"):
             scope["scheme"] = proto
 
-    def _guard_receive(self, scope: Scope, receive: Receive) -> Receive:
+    def _guard_receive(self, scope: Scope, receive: Receive, declared: int | None) -> Receive:
         received = 0
-        checked = False
+        limit: int | None = None  # the route's, known at the first read (routing is done)
 
         async def guarded() -> Message:
-            nonlocal received, checked
-            if not checked:
-                checked = True
+            nonlocal received, limit
+            if limit is None:
+                limit = self._limit(scope)
                 await self._authenticate(scope)
+                if declared is not None and declared > limit:
+                    raise _too_large(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _too_large(self.max_body_bytes)
+                if received > limit:
+                    raise _too_large(limit)
             return message
 
         return guarded
