@@ -324,7 +324,7 @@ async def list_organisations(
         str | None, Query(max_length=100, description="Name, with or without accents.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,  # more cannot be a page
 ) -> OrganisationList:
     """Organisations and teams the caller may read, by name."""
     orgs, total = await service.list_organisations(

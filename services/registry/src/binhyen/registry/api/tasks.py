@@ -247,7 +247,7 @@ async def list_tasks(
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     overdue: Annotated[bool, Query(description="Only open tasks past their due date.")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,  # more cannot be a page
 ) -> TaskList:
     """Tasks the caller may read, soonest due first."""
     tasks, total = await service.list_tasks(
