@@ -87,12 +87,19 @@ class Refused(StarletteHTTPException):
         self.title = title
 
 
+def _size(count: int) -> str:
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count} bytes"
+
+
 def _too_large(limit: int) -> Refused:
     return Refused(
         413,
         "payload-too-large",
         "Request too large",
-        f"The request body is over {limit} bytes; send less at a time.",
+        f"The request body is over {_size(limit)}; send less at a time.",
     )
 
 
