@@ -28,6 +28,7 @@ TIP_SECRET_PREVIOUS = "incidents-tip-secret-previous"  # noqa: S105
 SIGNING_KEY = "registry-signing-key.pem"
 SIGNING_KEY_PREVIOUS = "registry-signing-key-previous.pem"
 ADMIN_PASSWORD = "registry-bootstrap-admin-password"  # noqa: S105
+METRICS_TOKEN = "metrics-token"  # noqa: S105 (Prometheus sends it to every service)
 
 # Which setting reads which file: `<VARIABLE>_FILE=DIR/<file>`.
 FILE_OF = {
@@ -36,6 +37,8 @@ FILE_OF = {
     "BINHYEN_REGISTRY_SIGNING_KEY_PEM": SIGNING_KEY,
     "BINHYEN_REGISTRY_SIGNING_KEY_PREVIOUS_PEM": SIGNING_KEY_PREVIOUS,
     "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "BINHYEN_REGISTRY_METRICS_TOKEN": METRICS_TOKEN,
+    "BINHYEN_INCIDENTS_METRICS_TOKEN": METRICS_TOKEN,
 }
 ROTATED = {TIP_SECRET: TIP_SECRET_PREVIOUS, SIGNING_KEY: SIGNING_KEY_PREVIOUS}
 
@@ -55,6 +58,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     SIGNING_KEY: _signing_key,
     SIGNING_KEY_PREVIOUS: lambda: "",
     ADMIN_PASSWORD: lambda: secrets.token_urlsafe(18),
+    METRICS_TOKEN: lambda: secrets.token_hex(24),
 }
 
 

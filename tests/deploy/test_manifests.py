@@ -91,6 +91,7 @@ def secret_samples() -> dict[str, str]:
         "kafka-password": secrets.token_urlsafe(32),
         "username": "binhyen-admin",
         "password": secrets.token_urlsafe(32),
+        "metrics-token": secrets.token_hex(24),
     }
 
 

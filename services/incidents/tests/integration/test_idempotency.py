@@ -31,7 +31,7 @@ TIP = report_body(category="drugs", answers={"activity": "dealing"})
 async def proxied(incidents_settings: Settings, issuer: TestIssuer) -> AsyncIterator[World]:
     """The world behind a proxy: tipsters are told apart by X-Forwarded-For."""
     settings = incidents_settings.model_copy(
-        update={"trust_forwarded_for": True, "tip_rate_limit": 100}
+        update={"trusted_proxies": ["127.0.0.1"], "tip_rate_limit": 100}
     )
     async with running_world(settings, issuer) as w:
         yield w

@@ -2,11 +2,17 @@
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from binhyen.incidents.settings import Settings
+from binhyen.kit.settings import PRIVATE_NETWORKS
+
+METRICS: dict[str, Any] = {
+    "metrics_token": "a-metrics-token-0123456789"
+}  # prod needs one (kit settings)
 
 LONG = "a-long-random-value-0123456789-abcdef"
 OLDER = "the-previous-random-value-0123456789-xyz"
@@ -14,13 +20,13 @@ OLDER = "the-previous-random-value-0123456789-xyz"
 
 def test_prod_refuses_to_start_without_a_tip_secret() -> None:
     with pytest.raises(ValidationError, match="BINHYEN_INCIDENTS_TIP_SECRET"):
-        Settings(environment="prod")
-    assert Settings(environment="prod", tip_secret=LONG).tip_key() == LONG
+        Settings(environment="prod", **METRICS)
+    assert Settings(environment="prod", tip_secret=LONG, **METRICS).tip_key() == LONG
 
 
 def test_a_short_tip_secret_is_refused() -> None:
     with pytest.raises(ValidationError, match="TIP_SECRET"):
-        Settings(environment="prod", tip_secret="short-secret")
+        Settings(environment="prod", tip_secret="short-secret", **METRICS)
     with pytest.raises(ValidationError, match="TIP_SECRET_PREVIOUS"):
         Settings(tip_secret=LONG, tip_secret_previous="short-secret")
 
@@ -46,7 +52,7 @@ def test_the_secret_can_come_from_a_file(tmp_path: Path, monkeypatch: pytest.Mon
     path.write_text(LONG + "\n")
     path.chmod(0o600)
     monkeypatch.setenv("BINHYEN_INCIDENTS_TIP_SECRET_FILE", str(path))
-    assert Settings(environment="prod").tip_key() == LONG
+    assert Settings(environment="prod", **METRICS).tip_key() == LONG
 
 
 def test_no_secret_is_built_into_the_code() -> None:
@@ -54,3 +60,11 @@ def test_no_secret_is_built_into_the_code() -> None:
 
     assert not hasattr(module, "DEV_TIP_SECRET")
     assert Settings.model_fields["tip_secret"].default is None
+
+
+def test_trust_forwarded_for_still_works_and_trusts_private_proxies_only() -> None:
+    assert Settings(trust_forwarded_for=True).trusted_proxies == PRIVATE_NETWORKS
+    assert Settings(trust_forwarded_for=True, trusted_proxies="10.1.0.0/16").trusted_proxies == [
+        "10.1.0.0/16"
+    ]
+    assert Settings().trusted_proxies == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 import pytest
@@ -59,10 +60,26 @@ async def test_minted_token_verifies_with_the_published_jwks() -> None:
     assert key.kid == service.thumbprint(private)
 
 
+# What prod needs besides the signing key (kit settings, discovery).
+PROD: dict[str, Any] = {
+    "metrics_token": "a-metrics-token-0123456789",
+    "public_url": "https://registry.example.vn",
+}
+
+
 def test_prod_refuses_a_missing_signing_key() -> None:
     with pytest.raises(ValidationError, match="SIGNING_KEY_PEM"):
-        Settings(environment="prod")
-    Settings(environment="prod", signing_key_pem=_pem())
+        Settings(environment="prod", **PROD)
+    Settings(environment="prod", signing_key_pem=_pem(), **PROD)
+
+
+def test_prod_refuses_to_start_without_a_public_url() -> None:
+    # The discovery document would otherwise name whatever Host header a caller sent.
+    with pytest.raises(ValidationError, match="PUBLIC_URL"):
+        Settings(environment="prod", signing_key_pem=_pem(), metrics_token="m" * 20)
+    with pytest.raises(ValidationError, match="PUBLIC_URL"):
+        Settings(environment="prod", signing_key_pem=_pem(), **PROD | {"public_url": "reg.vn"})
+    assert Settings(public_url=None).public_url is None  # dev: the request's own URL
 
 
 def test_a_previous_signing_key_needs_a_current_one_and_may_be_public_only() -> None:
@@ -99,6 +116,8 @@ def test_the_old_demo_admin_password_is_a_placeholder() -> None:
             signing_key_pem=_pem(),
             bootstrap_admin_username="admin",
             bootstrap_admin_password="binhyen-admin-2026",
+            public_url="https://registry.example.vn",
+            metrics_token="a-metrics-token-of-enough-length",
         )
 
 
@@ -114,6 +133,7 @@ def test_prod_refuses_a_placeholder_bootstrap_password_without_echoing_it() -> N
         Settings(
             environment="prod",
             signing_key_pem=_pem(),
+            **PROD,
             bootstrap_admin_username="root",
             bootstrap_admin_password="password123",
         )

@@ -286,8 +286,15 @@ def grants_claim(grants: Sequence[Grant]) -> list[dict[str, str]]:
     return [{"role": g.role, "unit": g.unit_id} for g in grants]
 
 
+# Where the edge keeps the caller it verified before reading the body (kit.edge).
+PRINCIPAL_SCOPE_KEY = "binhyen.principal"
+
+
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified caller, or 401."""
+    verified = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if isinstance(verified, Principal):
+        return verified
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

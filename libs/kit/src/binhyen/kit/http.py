@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import Header, Response
+from pydantic import AwareDatetime, BeforeValidator
 
 from binhyen.kit.problems import Invalid
 
@@ -38,3 +40,23 @@ def expected_version(if_match: str | None) -> int | None:
 def set_etag(response: Response, version: int) -> None:
     """Tell the client which version it holds."""
     response.headers["ETag"] = f'"{version}"'
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso(pattern: re.Pattern[str], example: str) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        # Pydantic also reads numbers ("0", "0.5") as Unix times: the document says ISO 8601.
+        if isinstance(value, str) and not pattern.match(value):
+            raise ValueError(f"write it in ISO 8601, e.g. {example}")
+        if isinstance(value, int | float):
+            raise ValueError(f"write it in ISO 8601, e.g. {example}")
+        return value
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[date, _iso(_ISO_DATE, "2025-07-01")]
+IsoDateTime = Annotated[AwareDatetime, _iso(_ISO_DATETIME, "2025-07-01T08:00:00+07:00")]

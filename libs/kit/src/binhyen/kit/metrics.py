@@ -1,4 +1,8 @@
-"""Prometheus metrics shared by every service."""
+"""Prometheus metrics shared by every service.
+
+Label values come from bounded sets only (route templates, known methods, status codes):
+a path or a method a caller invents must not add a series.
+"""
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -23,3 +27,16 @@ OUTBOX_PARKED_NOW = Gauge(
     "Outbox events parked now (their documents' later events wait)",
     ["database"],
 )
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+
+def method_label(method: str) -> str:
+    """The method as a label: one of the standard ones, or ``other``."""
+    return method if method in HTTP_METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    """The status as a label: a real HTTP status, or ``other``."""
+    return str(status) if 100 <= status <= 599 else "other"

@@ -42,6 +42,78 @@ def problem_responses(**overrides: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# What any operation may answer, whatever it declares: the framework's own refusals.
+EDGE_PROBLEMS: dict[int, str] = {
+    422: "Invalid request; errors[].field names the fields at fault",
+}
+BODY_PROBLEMS: dict[int, str] = {
+    400: "The body cannot be parsed (not JSON, or a bad Content-Length)",
+    413: "The body is over the service's size limit",
+}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_OPERATIONS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document name every problem the kit may answer, as problem+json.
+
+    FastAPI documents its 422 as ``application/json`` and not at all the 400 of an
+    unparsable body or the edge's 413: the document would disagree with the answers.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                if method not in _OPERATIONS:
+                    continue
+                responses = operation.setdefault("responses", {})
+                extra = EDGE_PROBLEMS | (BODY_PROBLEMS if "requestBody" in operation else {})
+                for code, text in extra.items():
+                    responses.setdefault(str(code), {"description": text})
+                for code, response in responses.items():
+                    declared = response.get("content") or {}
+                    # FastAPI's own 422 (HTTPValidationError as application/json) is not
+                    # what the kit answers; a route's own content type (OAuth) stays.
+                    if (
+                        code.isdigit()
+                        and int(code) >= 400
+                        and (not declared or set(declared) == {PROBLEM_JSON} or code == "422")
+                    ):
+                        response["content"] = content
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 class DomainError(Exception):
     """A use case refused a request; the API maps it to problem+json."""
 
@@ -162,16 +234,49 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document names for ``path`` (every template that matches).
+
+    The router's own 405 names the methods of the first route that matched the path only,
+    when a path often has several routes (GET and POST of a collection).
+    """
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^}:]+(:path)?\\\}", "[^/]+", re.escape(template))
+            methods = {m.upper() for m in operations if m in _OPERATIONS}
+            table.append((re.compile(f"^{pattern}$"), methods))
+        app.state.allow_table = table
+    return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
+
+
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    kind, title = HTTP_KINDS.get(exc.status_code, ("http-error", str(exc.detail)))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and isinstance(request.app, FastAPI):
+        allowed = allowed_methods(request.app, request.url.path)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     return problem(
         exc.status_code,
-        "http-error",
-        str(exc.detail) if exc.status_code != 404 else "Not found",
+        getattr(exc, "kind", kind),
+        getattr(exc, "title", title),
         str(exc.detail),
         instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
+
+
+# Kinds and titles of the errors the framework raises itself (routing, body parsing).
+HTTP_KINDS: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "Bad request"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("payload-too-large", "Request too large"),
+    415: ("unsupported-media-type", "Unsupported body format"),
+}
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

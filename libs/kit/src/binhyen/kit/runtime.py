@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import re
 import time
@@ -25,12 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from binhyen.contracts import TopicSpec
 from binhyen.kit.auth import TokenVerifier, load_jwks
 from binhyen.kit.consumer import ConsumerRunner, RecordHandler
+from binhyen.kit.docs import install_docs
+from binhyen.kit.edge import GuardEdge
 from binhyen.kit.kafka import KafkaAccess, KafkaHealth, start_producer
 from binhyen.kit.logging import configure_logging, correlation_id
-from binhyen.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from binhyen.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS, UNMATCHED, method_label, status_label
 from binhyen.kit.mongo import create_mongo_client, describe_server, ping
 from binhyen.kit.outbox import OutboxRelay
-from binhyen.kit.problems import install_problem_handlers, problem
+from binhyen.kit.problems import document_problems, install_problem_handlers, problem
 from binhyen.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -247,7 +250,16 @@ def serve_forever(app: FastAPI, settings: ServiceSettings, *, name: str) -> None
     import uvicorn
 
     configure_logging(settings.log_level, service=name)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        # The kit resolves X-Forwarded-For itself, against settings.trusted_proxies
+        # (kit.edge): uvicorn's default would believe any header sent from 127.0.0.1.
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
@@ -260,13 +272,25 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             yield
 
     app = FastAPI(
-        title=spec.title, description=spec.description, version=spec.version, lifespan=lifespan
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        docs_url=None,  # served by install_docs from the package's files, not a CDN
+        redoc_url=None,
     )
     install_problem_handlers(app)
     for router in spec.routers:
         app.include_router(router)
-    app.include_router(_ops_router())
-    app.add_middleware(ObserveRequests)
+    app.include_router(_ops_router(settings))
+    install_docs(app)
+    document_problems(app)
+    app.add_middleware(
+        GuardEdge,
+        trusted_proxies=settings.trusted_proxies,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app.add_middleware(ObserveRequests)  # outermost: counts and ids what the guard refuses
     return app
 
 
@@ -306,12 +330,14 @@ class ObserveRequests:
             await self.app(scope, receive, send_with_id)
         finally:
             correlation_id.reset(token)
-            path = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], path, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
+            # Route templates, not paths: a path a caller invents adds no series.
+            route = getattr(scope.get("route"), "path", UNMATCHED)
+            method = method_label(scope["method"])
+            HTTP_REQUESTS.labels(method, route, status_label(status)).inc()
+            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
-def _ops_router() -> APIRouter:
+def _ops_router(settings: ServiceSettings) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="Liveness: the process answers")
@@ -348,7 +374,18 @@ def _ops_router() -> APIRouter:
         )
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        token = settings.metrics_token
+        if token is not None:
+            given = request.headers.get("authorization", "").partition(" ")[2].strip()
+            if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+                return problem(
+                    401,
+                    "unauthorized",
+                    "Authentication required",
+                    "send the metrics token: Authorization: Bearer <token>",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

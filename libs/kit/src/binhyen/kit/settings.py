@@ -6,18 +6,24 @@ the file's content is taken without its trailing newline, and an empty file coun
 (so a deployment can always name the file of an optional secret, e.g. a previous key).
 """
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
 )
+
+# Loopback and private ranges: where an in-cluster ingress or a local proxy connects from.
+PRIVATE_NETWORKS = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+PRIVATE_NETWORKS += ["fc00::/7"]
 
 
 class FileVariables(PydanticBaseSettingsSource):
@@ -101,6 +107,46 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or CIDRs of the reverse proxies in front of the service, comma "
+            "separated (e.g. 10.0.0.0/8). Only from them are X-Forwarded-For and "
+            "X-Forwarded-Proto believed; the client is the rightmost hop that is not one "
+            "of them. Empty: the peer is the client."
+        ),
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted (413 above it)."
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer token Prometheus sends to read /metrics; required in prod. Unset "
+            "elsewhere: /metrics is open."
+        ),
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        """Accept ``a, b`` from the environment as well as a list; refuse non-addresses."""
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        for item in value:
+            ipaddress.ip_network(str(item).strip(), strict=False)  # ValueError names it
+        return value
+
+    @model_validator(mode="after")
+    def _check_metrics_token(self) -> Self:
+        """In prod, /metrics (which names routes, topics and volumes) needs a token."""
+        token = self.metrics_token.get_secret_value() if self.metrics_token else ""
+        if self.environment == "prod" and len(token) < 16:
+            raise ValueError(
+                "set METRICS_TOKEN (at least 16 characters, e.g. openssl rand -hex 24) in "
+                "prod; Prometheus sends it as a bearer token"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

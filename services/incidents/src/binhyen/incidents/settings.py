@@ -7,7 +7,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from binhyen.kit.settings import ServiceSettings
+from binhyen.kit.settings import PRIVATE_NETWORKS, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,10 @@ class Settings(ServiceSettings):
     tip_rate_window_seconds: int = Field(600, ge=1, description="Rate-limit window of tips.")
     trust_forwarded_for: bool = Field(
         False,
-        description="Take the client address from X-Forwarded-For (only behind a proxy you run).",
+        description=(
+            "Deprecated: set TRUSTED_PROXIES instead. When true and TRUSTED_PROXIES is empty, "
+            "the proxies trusted are those on loopback and private networks."
+        ),
     )
     deadline_sweep_seconds: float = Field(
         30.0,
@@ -94,6 +97,13 @@ class Settings(ServiceSettings):
                 raise ValueError(
                     f"BINHYEN_INCIDENTS_{name} needs at least {MIN_TIP_SECRET} characters"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _proxies_from_the_old_switch(self) -> "Settings":
+        """Keep TRUST_FORWARDED_FOR working: it trusts proxies on private networks only."""
+        if self.trust_forwarded_for and not self.trusted_proxies:
+            self.trusted_proxies = list(PRIVATE_NETWORKS)
         return self
 
     def tip_key(self) -> str:

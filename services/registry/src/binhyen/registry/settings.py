@@ -110,7 +110,10 @@ class Settings(ServiceSettings):
     )
     public_url: str | None = Field(
         None,
-        description="Public base URL for the discovery document; default: the request's.",
+        description=(
+            "Public base URL of the registry (https://…), named by the discovery document; "
+            "required in prod. Unset in dev and test: the request's own URL."
+        ),
     )
     bootstrap_admin_username: str | None = Field(
         None, description="Created at startup, if missing, as admin everywhere."
@@ -142,6 +145,18 @@ class Settings(ServiceSettings):
         description="Failed logins from one client address, whatever the usernames, that lock "
         "that address (password spraying).",
     )
+
+    @model_validator(mode="after")
+    def _check_public_url(self) -> Self:
+        """In prod the discovery document must not follow the caller's Host header."""
+        if self.public_url is not None and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError("BINHYEN_REGISTRY_PUBLIC_URL must be an http(s) URL")
+        if self.environment == "prod" and not self.public_url:
+            raise ValueError(
+                "set BINHYEN_REGISTRY_PUBLIC_URL (e.g. https://registry.example.vn) in prod: "
+                "the discovery document names it instead of the caller's Host header"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:

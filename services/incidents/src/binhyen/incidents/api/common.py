@@ -36,9 +36,9 @@ def local(value: datetime | None) -> str | None:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address, for rate limits (X-Forwarded-For only when configured)."""
-    if context_of(request, Context).settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The caller's address, for rate limits.
+
+    The kit's edge has already put there the rightmost X-Forwarded-For hop that is not one
+    of ``trusted_proxies`` (kit.edge): the leftmost, which the client writes, never counts.
+    """
     return request.client.host if request.client else "unknown"

@@ -27,6 +27,7 @@ from binhyen.incidents.service import queries
 from binhyen.incidents.service.common import Context
 from binhyen.incidents.store.incidents import Filters
 from binhyen.kit.auth import CurrentPrincipal, Principal, authorize
+from binhyen.kit.http import IsoDateTime
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 Group = Literal["crime", "social_evil", "traffic", "dispute", "fire", "other"]
@@ -94,8 +95,8 @@ async def filter_params(
     category: Annotated[list[str] | None, Query(description="Any of these categories.")] = None,
     severity: Annotated[list[Severity] | None, Query()] = None,
     group: Annotated[list[Group] | None, Query()] = None,
-    since: Annotated[AwareDatetime | None, Query(description="Happened at or after.")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Happened before.")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Happened at or after.")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Happened before.")] = None,
     q: Annotated[
         str | None,
         Query(max_length=200, description="Words to find, with or without diacritics."),
@@ -271,7 +272,7 @@ async def similar_incidents(
     principal: CurrentPrincipal,
     hamlet_id: Annotated[str, Query(max_length=64)],
     category: Annotated[str, Query(max_length=40)],
-    occurred_at: Annotated[AwareDatetime, Query()],
+    occurred_at: Annotated[IsoDateTime, Query()],
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     radius_m: Annotated[float, Query(gt=0, le=5000)] = queries.SIMILAR_RADIUS_M,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -160,6 +160,9 @@ class TokenResponse(BaseModel):
 # OAuth2 and discovery
 
 
+OAUTH: dict[str, Any] = {"content": {"application/json": {}}}  # how _oauth_error answers
+
+
 def _oauth_error(exc: service.TokenError) -> JSONResponse:
     body = {"error": exc.error, "error_description": exc.description}
     return JSONResponse(body, status_code=exc.status, headers=NO_STORE | exc.headers)
@@ -192,9 +195,10 @@ _FORM_FIELDS = {
     response_model=TokenResponse,
     summary="OAuth2 token endpoint (password, client_credentials)",
     responses={
-        400: {"description": "RFC 6749 §5.2 error: invalid_request, invalid_grant, …"},
-        401: {"description": "invalid_client"},
-        429: {"description": "Locked for a while after repeated failures (Retry-After)"},
+        # RFC 6749 §5.2 errors are plain JSON ({"error": …}), not problem+json.
+        400: {"description": "RFC 6749 §5.2 error: invalid_request, invalid_grant, …", **OAUTH},
+        401: {"description": "invalid_client", **OAUTH},
+        429: {"description": "Locked for a while after repeated failures", **OAUTH},
     },
     openapi_extra={
         "requestBody": {

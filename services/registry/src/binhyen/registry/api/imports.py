@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from binhyen.kit.auth import CurrentPrincipal
+from binhyen.kit.edge import BODY_LIMIT
 from binhyen.kit.problems import PROBLEM_JSON, Invalid
 from binhyen.registry.api.common import PROBLEMS, ContextDep
 from binhyen.registry.service import imports as service
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["imports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _ENVELOPE = 64 * 1024  # multipart headers and boundaries around the file
 _UPLOAD_DOC: dict[str, Any] = {
+    BODY_LIMIT: service.MAX_BYTES,  # files are larger than the kit's default body limit
     "requestBody": {
         "required": True,
         "content": {
@@ -36,7 +38,7 @@ _UPLOAD_DOC: dict[str, Any] = {
                 }
             }
         },
-    }
+    },
 }
 _IMPORT_PROBLEMS = PROBLEMS | {
     413: {"description": "File over 50 MB", "content": {PROBLEM_JSON: {}}},

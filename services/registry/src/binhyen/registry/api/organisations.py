@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from binhyen.contracts.events.organisations import OrganisationKind
 from binhyen.kit.auth import CurrentPrincipal
+from binhyen.kit.http import IsoDate, IsoDateTime
 from binhyen.kit.text import SafeMultiline, SafeText, nfc
 from binhyen.registry.api.common import (
     PROBLEMS,
@@ -531,8 +532,8 @@ async def list_shifts(
     team_id: str,
     stores: StoresDep,
     principal: CurrentPrincipal,
-    from_: Annotated[AwareDatetime | None, Query(alias="from", description="Default: now.")] = None,
-    to: Annotated[AwareDatetime | None, Query(description="Default: no end.")] = None,
+    from_: Annotated[IsoDateTime | None, Query(alias="from", description="Default: now.")] = None,
+    to: Annotated[IsoDateTime | None, Query(description="Default: no end.")] = None,
 ) -> ShiftList:
     """Shifts that end after ``from`` and start before ``to``, in time order."""
     team = await service.get_organisation(team_id, principal=principal, stores=stores, what="team")
@@ -612,7 +613,7 @@ async def contact_roster(
     unit_id: str,
     stores: StoresDep,
     principal: CurrentPrincipal,
-    on: Annotated[date | None, Query(description="Date (default: today, Vietnam).")] = None,
+    on: Annotated[IsoDate | None, Query(description="Date (default: today, Vietnam).")] = None,
 ) -> ContactRosterRead:
     """The unit's contact roster: members of its active bodies, in the order to call them."""
     roster, known = await service.unit_contact_roster(
