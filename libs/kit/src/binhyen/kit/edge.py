@@ -4,17 +4,21 @@ security headers on every answer."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Iterable, Sequence
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pymongo.errors import ConnectionFailure
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from binhyen.kit.auth import PRINCIPAL_SCOPE_KEY, Unauthorized, current_principal
-from binhyen.kit.problems import problem
+from binhyen.kit.problems import DB_DOWN_WRITE, problem
+
+log = logging.getLogger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -238,4 +242,15 @@ class GuardEdge:
         except Unauthorized as exc:
             raise Refused(
                 401, exc.kind, exc.title, exc.detail, headers={"WWW-Authenticate": "Bearer"}
+            ) from exc
+        except ConnectionFailure as exc:
+            # The account check needs the database. Raised here, inside the body read, any
+            # other exception would be taken for an unparsable body (400): say 503 instead.
+            log.warning("database unavailable", extra={"error": type(exc).__name__})
+            raise Refused(
+                503,
+                "service-unavailable",
+                "Service temporarily unavailable",
+                DB_DOWN_WRITE,
+                headers={"Retry-After": "5"},
             ) from exc
