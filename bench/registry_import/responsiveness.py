@@ -20,14 +20,10 @@ from pathlib import Path
 
 import httpx
 from asgi_lifespan import LifespanManager
-from run import ROOT, make_file  # type: ignore[import-not-found]  # the sibling run.py
+from run import ROOT, bench_settings, make_file  # type: ignore[import-not-found]  # the sibling run.py
 
-from binhyen.contracts.topics import DEPLOYED_TOPICS
-from binhyen.kit.testing import TestIssuer
 from binhyen.kit.testing.servers import load_localservers
-from binhyen.kit.topics import create_topics, entries_of
 from binhyen.registry.app import create_app
-from binhyen.registry.settings import Settings
 
 
 def _figures(name: str, seconds: list[float]) -> str:
@@ -70,19 +66,7 @@ def the_file(households: int, cache: Path) -> bytes:
 
 async def run(data: bytes) -> None:
     """Upload the file, read units meanwhile, print the figures."""
-    kafka, mongodb, wipe = servers()
-    issuer = TestIssuer()
-    settings = Settings(
-        mongodb_uri=mongodb,
-        mongodb_database="bench_responsiveness",
-        kafka_bootstrap=kafka,
-        topic_prefix=f"bench{int(time.time())}.",
-        environment="test",
-        auth_issuer=issuer.issuer,
-        auth_jwks_json=issuer.jwks_json,
-        mongodb_timeout_ms=10_000,
-    )
-    await create_topics(kafka, entries_of(DEPLOYED_TOPICS), prefix=settings.topic_prefix)
+    settings, issuer, wipe = await bench_settings("bench_responsiveness", servers)
     app = create_app(settings)
     idle: list[float] = []
     uploading: list[float] = []

@@ -17,6 +17,7 @@ import io
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,26 @@ def servers() -> tuple[str, str, Any]:
     return kafka, mongodb, wipe
 
 
+async def bench_settings(
+    database: str, servers: Callable[[], tuple[str, str, Any]] = servers
+) -> tuple[Settings, TestIssuer, Any]:
+    """Registry settings on the bench servers (topics created), the token issuer, a cleanup."""
+    kafka, mongodb, wipe = servers()
+    issuer = TestIssuer()
+    settings = Settings(
+        mongodb_uri=mongodb,
+        mongodb_database=database,
+        kafka_bootstrap=kafka,
+        topic_prefix=f"bench{int(time.time())}.",
+        environment="test",
+        auth_issuer=issuer.issuer,
+        auth_jwks_json=issuer.jwks_json,
+        mongodb_timeout_ms=10_000,
+    )
+    await create_topics(kafka, entries_of(DEPLOYED_TOPICS), prefix=settings.topic_prefix)
+    return settings, issuer, wipe
+
+
 async def run(households: int, batch: int, relay: bool, bare_indexes: bool) -> None:
     """Import, then the bare insert, then print the figures."""
     started = time.perf_counter()
@@ -93,19 +114,7 @@ async def run(households: int, batch: int, relay: bool, bare_indexes: bool) -> N
         f"(made in {time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    kafka, mongodb, wipe = servers()
-    issuer = TestIssuer()
-    settings = Settings(
-        mongodb_uri=mongodb,
-        mongodb_database="bench_import",
-        kafka_bootstrap=kafka,
-        topic_prefix=f"bench{int(time.time())}.",
-        environment="test",
-        auth_issuer=issuer.issuer,
-        auth_jwks_json=issuer.jwks_json,
-        mongodb_timeout_ms=10_000,
-    )
-    await create_topics(kafka, entries_of(DEPLOYED_TOPICS), prefix=settings.topic_prefix)
+    settings, issuer, wipe = await bench_settings("bench_import")
     app = create_app(settings)
     try:
         async with LifespanManager(app, startup_timeout=120, shutdown_timeout=120) as manager:
