@@ -110,3 +110,45 @@ async def test_reporting_outside_ones_scope_is_refused(world: World) -> None:
     assert response.json()["errors"][0]["field"] == "hamlet_id"
     agency = world.as_("agency", "*")
     assert (await world.report(agency)).status_code == 403
+
+
+async def test_control_characters_are_refused_naming_the_field_and_nothing_is_stored(
+    world: World,
+) -> None:
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        ("/api/v1/incidents", report_body(description="Mất trộm\u001b[2J xe"), "description"),
+        ("/api/v1/incidents", report_body(address="Nhà văn hóa\u0000"), "address"),
+        (
+            "/api/v1/incidents",
+            report_body(answers={"stolen_items": "xe\u0007 đạp"}),
+            "answers.stolen_items",
+        ),
+        (
+            "/api/v1/tips",
+            report_body(contact={"name": "Nguyễn\u0085Văn", "phone": "0912 345 678"}),
+            "contact.name",
+        ),
+    ]
+    headers = world.as_("hamlet_officer", HAMLET)
+    for path, body, field in cases:
+        response = await world.client.post(path, json=body, headers=headers)
+        assert response.status_code == 422, (field, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+        assert "\\u001b" not in response.text and "\\u0000" not in response.text
+    form = {
+        "service_code": "theft",
+        "hamlet_id": HAMLET,
+        "attribute[stolen_items]": "xe đạp",
+        "first_name": "Hảo\u001b[31m",
+    }
+    open311 = await world.client.post("/open311/v2/requests.json", data=form)
+    assert open311.status_code == 422, open311.text
+    assert [e["field"] for e in open311.json()["errors"]] == ["first_name"]
+    search = await world.client.get("/api/v1/incidents", params={"q": "xe\u001b"}, headers=headers)
+    assert search.status_code == 422
+    assert [e["field"] for e in search.json()["errors"]] == ["q"]
+    assert await world.rt.db["incidents"].count_documents({}) == 0
+    # Line breaks and tabs are free text, not controls.
+    accepted = await world.report(description="Mất trộm xe đạp\nlúc 21h,\ttrước cửa")
+    assert accepted.status_code == 201, accepted.text

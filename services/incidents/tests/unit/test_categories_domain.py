@@ -27,6 +27,7 @@ from binhyen.incidents.domain.categories import (
     revise,
     validate_answers,
 )
+from binhyen.kit.text import has_controls
 
 VALID_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
@@ -274,9 +275,13 @@ def answer_for(question: Question) -> st.SearchStrategy[Any]:
     """Valid answers to one question (as a client could send them)."""
     match question.type:
         case "string":
-            return st.text(min_size=1, max_size=MAX_STRING).filter(lambda s: s.strip() != "")
+            return st.text(min_size=1, max_size=MAX_STRING).filter(
+                lambda s: s.strip() != "" and not has_controls(s)
+            )
         case "text":
-            return st.text(min_size=1, max_size=300).filter(lambda s: s.strip() != "")
+            return st.text(min_size=1, max_size=300).filter(
+                lambda s: s.strip() != "" and not has_controls(s, multiline=True)
+            )
         case "integer":
             small = st.integers(-(10**12), 10**12)
             return st.one_of(small, small.map(str))

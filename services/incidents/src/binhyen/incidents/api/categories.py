@@ -26,6 +26,7 @@ from binhyen.incidents.domain.categories import (
 from binhyen.incidents.domain.deadlines import DeadlinePolicy, Targets
 from binhyen.incidents.service import categories as service
 from binhyen.kit.auth import CurrentPrincipal
+from binhyen.kit.text import SafeMultiline, SafeText
 
 router = APIRouter(prefix="/api/v1", tags=["categories"])
 Code = Annotated[str, Path(max_length=40, description="Category code, e.g. drugs.")]
@@ -34,30 +35,30 @@ Code = Annotated[str, Path(max_length=40, description="Category code, e.g. drugs
 class QuestionModel(BaseModel):
     """An extra question the category asks on intake (an Open311 attribute)."""
 
-    code: str = Field(max_length=40, description="Key of the answer in `answers`.")
-    label_vi: str = Field(min_length=1, max_length=200)
-    label_en: str = Field(min_length=1, max_length=200)
+    code: SafeText = Field(max_length=40, description="Key of the answer in `answers`.")
+    label_vi: SafeText = Field(min_length=1, max_length=200)
+    label_en: SafeText = Field(min_length=1, max_length=200)
     type: AnswerType = Field(description="string, text, integer, number, boolean, date, …")
     required: bool = False
-    values: list[str] = Field(
+    values: list[SafeText] = Field(
         default_factory=list, max_length=50, description="Allowed values of a choice question."
     )
-    description: str | None = Field(None, max_length=500)
+    description: SafeMultiline | None = Field(None, max_length=500)
 
 
 class CategoryWrite(BaseModel):
     """A category as staff define it."""
 
-    name_vi: str = Field(min_length=1, max_length=200)
-    name_en: str = Field(min_length=1, max_length=200)
+    name_vi: SafeText = Field(min_length=1, max_length=200)
+    name_en: SafeText = Field(min_length=1, max_length=200)
     group: Group
     ba_khong: bool = Field(False, description="Counts towards Ba Không (drugs, gambling, traffic).")
     default_severity: Severity
     questions: list[QuestionModel] = Field(default_factory=list, max_length=30)
     active: bool = Field(True, description="False retires the category (no new reports).")
-    description_vi: str | None = Field(None, max_length=1000)
-    description_en: str | None = Field(None, max_length=1000)
-    keywords: list[str] = Field(default_factory=list, max_length=20)
+    description_vi: SafeMultiline | None = Field(None, max_length=1000)
+    description_en: SafeMultiline | None = Field(None, max_length=1000)
+    keywords: list[SafeText] = Field(default_factory=list, max_length=20)
 
     def to_category(self, code: str) -> Category:
         """The domain category."""
@@ -90,7 +91,7 @@ class CategoryWrite(BaseModel):
 class CategoryCreate(CategoryWrite):
     """A new category."""
 
-    code: str = Field(max_length=40, description="Stable code, e.g. illegal_fireworks.")
+    code: SafeText = Field(max_length=40, description="Stable code, e.g. illegal_fireworks.")
 
 
 class CategoryRead(CategoryCreate):
@@ -100,8 +101,10 @@ class CategoryRead(CategoryCreate):
 
     @classmethod
     def of(cls, c: Category) -> CategoryRead:
-        """Build the response."""
-        return cls(
+        """Build the response (stored values are not re-checked against the write rules)."""
+        # model_construct: a category stored before control characters were refused must
+        # still read back, not fail the response with a 500.
+        return cls.model_construct(
             code=c.code,
             name_vi=c.name_vi,
             name_en=c.name_en,
@@ -109,7 +112,7 @@ class CategoryRead(CategoryCreate):
             ba_khong=c.ba_khong,
             default_severity=c.default_severity,
             questions=[
-                QuestionModel(
+                QuestionModel.model_construct(
                     code=q.code,
                     label_vi=q.label_vi,
                     label_en=q.label_en,

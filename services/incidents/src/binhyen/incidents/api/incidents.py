@@ -28,6 +28,7 @@ from binhyen.incidents.service.common import Context
 from binhyen.incidents.store.incidents import Filters
 from binhyen.kit.auth import CurrentPrincipal, Principal, authorize
 from binhyen.kit.http import IsoDateTime
+from binhyen.kit.text import SafeMultiline, SafeText
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 Group = Literal["crime", "social_evil", "traffic", "dispute", "fire", "other"]
@@ -89,16 +90,18 @@ class FilterParams:
 
 async def filter_params(
     unit_id: Annotated[
-        str | None, Query(max_length=64, description="Only this unit's subtree.")
+        SafeText | None, Query(max_length=64, description="Only this unit's subtree.")
     ] = None,
     status: Annotated[list[Status] | None, Query(description="Any of these states.")] = None,
-    category: Annotated[list[str] | None, Query(description="Any of these categories.")] = None,
+    category: Annotated[
+        list[SafeText] | None, Query(description="Any of these categories.")
+    ] = None,
     severity: Annotated[list[Severity] | None, Query()] = None,
     group: Annotated[list[Group] | None, Query()] = None,
     since: Annotated[IsoDateTime | None, Query(description="Happened at or after.")] = None,
     until: Annotated[IsoDateTime | None, Query(description="Happened before.")] = None,
     q: Annotated[
-        str | None,
+        SafeText | None,
         Query(max_length=200, description="Words to find, with or without diacritics."),
     ] = None,
 ) -> FilterParams:
@@ -167,7 +170,7 @@ async def list_incidents(
     principal: CurrentPrincipal,
     params: Annotated[FilterParams, Depends(filter_params)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[SafeText | None, Query(max_length=200)] = None,
 ) -> IncidentPage:
     """Incidents in your scope (or your own reports), newest first, filtered."""
     page = await queries.list_incidents(
@@ -270,8 +273,8 @@ class SimilarFound(BaseModel):
 async def similar_incidents(
     ctx: ContextDep,
     principal: CurrentPrincipal,
-    hamlet_id: Annotated[str, Query(max_length=64)],
-    category: Annotated[str, Query(max_length=40)],
+    hamlet_id: Annotated[SafeText, Query(max_length=64)],
+    category: Annotated[SafeText, Query(max_length=40)],
     occurred_at: Annotated[IsoDateTime, Query()],
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
@@ -383,31 +386,33 @@ async def timeline(
 class AssigneeWrite(BaseModel):
     """A team, or a person through the team they belong to."""
 
-    team_id: str = Field(max_length=64)
-    person_id: str | None = Field(None, max_length=64)
+    team_id: SafeText = Field(max_length=64)
+    person_id: SafeText | None = Field(None, max_length=64)
 
 
 class HandoffWrite(BaseModel):
     """What is handed to the police."""
 
-    to_name: str = Field(min_length=1, max_length=200, description="e.g. Công an xã Kỳ Nam.")
-    summary: str = Field(min_length=1, max_length=4000, description="What is handed over.")
-    to_unit_id: str | None = Field(
+    to_name: SafeText = Field(min_length=1, max_length=200, description="e.g. Công an xã Kỳ Nam.")
+    summary: SafeMultiline = Field(
+        min_length=1, max_length=4000, description="What is handed over."
+    )
+    to_unit_id: SafeText | None = Field(
         None, max_length=64, description="Unit of the receiving police; default the commune."
     )
-    to_officer: str | None = Field(None, max_length=200)
-    items: list[str] = Field(default_factory=list, max_length=50)
+    to_officer: SafeText | None = Field(None, max_length=200)
+    items: list[SafeText] = Field(default_factory=list, max_length=50)
 
 
 class TransitionWrite(BaseModel):
     """A lifecycle action and what it needs."""
 
     action: Action = Field(description=", ".join(ACTIONS))
-    reason: str | None = Field(
+    reason: SafeMultiline | None = Field(
         None, max_length=1000, description="Needed to resolve, reject, reopen."
     )
     assignee: AssigneeWrite | None = Field(None, description="For assign.")
-    duplicate_of: str | None = Field(None, max_length=64, description="For mark_duplicate.")
+    duplicate_of: SafeText | None = Field(None, max_length=64, description="For mark_duplicate.")
     handoff: HandoffWrite | None = Field(None, description="For escalate.")
 
 
@@ -456,10 +461,10 @@ class SessionWrite(BaseModel):
     """A mediation session held."""
 
     held_at: AwareDatetime
-    mediators: list[str] = Field(min_length=1, max_length=20)
+    mediators: list[SafeText] = Field(min_length=1, max_length=20)
     outcome: Literal["agreement", "no_agreement", "adjourned"]
-    place: str | None = Field(None, max_length=300)
-    notes: str | None = Field(None, max_length=4000)
+    place: SafeText | None = Field(None, max_length=300)
+    notes: SafeMultiline | None = Field(None, max_length=4000)
 
 
 @router.post(
@@ -498,7 +503,7 @@ class ConclusionWrite(BaseModel):
     """How mediation ended."""
 
     agreement: bool = Field(description="True: agreement reached (resolves the dispute).")
-    summary: str = Field(min_length=1, max_length=4000)
+    summary: SafeMultiline = Field(min_length=1, max_length=4000)
 
 
 @router.post(
@@ -530,7 +535,7 @@ async def conclude_mediation(
 class ReceiptWrite(BaseModel):
     """The police acknowledge a hand-off."""
 
-    case_reference: str = Field(min_length=1, max_length=100)
+    case_reference: SafeText = Field(min_length=1, max_length=100)
 
 
 @router.post(
@@ -561,7 +566,7 @@ async def acknowledge_receipt(
 class MessageWrite(BaseModel):
     """A message to the reporter."""
 
-    text: str = Field(min_length=1, max_length=2000)
+    text: SafeMultiline = Field(min_length=1, max_length=2000)
 
 
 class MessageRead(BaseModel):
@@ -612,7 +617,7 @@ async def write_message(
 class UnmaskWrite(BaseModel):
     """Why the reporter's identity is needed (recorded in the audit trail)."""
 
-    reason: str = Field(min_length=10, max_length=1000)
+    reason: SafeMultiline = Field(min_length=10, max_length=1000)
 
 
 @router.post(

@@ -41,6 +41,7 @@ from binhyen.incidents.service import open311 as service
 from binhyen.incidents.service.common import Context
 from binhyen.kit.auth import Principal, current_principal
 from binhyen.kit.problems import PROBLEM_JSON, DomainError, Invalid, NotFound, problem
+from binhyen.kit.text import CONTROL_MESSAGE, SafeMultiline, SafeText, has_controls
 
 
 class Open311Route(XmlRoute):
@@ -126,7 +127,7 @@ async def _optional_principal(request: Request) -> Principal | None:
 
 MaybePrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 Locale = Annotated[
-    str | None,
+    SafeText | None,
     Query(max_length=10, description="vi (default) or en: the language of names and notices."),
 ]
 
@@ -310,22 +311,24 @@ class RequestForm(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    service_code: str = Field(description="A service_code from services.json.")
-    hamlet_id: str | None = Field(
+    service_code: SafeText = Field(description="A service_code from services.json.")
+    hamlet_id: SafeText | None = Field(
         None,
         description=(
             "Bình Yên extension, required: the hamlet where it happened (or send it as "
             "jurisdiction_id)."
         ),
     )
-    jurisdiction_id: str | None = Field(None, description="The hamlet, if hamlet_id is absent.")
+    jurisdiction_id: SafeText | None = Field(
+        None, description="The hamlet, if hamlet_id is absent."
+    )
     lat: float | None = Field(None, description="Latitude (WGS 84), with long; in Vietnam.")
     long: float | None = Field(None, description="Longitude (WGS 84), with lat.")
-    address_string: str | None = Field(None, max_length=300)
-    description: str | None = Field(
+    address_string: SafeText | None = Field(None, max_length=300)
+    description: SafeMultiline | None = Field(
         None, max_length=MAX_DESCRIPTION, description="Default: the service's name."
     )
-    attribute_code: str | None = Field(
+    attribute_code: SafeMultiline | None = Field(
         None,
         alias="attribute[code]",
         description=(
@@ -333,16 +336,16 @@ class RequestForm(BaseModel):
             'multivaluelist. In JSON also {"attribute": {"code": value}}.'
         ),
     )
-    first_name: str | None = Field(None, description="Masked: only the police may unmask it.")
-    last_name: str | None = Field(None, description="Masked.")
-    email: str | None = Field(None, description="Masked.")
-    phone: str | None = Field(None, description="Masked.")
-    device_id: str | None = Field(None, description="Masked.")
-    account_id: str | None = Field(None, description="Masked.")
-    media_url: str | None = Field(
+    first_name: SafeText | None = Field(None, description="Masked: only the police may unmask it.")
+    last_name: SafeText | None = Field(None, description="Masked.")
+    email: SafeText | None = Field(None, description="Masked.")
+    phone: SafeText | None = Field(None, description="Masked.")
+    device_id: SafeText | None = Field(None, description="Masked.")
+    account_id: SafeText | None = Field(None, description="Masked.")
+    media_url: SafeText | None = Field(
         None, description="A link to a photo; kept at the end of the description."
     )
-    api_key: str | None = Field(None, description="Optional: tells client apps apart.")
+    api_key: SafeText | None = Field(None, description="Optional: tells client apps apart.")
 
 
 _FORM_SCHEMA = RequestForm.model_json_schema(by_alias=True)
@@ -435,8 +438,8 @@ class _Fields:
         """Record a field at fault."""
         self.errors.append(Invalid(message, field=name))
 
-    def text(self, name: str, limit: int) -> str | None:
-        """A text field (numbers accepted as text), blank as absent."""
+    def text(self, name: str, limit: int, *, multiline: bool = False) -> str | None:
+        """A text field (numbers accepted as text), blank as absent; no control characters."""
         given = self.values.get(name)
         if not given:
             return None
@@ -450,6 +453,10 @@ class _Fields:
             value = str(value)
         if not isinstance(value, str):
             self.fail(name, f"{name} must be text")
+            return None
+        if has_controls(value, multiline=multiline):
+            only = " (only line breaks and tabs)" if multiline else ""
+            self.fail(name, f"{name}: {CONTROL_MESSAGE}{only}")
             return None
         value = value.strip()
         if len(value) > limit:
@@ -546,7 +553,7 @@ def _file_request(
         if value is None and other is not None and name not in {e.field for e in fields.errors}:
             fields.fail(name, "send both lat and long, or neither")
     address = fields.text("address_string", 300)
-    description = fields.text("description", MAX_DESCRIPTION)
+    description = fields.text("description", MAX_DESCRIPTION, multiline=True)
     contact = _contact(fields)
     media_url = _media_url(fields)
     api_key = fields.text("api_key", 200)
@@ -752,27 +759,28 @@ async def list_requests(
     ctx: ContextDep,
     principal: MaybePrincipal,
     service_request_id: Annotated[
-        str | None,
+        SafeText | None,
         Query(max_length=8000, description="Comma-separated ids; overrides every other filter."),
     ] = None,
     service_code: Annotated[
-        str | None, Query(max_length=2000, description="Comma-separated service codes.")
+        SafeText | None, Query(max_length=2000, description="Comma-separated service codes.")
     ] = None,
     start_date: Annotated[
-        str | None,
+        SafeText | None,
         Query(max_length=40, description="Filed at or after (default: 90 days before end)."),
     ] = None,
     end_date: Annotated[
-        str | None, Query(max_length=40, description="Filed before (default: now).")
+        SafeText | None, Query(max_length=40, description="Filed before (default: now).")
     ] = None,
     status_: Annotated[
-        str | None, Query(alias="status", max_length=20, description="open, closed or both.")
+        SafeText | None, Query(alias="status", max_length=20, description="open, closed or both.")
     ] = None,
     jurisdiction_id: Annotated[
-        str | None, Query(max_length=64, description="Only this unit's subtree.")
+        SafeText | None, Query(max_length=64, description="Only this unit's subtree.")
     ] = None,
     hamlet_id: Annotated[
-        str | None, Query(max_length=64, description="Only this hamlet (wins over jurisdiction).")
+        SafeText | None,
+        Query(max_length=64, description="Only this hamlet (wins over jurisdiction)."),
     ] = None,
     page_size: Annotated[
         int,

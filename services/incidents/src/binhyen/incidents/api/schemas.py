@@ -17,6 +17,7 @@ from binhyen.incidents.domain.incidents import (
     allowed_actions,
 )
 from binhyen.incidents.service.incidents import ReportIncident
+from binhyen.kit.text import SafeMultiline, SafeText
 
 
 class GeoPoint(BaseModel):
@@ -46,13 +47,13 @@ class GeoPoint(BaseModel):
 class IncidentCreate(BaseModel):
     """A report of something that happened in a hamlet."""
 
-    hamlet_id: str = Field(min_length=1, max_length=64, description="Where it happened.")
-    category: str = Field(min_length=1, max_length=40, description="A code from /categories.")
-    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    hamlet_id: SafeText = Field(min_length=1, max_length=64, description="Where it happened.")
+    category: SafeText = Field(min_length=1, max_length=40, description="A code from /categories.")
+    description: SafeMultiline = Field(min_length=1, max_length=MAX_DESCRIPTION)
     occurred_at: AwareDatetime = Field(description="When it happened (with time zone).")
     severity: Severity | None = Field(None, description="Defaults to the category's.")
     location: GeoPoint | None = Field(None, description="Where exactly, if known (in Vietnam).")
-    address: str | None = Field(None, max_length=300, description="Address or landmark.")
+    address: SafeText | None = Field(None, max_length=300, description="Address or landmark.")
     answers: dict[str, Any] = Field(
         default_factory=dict, description="Answers to the category's questions, by code."
     )

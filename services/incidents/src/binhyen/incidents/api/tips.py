@@ -14,6 +14,7 @@ from binhyen.incidents.domain.categories import Severity
 from binhyen.incidents.domain.incidents import Status
 from binhyen.incidents.service import tips as service
 from binhyen.kit.problems import PROBLEM_JSON
+from binhyen.kit.text import SafeMultiline, SafeText
 
 router = APIRouter(prefix="/api/v1/tips", tags=["anonymous tips"])
 TOO_MANY: dict[int | str, dict[str, Any]] = {
@@ -27,10 +28,10 @@ ReplyToken = Annotated[
 class Contact(BaseModel):
     """How to reach the tipster, if they wish: seen only by the police, every view audited."""
 
-    name: str | None = Field(None, max_length=200)
-    phone: str | None = Field(None, max_length=30)
-    email: str | None = Field(None, max_length=200)
-    note: str | None = Field(None, max_length=500)
+    name: SafeText | None = Field(None, max_length=200)
+    phone: SafeText | None = Field(None, max_length=30)
+    email: SafeText | None = Field(None, max_length=200)
+    note: SafeMultiline | None = Field(None, max_length=500)
 
 
 class TipCreate(IncidentCreate):
@@ -140,7 +141,7 @@ async def read_tip(ctx: ContextDep, x_reply_token: ReplyToken) -> TipRead:
 class TipMessageWrite(BaseModel):
     """An answer or more information from the tipster."""
 
-    text: str = Field(min_length=1, max_length=2000)
+    text: SafeMultiline = Field(min_length=1, max_length=2000)
 
 
 @router.post(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
+from binhyen.kit.text import CONTROL_MESSAGE, has_controls
+
 Group = Literal["crime", "social_evil", "traffic", "dispute", "fire", "other"]
 Severity = Literal["low", "medium", "high", "critical"]
 AnswerType = Literal[
@@ -169,6 +171,9 @@ def _answer(q: Question, value: Any, where: str) -> Any:
     if q.type in ("string", "text"):
         if not isinstance(value, str):
             raise bad("text")
+        if has_controls(value, multiline=q.type == "text"):
+            # Same rule as every other text field; the value is not echoed (it may be personal).
+            raise CategoryRuleViolation(f"{q.label_en}: {CONTROL_MESSAGE}", field=where)
         limit = MAX_STRING if q.type == "string" else MAX_TEXT
         if len(value) > limit:
             raise bad(f"at most {limit} characters")
