@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from binhyen.incidents.api.categories import CategoryRead
 from binhyen.incidents.api.open311 import RequestForm, _file_request
 from binhyen.incidents.api.schemas import IncidentCreate
 from binhyen.incidents.app import service_spec
@@ -80,3 +83,9 @@ def test_a_text_answer_keeps_line_breaks_but_a_string_answer_does_not() -> None:
     assert validate_answers(_category(), {"details": "a\nb"}) == {"details": "a\nb"}
     with pytest.raises(CategoryRuleViolation):
         validate_answers(_category(), {"items": "a\nb"})
+
+
+def test_a_category_stored_with_control_characters_still_reads_back() -> None:
+    old = replace(_category(), name_vi="Trộm\u001b cắp", keywords=("xe\u0000",))
+    read = CategoryRead.of(old).model_dump(mode="json")
+    assert read["name_vi"] == "Trộm\u001b cắp" and read["keywords"] == ["xe\u0000"]
