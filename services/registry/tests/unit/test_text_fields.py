@@ -5,4 +5,4 @@ from binhyen.registry.app import service_spec
 
 
 def test_every_request_text_field_refuses_control_characters() -> None:
-    assert_text_fields_refuse_controls(service_spec(), min_models=16, min_fields=31)
+    assert_text_fields_refuse_controls(service_spec(), min_models=16, min_fields=31, query=True)

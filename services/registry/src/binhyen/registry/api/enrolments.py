@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from binhyen.kit.auth import CurrentPrincipal
-from binhyen.kit.text import SafeMultiline
+from binhyen.kit.text import SafeMultiline, SafeText
 from binhyen.registry.api.common import PROBLEMS, ContextDep, IfMatch, expected_version, set_etag
 from binhyen.registry.domain.enrolments import Enrolment
 from binhyen.registry.service import enrolments as service
@@ -128,7 +128,9 @@ async def withdraw(
 async def list_enrolments(
     ctx: ContextDep,
     principal: CurrentPrincipal,
-    unit_id: Annotated[str | None, Query(description="A unit; its subtree is searched.")] = None,
+    unit_id: Annotated[
+        SafeText | None, Query(description="A unit; its subtree is searched.")
+    ] = None,
     year: int | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[EnrolmentRead]:

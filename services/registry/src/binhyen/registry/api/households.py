@@ -176,7 +176,7 @@ async def list_households(
     ctx: ContextDep,
     principal: CurrentPrincipal,
     unit_id: Annotated[
-        str | None, Query(description="A unit; its whole subtree is searched.")
+        SafeText | None, Query(description="A unit; its whole subtree is searched.")
     ] = None,
     q: Annotated[
         SafeText | None, Query(max_length=100, description="Address; accents optional.")
@@ -185,7 +185,7 @@ async def list_households(
     pledged_in: Annotated[
         int | None, Query(description="Only households pledged that year.")
     ] = None,
-    after: str | None = None,
+    after: Annotated[SafeText | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> HouseholdPage:
     """Households in the caller's scope."""

@@ -338,10 +338,13 @@ async def list_users(
     stores: StoresDep,
     principal: CurrentPrincipal,
     unit_id: Annotated[
-        str, Query(min_length=1, max_length=64, description="Users with grants in this subtree.")
+        SafeText,
+        Query(min_length=1, max_length=64, description="Users with grants in this subtree."),
     ],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after: Annotated[str | None, Query(max_length=64, description="Last id of the page.")] = None,
+    after: Annotated[
+        SafeText | None, Query(max_length=64, description="Last id of the page.")
+    ] = None,
 ) -> list[UserRead]:
     """Users holding a role at the unit or below it, ordered by id."""
     users = await service.users_in_unit(

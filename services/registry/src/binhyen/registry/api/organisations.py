@@ -321,7 +321,7 @@ async def create_organisation(
 async def list_organisations(
     stores: StoresDep,
     principal: CurrentPrincipal,
-    unit_id: Annotated[str | None, Query(max_length=64)] = None,
+    unit_id: Annotated[SafeText | None, Query(max_length=64)] = None,
     kind: OrganisationKind | None = None,
     category: Literal["organisation", "team"] | None = None,
     status_: Annotated[Literal["active", "disbanded"] | None, Query(alias="status")] = None,

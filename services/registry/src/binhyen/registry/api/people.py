@@ -170,8 +170,8 @@ async def create_person(
 async def list_people(
     ctx: ContextDep,
     principal: CurrentPrincipal,
-    unit_id: str | None = None,
-    household_id: str | None = None,
+    unit_id: Annotated[SafeText | None, Query(max_length=64)] = None,
+    household_id: Annotated[SafeText | None, Query(max_length=64)] = None,
     q: Annotated[
         SafeText | None, Query(max_length=100, description="Name; accents optional.")
     ] = None,
@@ -179,7 +179,7 @@ async def list_people(
     status_: Annotated[
         Literal["active", "moved_out", "deceased", "removed"] | None, Query(alias="status")
     ] = "active",
-    after: str | None = None,
+    after: Annotated[SafeText | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PersonPage:
     """Residents in the caller's scope; "Nguyen Van Hao" finds "Nguyễn Văn Hảo"."""

@@ -189,7 +189,7 @@ async def create_plan(
 async def list_plans(
     stores: StoresDep,
     principal: CurrentPrincipal,
-    commune_id: Annotated[str | None, Query(max_length=64)] = None,
+    commune_id: Annotated[SafeText | None, Query(max_length=64)] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> list[PlanRead]:
     """Plans the caller may read, newest year first."""
@@ -245,8 +245,8 @@ async def create_task(
 async def list_tasks(
     stores: StoresDep,
     principal: CurrentPrincipal,
-    plan_id: Annotated[str | None, Query(max_length=64)] = None,
-    organisation_id: Annotated[str | None, Query(max_length=64)] = None,
+    plan_id: Annotated[SafeText | None, Query(max_length=64)] = None,
+    organisation_id: Annotated[SafeText | None, Query(max_length=64)] = None,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     overdue: Annotated[bool, Query(description="Only open tasks past their due date.")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

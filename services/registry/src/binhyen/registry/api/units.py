@@ -198,14 +198,14 @@ async def list_units(
     stores: StoresDep,
     principal: CurrentPrincipal,
     q: Annotated[
-        str | None, Query(max_length=100, description="Name contains; accents optional.")
+        SafeText | None, Query(max_length=100, description="Name contains; accents optional.")
     ] = None,
     kind: UnitKind | None = None,
-    parent_id: str | None = None,
+    parent_id: Annotated[SafeText | None, Query(max_length=64)] = None,
     status_: Annotated[
         Literal["active", "merged", "dissolved"] | None, Query(alias="status")
     ] = None,
-    after: Annotated[str | None, Query(description="Continue after this unit id.")] = None,
+    after: Annotated[SafeText | None, Query(description="Continue after this unit id.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> UnitPage:
     """Units within the caller's scope; "Quy Hue" finds "Quý Huệ"."""
