@@ -146,6 +146,11 @@ class ServiceSpec:
     version: str = "0.1.0"
 
 
+def accounts_subscription(states: AccountStates) -> Subscription:
+    """The consumer ``follow_accounts`` adds (a service's ``dlq replay`` needs it too)."""
+    return Subscription([states.topic], states.handler())
+
+
 def runtime_of(request: Request) -> Runtime:
     """The runtime of the app serving ``request``."""
     rt: Runtime = request.app.state.runtime
@@ -207,7 +212,7 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
             if rt.verifier is not None:
                 rt.verifier.account_active = rt.accounts.is_active
             # A runner of its own: a backlog on other topics never delays a deactivation.
-            subscriptions.append(Subscription([rt.accounts.topic], rt.accounts.handler()))
+            subscriptions.append(accounts_subscription(rt.accounts))
         if subscriptions and spec.dead_letters is None:
             raise ValueError(f"{spec.name} consumes topics but declares no dead_letters topic")
         for index, sub in enumerate(subscriptions):
