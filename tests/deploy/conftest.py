@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,25 @@ class Service:
         if field not in self.settings.model_fields and field.endswith("_file"):
             field = field.removesuffix("_file")  # <SETTING>_FILE: read from a mounted secret
         return field if field in self.settings.model_fields else None
+
+    @property
+    def follows_accounts(self) -> bool:
+        """True if the service consumes the registry's account states (kit.accounts)."""
+        spec = importlib.import_module(f"binhyen.{self.name}.app").service_spec()
+        return bool(spec.follow_accounts)
+
+    def granted_reads(self, grants: str) -> set[str]:
+        """The topics a Kafka ACL command line (``service grant … --reads …``) lets it read."""
+        found = re.search(rf"service grant {re.escape(self.name)} (.*?)(?:&&|$)", grants)
+        assert found, f"no Kafka ACLs for {self.name}"
+        words = found.group(1).split()
+        reads: set[str] = set()
+        if "--reads" in words:
+            for word in words[words.index("--reads") + 1 :]:
+                if word.startswith("--"):
+                    break
+                reads.add(word)
+        return reads
 
     def is_secret(self, field: str) -> bool:
         """True for a setting typed as a secret (SecretStr)."""

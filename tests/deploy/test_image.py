@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from binhyen.contracts.topics import REGISTRY_ACCOUNTS
+
 if TYPE_CHECKING:
     from tests.deploy.conftest import Service
 
@@ -259,6 +261,8 @@ def test_compose_services_log_in_to_kafka_and_mongodb_with_their_own_users(
         group = service.settings.model_fields["consumer_group"].default
         consumes = f"service grant {service.name} --reads" in grants
         assert not consumes or f"--group {group} " in grants, f"{service.name}: not its group"
+        if service.follows_accounts:  # else its consumer of deactivations is refused
+            assert REGISTRY_ACCOUNTS.name in service.granted_reads(grants), service.name
     users = (ROOT / "deploy" / "compose" / "mongodb-users.js").read_text()
     for service in services.values():
         database = service.settings.model_fields["mongodb_database"].default

@@ -17,6 +17,8 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from binhyen.contracts.topics import REGISTRY_ACCOUNTS
+
 if TYPE_CHECKING:
     from tests.deploy.conftest import Service
 
@@ -318,6 +320,8 @@ def test_services_log_in_to_kafka_with_their_own_user(services: dict[str, Servic
         group = service.settings.model_fields["consumer_group"].default
         if f"service grant {service.name} --reads" in grants:
             assert f"--group {group} " in grants, f"{service.name}: not its consumer group"
+        if service.follows_accounts:  # else its consumer of deactivations is refused
+            assert REGISTRY_ACCOUNTS.name in service.granted_reads(grants), service.name
 
 
 def test_mongodb_uris_name_a_user_of_the_services_own_database(

@@ -6,17 +6,18 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 
 from binhyen.contracts import CloudEvent
+from binhyen.contracts.events.accounts import AccountDeactivated
 from binhyen.contracts.events.units import UnitRegistered
-from binhyen.contracts.topics import INCIDENTS_DEAD_LETTERS, REGISTRY_UNITS
+from binhyen.contracts.topics import INCIDENTS_DEAD_LETTERS, REGISTRY_ACCOUNTS, REGISTRY_UNITS
 from binhyen.contracts.units import UnitKind
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
 from binhyen.kit.consumer import H_OFFSET, H_PARTITION, H_TOPIC
 from binhyen.kit.kafka import start_producer
-from binhyen.kit.testing import Servers, TestIssuer, read_topic, serve
+from binhyen.kit.testing import Servers, TestIssuer, eventually, read_topic, serve
 
 
 def _hamlet(unit_id: str) -> CloudEvent:
@@ -104,6 +105,38 @@ async def test_an_operator_lists_replays_and_is_told_clearly_about_unknown_entri
             assert unknown.returncode == 2
             assert "no dead letter '9:999'" in unknown.stderr
             assert await rt.db["units"].count_documents({}) >= 1
+    finally:
+        await producer.stop()
+
+
+async def test_a_dead_lettered_deactivation_replayed_by_an_operator_refuses_the_token(
+    incidents_settings: Settings, servers: Servers, issuer: TestIssuer
+) -> None:
+    accounts = incidents_settings.topic(REGISTRY_ACCOUNTS.name)
+    dead_letters = incidents_settings.topic(INCIDENTS_DEAD_LETTERS.name)
+    deactivated = CloudEvent.wrap(
+        AccountDeactivated(account_id="u-left", active=False, changed_at=datetime.now(UTC))
+    )
+    token = issuer.headers(("admin", "*"), subject="u-left")
+    producer = await start_producer(servers.kafka, client_id="test")
+    try:
+        async with serve(create_app(incidents_settings)) as (client, _):
+            assert (await client.get("/api/v1/incidents", headers=token)).status_code == 200
+            await producer.send_and_wait(
+                dead_letters,
+                deactivated.to_json(),
+                key=b"u-left",
+                headers=[(H_TOPIC, accounts.encode()), (H_PARTITION, b"0"), (H_OFFSET, b"7")],
+            )
+            replayed = await asyncio.to_thread(_dlq, incidents_settings, "replay", "--all")
+            assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+            assert "\tok" in replayed.stdout
+
+            async def refused() -> bool:
+                answer = await client.get("/api/v1/incidents", headers=token)
+                return answer.status_code == 401
+
+            await eventually(refused, timeout=10, what="the replayed deactivation applies")
     finally:
         await producer.stop()
 

@@ -459,6 +459,35 @@ async def test_deactivated_user_cannot_log_in(registry_settings: Settings) -> No
         assert self_off.status_code == 403
 
 
+async def test_deactivation_tells_other_services_by_an_event_without_personal_data(
+    registry_settings: Settings,
+) -> None:
+    from binhyen.contracts import parse_event
+    from binhyen.contracts.topics import REGISTRY_ACCOUNTS
+    from binhyen.kit.testing import eventually, outbox_drained, read_topic
+
+    async with registry(with_bootstrap(registry_settings)) as (client, rt):
+        root = bearer(await token_of(client, ROOT, ROOT_PASSWORD))
+        units = await tree(client, root)
+        made = await create_user(client, root, "leaving.soon", [("team_member", units["quy-hue"])])
+        user_id = made.json()["id"]
+        off = await client.post(f"/api/v1/users/{user_id}/deactivate", headers=root)
+        assert off.status_code == 200, off.text
+        topic = registry_settings.topic(REGISTRY_ACCOUNTS.name)
+        records = await read_topic(registry_settings.kafka_bootstrap, topic)
+        assert [r.key for r in records] == [user_id.encode()]
+        event = parse_event(records[0].value)
+        assert event.type == "vn.binhyen.registry.account.deactivated.v1"
+        assert event.sequence is not None and int(event.sequence) == 1
+        assert event.data["account_id"] == user_id and event.data["active"] is False
+        assert set(event.data) == {"account_id", "active", "changed_at"}
+        assert b"leaving" not in records[0].value and b"Leaving" not in records[0].value
+        drained = await eventually(
+            lambda: outbox_drained(rt.db["users"], user_id), what="the event acked and removed"
+        )
+        assert drained
+
+
 async def test_agency_client_credentials_yield_an_agency_token(
     registry_settings: Settings,
 ) -> None:

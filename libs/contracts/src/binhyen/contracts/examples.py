@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from binhyen.contracts.envelope import EventData, Sequenced
+from binhyen.contracts.events.accounts import AccountDeactivated
 from binhyen.contracts.events.enrolments import EnrolmentWithdrawn, HamletEnrolled
 from binhyen.contracts.events.households import (
     HouseholdDissolved,
@@ -418,6 +419,13 @@ def _registry_examples() -> list[Example]:
             ),
             _at(1, 2),
             3,
+        ),
+        Example(
+            AccountDeactivated(
+                account_id=example_id("user:left-the-team"), active=False, changed_at=_at(3, 8)
+            ),
+            _at(3, 8),
+            1,
         ),
         Example(TaskAssigned(**_TASK), _at(25, 2, month=1), 1),
         Example(

@@ -5,6 +5,7 @@ Each event module declares its topic next to its events; this module gathers the
 
 from binhyen.contracts.envelope import EventData
 from binhyen.contracts.events import (
+    accounts,
     enrolments,
     households,
     incidents,
@@ -23,6 +24,7 @@ REGISTRY_ORGANISATIONS = organisations.TOPIC
 REGISTRY_TASKS = tasks.TOPIC
 REGISTRY_ENROLMENTS = enrolments.TOPIC
 REGISTRY_PUBLIC = public.TOPIC
+REGISTRY_ACCOUNTS = accounts.TOPIC
 INCIDENTS = incidents.TOPIC
 INCIDENTS_ESCALATIONS = incidents.ESCALATIONS_TOPIC
 INCIDENTS_PUBLIC = incidents.PUBLIC_TOPIC
@@ -35,6 +37,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     REGISTRY_TASKS,
     REGISTRY_ENROLMENTS,
     REGISTRY_PUBLIC,
+    REGISTRY_ACCOUNTS,
     INCIDENTS,
     INCIDENTS_ESCALATIONS,
     INCIDENTS_PUBLIC,

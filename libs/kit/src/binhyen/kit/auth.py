@@ -205,9 +205,9 @@ class TokenVerifier:
         self._fetched = 0.0
         self._refresh = refresh_seconds
         self._lock = asyncio.Lock()
-        # Set by a service that keeps the accounts (the registry): False for a subject whose
-        # account is deactivated, so its tokens stop working before they expire. Services
-        # without the accounts cannot tell; their tokens live out their (short) lifetime.
+        # False for a subject whose account is deactivated, so its tokens stop working before
+        # they expire: set by the registry (it keeps the accounts) and by the runtime for a
+        # service with ``follow_accounts`` (kit.accounts, from binhyen.registry.accounts.v1).
         self.account_active: Callable[[str], Awaitable[bool]] | None = None
         if jwks is not None:
             self.set_keys(jwks)

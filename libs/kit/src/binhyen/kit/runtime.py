@@ -24,6 +24,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from binhyen.contracts import TopicSpec
+from binhyen.kit.accounts import AccountStates
 from binhyen.kit.auth import TokenVerifier, load_jwks
 from binhyen.kit.consumer import ConsumerRunner, RecordHandler
 from binhyen.kit.docs import install_docs
@@ -111,6 +112,7 @@ class Runtime:
     verifier: TokenVerifier | None = None
     context: Any = None  # the service's context (a ServiceContext), from ServiceSpec.context
     workers: list[Worker] = field(default_factory=list)
+    accounts: AccountStates | None = None  # with ServiceSpec.follow_accounts
 
     def worker(self, kind: type[W]) -> W:
         """The running worker of this type (tests and operators look one up by its class)."""
@@ -137,8 +139,16 @@ class ServiceSpec:
     context: Callable[[Runtime], Awaitable[Any]] | None = None
     # Background workers, started once the context, relay and consumers run.
     workers: Callable[[Runtime], Sequence[Worker]] = lambda rt: ()
+    # Refuse the tokens of accounts the registry deactivated (kit.accounts): consumes
+    # binhyen.registry.accounts.v1 into the service's database. Needs ``dead_letters``.
+    follow_accounts: bool = False
     description: str = ""
     version: str = "0.1.0"
+
+
+def accounts_subscription(states: AccountStates) -> Subscription:
+    """The consumer ``follow_accounts`` adds (a service's ``dlq replay`` needs it too)."""
+    return Subscription([states.topic], states.handler())
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -197,6 +207,12 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
             await rt.relay.start()
         await rt.kafka.start()
         subscriptions = list(spec.subscriptions(rt))
+        if spec.follow_accounts:
+            rt.accounts = AccountStates(rt.db)
+            if rt.verifier is not None:
+                rt.verifier.account_active = rt.accounts.is_active
+            # A runner of its own: a backlog on other topics never delays a deactivation.
+            subscriptions.append(accounts_subscription(rt.accounts))
         if subscriptions and spec.dead_letters is None:
             raise ValueError(f"{spec.name} consumes topics but declares no dead_letters topic")
         for index, sub in enumerate(subscriptions):

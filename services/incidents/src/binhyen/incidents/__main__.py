@@ -9,8 +9,9 @@ from binhyen.incidents import consumers
 from binhyen.incidents.app import create_app
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import Stores
+from binhyen.kit.accounts import AccountStates
 from binhyen.kit.operations import dlq_command, outbox_command
-from binhyen.kit.runtime import serve_forever
+from binhyen.kit.runtime import accounts_subscription, serve_forever
 
 DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (the registry's demo accounts, make run only)
 
@@ -49,7 +50,10 @@ def main() -> None:
             dlq_command(
                 settings,
                 INCIDENTS_DEAD_LETTERS,
-                lambda db: consumers.subscriptions(stores=Stores.of(db)),
+                lambda db: [
+                    *consumers.subscriptions(stores=Stores.of(db)),
+                    accounts_subscription(AccountStates(db)),  # service_spec().follow_accounts
+                ],
                 args.args,
             )
         )

@@ -65,6 +65,7 @@ def service_spec() -> ServiceSpec:
         subscriptions=_subscriptions,
         context=_context,
         workers=_workers,
+        follow_accounts=True,  # a deactivated account's tokens stop working here too
     )
 
 

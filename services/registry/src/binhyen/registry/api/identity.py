@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from binhyen.kit.auth import ROLES, CurrentPrincipal
 from binhyen.kit.runtime import context_of, runtime_of
 from binhyen.kit.text import SafeText
-from binhyen.registry.api.common import PROBLEMS, IdempotencyKey, StoresDep
+from binhyen.registry.api.common import PROBLEMS, ContextDep, IdempotencyKey, StoresDep
 from binhyen.registry.domain.identity import User, UserGrant
 from binhyen.registry.service import identity as service
 from binhyen.registry.service.common import Context
@@ -422,7 +422,7 @@ async def set_password(
     responses=PROBLEMS,
     summary="Deactivate a user",
 )
-async def deactivate_user(user_id: str, stores: StoresDep, principal: CurrentPrincipal) -> UserRead:
-    """The account can get no new tokens; its current ones expire within their lifetime."""
-    user = await service.deactivate_user(user_id, principal=principal, stores=stores)
+async def deactivate_user(user_id: str, ctx: ContextDep, principal: CurrentPrincipal) -> UserRead:
+    """The account can get no new tokens, and its current ones stop working in every service."""
+    user = await service.deactivate_user(user_id, principal=principal, ctx=ctx)
     return UserRead.of(service.shown(user, principal))

@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from binhyen.contracts import CloudEvent
+from binhyen.contracts.events.accounts import AccountDeactivated
+from binhyen.contracts.topics import REGISTRY_ACCOUNTS
 from binhyen.kit.auth import (
     EVERYWHERE,
     ROLE_PERMISSIONS,
@@ -42,11 +45,13 @@ from binhyen.kit.idempotency import (
     key_reused,
     request_fingerprint,
 )
+from binhyen.kit.outbox import outbox_entry
 from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
 from binhyen.kit.runtime import Runtime
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import identity as domain
 from binhyen.registry.domain.identity import User, UserGrant
+from binhyen.registry.service.common import Context
 from binhyen.registry.settings import Settings
 from binhyen.registry.store import Stores
 from binhyen.registry.store.identity import DuplicateUsername
@@ -609,13 +614,20 @@ async def _change(
     principal: Principal,
     stores: Stores,
     password_hash: Callable[[], str | None] = lambda: None,
+    events: Callable[[User], list[dict[str, Any]]] = lambda user: [],
 ) -> User:
-    """Apply ``change`` with an optimistic version guard, re-reading on a concurrent write."""
+    """Apply ``change`` with an optimistic version guard, re-reading on a concurrent write.
+
+    ``events`` gives the outbox entries of the changed user, written in the same update.
+    """
     for _ in range(SAVE_ATTEMPTS):
         user, current_hash = await _visible(user_id, principal=principal, stores=stores)
         changed = change(user, current_hash)
         if await stores.identity.save(
-            changed, expected_version=user.version, password_hash=password_hash()
+            changed,
+            expected_version=user.version,
+            password_hash=password_hash(),
+            outbox=events(changed),
         ):
             return changed
     raise Conflict("the user was changed by someone else meanwhile; send the request again")
@@ -741,8 +753,12 @@ async def set_password(
     await stores.identity.clear_failures(_login_key("c:", user.username))
 
 
-async def deactivate_user(user_id: str, *, principal: Principal, stores: Stores) -> User:
-    """Deactivate an account: it can get no new tokens."""
+async def deactivate_user(user_id: str, *, principal: Principal, ctx: Context) -> User:
+    """Deactivate an account: it gets no new tokens, and every service refuses its current ones.
+
+    The registry refuses them at once; the others learn it from binhyen.registry.accounts.v1,
+    whose event is written in the same update as the deactivation.
+    """
 
     def change(user: User, _hash: str) -> User:
         _check_manage_account(principal, user)
@@ -751,7 +767,13 @@ async def deactivate_user(user_id: str, *, principal: Principal, stores: Stores)
         except domain.IdentityConflict as exc:
             raise Conflict(str(exc)) from exc
 
-    return await _change(user_id, change, principal=principal, stores=stores)
+    def events(user: User) -> list[dict[str, Any]]:
+        data = AccountDeactivated(account_id=user.id, active=False, changed_at=datetime.now(UTC))
+        return [outbox_entry(CloudEvent.wrap(data), ctx.topic(REGISTRY_ACCOUNTS.name))]
+
+    user = await _change(user_id, change, principal=principal, stores=ctx.stores, events=events)
+    ctx.publish_pending(ctx.stores.identity.collection.name, user.id)
+    return user
 
 
 async def ensure_user(

@@ -69,6 +69,7 @@ class Stores:
             self.organisations.collection,
             self.tasks.collection,
             self.enrolments.collection,
+            self.identity.collection,  # account state changes (binhyen.registry.accounts.v1)
         ]
 
     def _all(self) -> tuple[Any, ...]:

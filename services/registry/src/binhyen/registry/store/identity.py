@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from binhyen.kit.idempotency import FINGERPRINT
+from binhyen.kit.outbox import OUTBOX
 from binhyen.registry.domain.identity import User, UserGrant
 
 Document = dict[str, Any]
@@ -95,8 +96,16 @@ class IdentityStore:
         self._active[user_id] = (active, now)
         return active
 
-    async def save(self, user: User, *, expected_version: int, password_hash: str | None) -> bool:
-        """Write the user's mutable state if nobody changed it since ``expected_version``."""
+    async def save(
+        self,
+        user: User,
+        *,
+        expected_version: int,
+        password_hash: str | None,
+        outbox: list[Document] | None = None,
+    ) -> bool:
+        """Write the user's mutable state (and its events) unless changed since
+        ``expected_version``."""
         self._active.pop(user.id, None)
         changes: Document = {
             "display_name": user.display_name,
@@ -107,8 +116,11 @@ class IdentityStore:
         }
         if password_hash is not None:
             changes["password_hash"] = password_hash
+        update: Document = {"$set": changes}
+        if outbox:
+            update["$push"] = {OUTBOX: {"$each": outbox}}
         result = await self.collection.update_one(
-            {"_id": user.id, "version": expected_version}, {"$set": changes}
+            {"_id": user.id, "version": expected_version}, update
         )
         return result.matched_count == 1
 
