@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from pymongo.asynchronous.database import AsyncDatabase
 
 from binhyen.contracts import TopicSpec
+from binhyen.kit.accounts import AccountStates
 from binhyen.kit.deadletters import (
     DeadLetterError,
     read_dead_letters,
@@ -22,7 +23,7 @@ from binhyen.kit.deadletters import (
 from binhyen.kit.kafka import KafkaAccess
 from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.outbox import UnknownParkedEntry, list_parked, retry_parked
-from binhyen.kit.runtime import Subscription
+from binhyen.kit.runtime import ServiceSpec, Subscription, accounts_subscription
 from binhyen.kit.settings import ServiceSettings
 
 Document = dict[str, Any]
@@ -76,13 +77,23 @@ SubscriptionsOf = Callable[[AsyncDatabase[Document]], Sequence[Subscription]]
 
 def dlq_command(
     settings: ServiceSettings,
-    dead_letters: TopicSpec | None,
+    spec: ServiceSpec,
     subscriptions: SubscriptionsOf,
     argv: list[str],
     *,
     out: TextIO = sys.stdout,
 ) -> int:
-    """``dlq list`` / ``dlq show ID`` / ``dlq replay ID…|--all`` on the group's dead letters."""
+    """``dlq list`` / ``dlq show ID`` / ``dlq replay ID…|--all`` on the group's dead letters.
+
+    ``subscriptions`` builds the service's own consumers on a database; the accounts consumer
+    that ``spec.follow_accounts`` adds is added here too, so replay reaches every handler.
+    """
+    dead_letters = spec.dead_letters
+
+    def every(db: AsyncDatabase[Document]) -> Sequence[Subscription]:
+        own = list(subscriptions(db))
+        return [*own, accounts_subscription(AccountStates(db))] if spec.follow_accounts else own
+
     parser = argparse.ArgumentParser(
         prog="dlq", description="Records this service's consumers could not handle."
     )
@@ -100,7 +111,7 @@ def dlq_command(
         print("error: this service consumes no topics, so it has no dead letters", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_dlq(settings, dead_letters, subscriptions, args, out))
+        return asyncio.run(_dlq(settings, dead_letters, every, args, out))
     except DeadLetterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,14 +4,12 @@ import argparse
 import asyncio
 import os
 
-from binhyen.contracts.topics import INCIDENTS_DEAD_LETTERS
 from binhyen.incidents import consumers
-from binhyen.incidents.app import create_app
+from binhyen.incidents.app import create_app, service_spec
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import Stores
-from binhyen.kit.accounts import AccountStates
 from binhyen.kit.operations import dlq_command, outbox_command
-from binhyen.kit.runtime import accounts_subscription, serve_forever
+from binhyen.kit.runtime import serve_forever
 
 DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (the registry's demo accounts, make run only)
 
@@ -49,11 +47,8 @@ def main() -> None:
         raise SystemExit(
             dlq_command(
                 settings,
-                INCIDENTS_DEAD_LETTERS,
-                lambda db: [
-                    *consumers.subscriptions(stores=Stores.of(db)),
-                    accounts_subscription(AccountStates(db)),  # service_spec().follow_accounts
-                ],
+                service_spec(),
+                lambda db: consumers.subscriptions(stores=Stores.of(db)),
                 args.args,
             )
         )
