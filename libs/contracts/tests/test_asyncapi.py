@@ -114,7 +114,11 @@ def test_channels_say_whether_they_are_public() -> None:
         assert [t["name"] for t in channel["tags"]] == [spec.visibility]
         assert f"{spec.visibility.capitalize()}:" in channel["description"]
     public = {name for name, c in channels.items() if c["x-binhyen-visibility"] == "public"}
-    assert public == {"binhyen.registry.public.v1", "binhyen.incidents.public.v1"}
+    assert public == {
+        "binhyen.registry.public.v1",
+        "binhyen.incidents.public.v1",
+        "binhyen.notifications.public.v1",
+    }
 
 
 def test_public_examples_carry_no_personal_fields() -> None:

@@ -39,6 +39,18 @@ from binhyen.contracts.events.incidents import (
     PublicIncident,
     ReporterUnmasked,
 )
+from binhyen.contracts.events.notifications import (
+    AlertAcknowledged,
+    AlertClosed,
+    AlertEscalated,
+    AlertInfo,
+    AlertRaised,
+    AlertReminded,
+    AlertState,
+    DeliveryChanged,
+    PublicAlert,
+    Reach,
+)
 from binhyen.contracts.events.organisations import (
     MemberState,
     OrganisationChanged,
@@ -240,6 +252,7 @@ def examples() -> dict[str, Example]:
         *_registry_examples(),
         *_incident_examples(),
         *_public_examples(),
+        *_notification_examples(),
     ]
     return {sample.data.event_type: sample for sample in samples}
 
@@ -612,3 +625,116 @@ def _public_examples() -> list[Example]:
     ]
     # Public payloads repeat the envelope's sequence number in data.
     return [Example(data, time, data.sequence or 1) for data, time in samples]
+
+
+ALERT = example_id("alert:theft-1")
+_ALERT_INFO = AlertInfo(
+    language="vi-VN",
+    category="Security",
+    event="Trộm cắp tài sản",
+    urgency="Immediate",
+    severity="Moderate",
+    certainty="Observed",
+    headline="Trộm cắp tài sản tại thôn Tân Thành",
+    description="Báo tin lúc 23:40 ngày 13/03/2026: trộm cắp tài sản tại thôn Tân Thành.",
+    instruction="Tổ an ninh thôn kiểm tra hiện trường; bà con khóa cửa, giữ xe trong nhà.",
+    expires=_at(14, 23, 40),
+    area_desc="Thôn Tân Thành, xã Kỳ Nam",
+)
+_ALERT = {
+    "alert_id": ALERT,
+    "trigger": "incident_reported",
+    "incident_id": INCIDENT,
+    "hamlet_ids": [TAN_THANH],
+    "policy_id": example_id("policy:tan-thanh-security"),
+    "policy_version": 2,
+    "cap_status": "Actual",
+    "msg_type": "Alert",
+    "infos": [
+        _ALERT_INFO,
+        _ALERT_INFO.model_copy(
+            update={
+                "language": "en-US",
+                "event": "Theft",
+                "headline": "Theft in Tân Thành hamlet",
+                "description": "Reported 23:40, 13/03/2026: theft in Tân Thành hamlet.",
+                "instruction": "The hamlet's security team checks the scene; lock your doors.",
+                "area_desc": "Tân Thành hamlet, Kỳ Nam commune",
+            }
+        ),
+    ],
+    "sent_at": _at(13, 23, 40),
+}
+
+
+def _alert(kind: type[AlertState], at: datetime, version: int, **changes: object) -> Example:
+    fields: dict[str, object] = {
+        "status": "active",
+        "step": 0,
+        "round": 0,
+        "reach": Reach(recipients=4, households=0, delivered=0, acknowledged=0),
+        **_ALERT,
+        **changes,
+        "version": version,
+    }
+    return Example(kind.model_validate(fields), at, version)
+
+
+def _notification_examples() -> list[Example]:
+    acked = Reach(
+        recipients=7, households=0, delivered=6, acknowledged=1, first_ack_at=_at(13, 23, 49)
+    )
+    return [
+        _alert(AlertRaised, _at(13, 23, 40), 1),
+        _alert(
+            AlertEscalated,
+            _at(13, 23, 45),
+            2,
+            step=1,
+            reach=Reach(recipients=7, households=0, delivered=4, acknowledged=0),
+        ),
+        _alert(AlertAcknowledged, _at(13, 23, 49), 3, status="acknowledged", step=1, reach=acked),
+        _alert(AlertReminded, _at(14, 1, 49), 4, status="acknowledged", step=1, reach=acked),
+        _alert(
+            AlertClosed,
+            _at(14, 9, 0),
+            5,
+            status="closed",
+            step=1,
+            reach=acked,
+            closed_reason="incident_resolved",
+        ),
+        Example(
+            DeliveryChanged(
+                delivery_id=example_id("delivery:theft-1:leader:sms"),
+                alert_id=ALERT,
+                cap_status="Actual",
+                hamlet_id=TAN_THANH,
+                recipient_kind="resident",
+                recipient_id=TEAM_LEADER,
+                household_id=None,
+                channel="sms",
+                status="delivered",
+                attempts=1,
+                at=_at(13, 23, 40),
+                version=3,
+            ),
+            _at(13, 23, 40),
+            3,
+        ),
+        Example(
+            PublicAlert(
+                identifier=f"urn:uuid:{ALERT}",
+                sender="binhyen@ky-nam.ha-tinh.gov.vn",
+                sent=_at(13, 23, 40),
+                status="Actual",
+                msg_type="Alert",
+                hamlet_ids=[TAN_THANH],
+                infos=_ALERT["infos"],
+                active=True,
+                sequence=1,
+            ),
+            _at(13, 23, 40),
+            1,
+        ),
+    ]

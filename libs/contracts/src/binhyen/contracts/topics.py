@@ -9,6 +9,7 @@ from binhyen.contracts.events import (
     enrolments,
     households,
     incidents,
+    notifications,
     organisations,
     people,
     public,
@@ -28,6 +29,9 @@ REGISTRY_ACCOUNTS = accounts.TOPIC
 INCIDENTS = incidents.TOPIC
 INCIDENTS_ESCALATIONS = incidents.ESCALATIONS_TOPIC
 INCIDENTS_PUBLIC = incidents.PUBLIC_TOPIC
+NOTIFICATIONS_ALERTS = notifications.ALERTS_TOPIC
+NOTIFICATIONS_DELIVERIES = notifications.DELIVERIES_TOPIC
+NOTIFICATIONS_PUBLIC = notifications.PUBLIC_TOPIC
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     REGISTRY_UNITS,
@@ -41,11 +45,15 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     INCIDENTS,
     INCIDENTS_ESCALATIONS,
     INCIDENTS_PUBLIC,
+    NOTIFICATIONS_ALERTS,
+    NOTIFICATIONS_DELIVERIES,
+    NOTIFICATIONS_PUBLIC,
 )
 
 # Dead-letter topics, one per consumer group (a service that consumes has one).
 INCIDENTS_DEAD_LETTERS = dead_letter_topic("incidents")
-DEAD_LETTER_TOPICS: tuple[TopicSpec, ...] = (INCIDENTS_DEAD_LETTERS,)
+NOTIFICATIONS_DEAD_LETTERS = dead_letter_topic("notifications")
+DEAD_LETTER_TOPICS: tuple[TopicSpec, ...] = (INCIDENTS_DEAD_LETTERS, NOTIFICATIONS_DEAD_LETTERS)
 
 # Everything the deploy step creates (deploy/kafka/topics.json).
 DEPLOYED_TOPICS: tuple[TopicSpec, ...] = CATALOGUE + DEAD_LETTER_TOPICS

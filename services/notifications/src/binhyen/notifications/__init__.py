@@ -1,0 +1,1 @@
+"""Bình Yên notifications: the digital security gong (tiếng kẻng an ninh)."""

@@ -1,0 +1,63 @@
+"""The notifications FastAPI app."""
+
+from fastapi import FastAPI
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from binhyen.contracts.topics import (
+    NOTIFICATIONS_ALERTS,
+    NOTIFICATIONS_DEAD_LETTERS,
+    NOTIFICATIONS_DELIVERIES,
+    NOTIFICATIONS_PUBLIC,
+)
+from binhyen.kit.runtime import Runtime, ServiceSpec, Subscription, Worker, create_service_app
+from binhyen.notifications import api, consumers
+from binhyen.notifications.service.common import Context
+from binhyen.notifications.settings import Settings
+from binhyen.notifications.store import Document, Stores
+
+
+async def _context(rt: Runtime) -> Context:
+    settings = rt.settings
+    assert isinstance(settings, Settings)
+    stores = Stores.of(rt.db)
+    await stores.create_indexes()
+    return Context(settings, rt.relay, stores)
+
+
+def _workers(rt: Runtime) -> list[Worker]:
+    return []
+
+
+def _subscriptions(rt: Runtime) -> list[Subscription]:
+    ctx: Context = rt.context
+    return consumers.subscriptions(stores=ctx.stores)
+
+
+def _outbox(db: AsyncDatabase[Document]) -> list[AsyncCollection[Document]]:
+    return [db["alerts"], db["deliveries"]]
+
+
+def service_spec() -> ServiceSpec:
+    """How notifications plugs into the shared runtime."""
+    return ServiceSpec(
+        name="notifications",
+        title="Bình Yên notifications",
+        description=(
+            "The digital security gong (tiếng kẻng an ninh): alert policies, escalation, "
+            "channels, acknowledgement, CAP 1.2 alerts and drills."
+        ),
+        routers=api.routers(),
+        topics=[NOTIFICATIONS_ALERTS, NOTIFICATIONS_DELIVERIES, NOTIFICATIONS_PUBLIC],
+        dead_letters=NOTIFICATIONS_DEAD_LETTERS,
+        outbox_collections=_outbox,
+        subscriptions=_subscriptions,
+        context=_context,
+        workers=_workers,
+        follow_accounts=True,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Create the notifications app; clients open in its lifespan."""
+    return create_service_app(service_spec(), settings or Settings())

@@ -1,0 +1,1 @@
+"""Channels: webhook, e-mail, SMS/ZNS gateway, Web Push, Apprise — one interface (base)."""

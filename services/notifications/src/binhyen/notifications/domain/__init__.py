@@ -1,0 +1,1 @@
+"""Rules of alerts, policies, escalation and templates: no I/O."""
