@@ -49,6 +49,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "incidents:read",
             "incidents:write",
             "incidents:report",
+            "alerts:read",
+            "alerts:strike",
+            "alerts:report",
+            "policies:read",
+            "policies:write",
+            "endpoints:write",
         }
     ),
     "hamlet_officer": frozenset(
@@ -70,6 +76,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "incidents:read",
             "incidents:write",
             "incidents:report",
+            "alerts:read",
+            "alerts:strike",
+            "alerts:report",
+            "policies:read",
+            "policies:write",
         }
     ),
     "team_member": frozenset(
@@ -81,6 +92,21 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "public:read",
             "incidents:read",
             "incidents:report",
+            "alerts:read",
+        }
+    ),
+    # The leader of a hamlet's team: a team member who may also strike the hamlet's gong.
+    "team_leader": frozenset(
+        {
+            "units:read",
+            "organisations:read",
+            "tasks:read",
+            "stats:read",
+            "public:read",
+            "incidents:read",
+            "incidents:report",
+            "alerts:read",
+            "alerts:strike",
         }
     ),
     "police": frozenset(
@@ -95,6 +121,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "incidents:write",
             "incidents:unmask",
             "incidents:report",
+            "alerts:read",
+            "alerts:strike",
+            "alerts:report",
+            "policies:read",
         }
     ),
     "agency": frozenset({"units:read", "stats:read", "public:read"}),
