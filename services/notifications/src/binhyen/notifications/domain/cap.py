@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -158,7 +158,7 @@ class Alert:
     restriction: str | None = None
     note: str | None = None
     references: tuple[Reference, ...] = ()
-    infos: tuple[Info, ...] = field(default=())
+    infos: tuple[Info, ...] = ()
 
     def __post_init__(self) -> None:
         _check_text(self)
