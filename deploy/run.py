@@ -32,7 +32,7 @@ from binhyen.kit.topics import create_topics, load_topics  # noqa: E402
 from binhyen.registry.__main__ import DEMO_PASSWORD  # noqa: E402
 from binhyen.registry.demo import DemoResult, load_demo_at  # noqa: E402
 
-SERVICES = {"registry": 8001, "incidents": 8002}
+SERVICES = {"registry": 8001, "incidents": 8002, "notifications": 8003}
 TOPICS_FILE = ROOT / "deploy" / "kafka" / "topics.json"
 # Local demo only: the registry creates this administrator at its first start; its password
 # is made at the first `make run` and kept with the other secrets (or set it before make run).
@@ -53,12 +53,22 @@ def admin_password(directory: Path) -> str:
 def service_env(name: str, port: int, *, kafka: str, mongodb: str, secrets: Path) -> dict[str, str]:
     """The environment `make run` adds for one service: servers, port and secret files."""
     prefix = f"BINHYEN_{name.upper()}_"
-    return make_secrets.file_variables(secrets) | {
+    env = make_secrets.file_variables(secrets) | {
         "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_USERNAME": ADMIN,
         prefix + "MONGODB_URI": mongodb,
         prefix + "KAFKA_BOOTSTRAP": kafka,
         prefix + "HTTP_PORT": str(port),
     }
+    if name != "registry":  # the registry issues the tokens every other service checks
+        registry = f"http://127.0.0.1:{SERVICES['registry']}"
+        env[prefix + "AUTH_ISSUER"] = registry
+        env[prefix + "AUTH_JWKS_URL"] = f"{registry}/.well-known/jwks.json"
+    if name == "notifications":
+        env[prefix + "PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # acknowledgement links
+        # This local development run only: webhook and gateway stand-ins on this machine may be
+        # reached (compose and production refuse loopback and private addresses).
+        env[prefix + "ALLOW_PRIVATE_TARGETS"] = "true"
+    return env
 
 
 def docker_answers() -> bool:
@@ -162,6 +172,8 @@ def run_local() -> int:
             "demo incidents: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
             file=sys.stderr,
         )
+        # TODO(notifications demo): load the notifications demo data here once
+        # `python -m binhyen.notifications demo` exists (binhyen.notifications.demo), as above.
         shown = password if make_secrets.ADMIN_PASSWORD in made else None
         print_urls(kafka.address, ferretdb.address, result, secrets, shown)
         while all(proc.poll() is None for proc in procs.values()):
@@ -189,19 +201,21 @@ def print_urls(
         admin = f"password in {secrets / make_secrets.ADMIN_PASSWORD}"
     registry = f"http://127.0.0.1:{SERVICES['registry']}"
     incidents = f"http://127.0.0.1:{SERVICES['incidents']}"
+    notifications = f"http://127.0.0.1:{SERVICES['notifications']}"
     ids = demo.units
     print(
         f"""
 Bình Yên is running (Ctrl-C stops everything this command started).
-  registry   {registry}/docs
-  incidents  {incidents}/docs
-  Kafka      {kafka}
-  MongoDB    {mongodb}  (FerretDB)
+  registry       {registry}/docs
+  incidents      {incidents}/docs
+  notifications  {notifications}/docs
+  Kafka          {kafka}
+  MongoDB        {mongodb}  (FerretDB)
 
 Demo: Hà Tĩnh → Kỳ Anh → Kỳ Nam → Tân Thành, Quý Huệ; {demo.households} households.
 Accounts (password {demo.password!r}): {", ".join(demo.accounts)}; administrator {ADMIN!r}
 ({admin}).
-Secrets of this installation (tip secret, signing key): {secrets}
+Secrets of this installation (tip and link secrets, signing key): {secrets}
 
 Log in, create a hamlet under Kỳ Nam, then read it from incidents with the id it answers:
   TOKEN=$(curl -s {registry}/api/v1/auth/token -d grant_type=password \\

@@ -1,8 +1,9 @@
 """The random secrets of a local installation (`make run`, docker compose), made at first start.
 
     python deploy/local/make_secrets.py DIR           make the missing ones (keeps the others)
-    python deploy/local/make_secrets.py DIR --rotate  the tip secret and the signing key become
-                                                      the previous ones; new current ones are made
+    python deploy/local/make_secrets.py DIR --rotate  the tip secret, the link secret and the
+                                                      signing key become the previous ones; new
+                                                      current ones are made
 
 Each secret is a file of DIR (mode 0600, DIR 0700) that the services read through their
 `<VARIABLE>_FILE` settings. A `*-previous` file is empty until a rotation (an empty file counts
@@ -25,6 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 TIP_SECRET = "incidents-tip-secret"  # noqa: S105 (file names, here and below)
 TIP_SECRET_PREVIOUS = "incidents-tip-secret-previous"  # noqa: S105
+LINK_SECRET = "notifications-link-secret"  # noqa: S105 (signs acknowledgement links)
+LINK_SECRET_PREVIOUS = "notifications-link-secret-previous"  # noqa: S105
 SIGNING_KEY = "registry-signing-key.pem"
 SIGNING_KEY_PREVIOUS = "registry-signing-key-previous.pem"
 ADMIN_PASSWORD = "registry-bootstrap-admin-password"  # noqa: S105
@@ -34,13 +37,20 @@ METRICS_TOKEN = "metrics-token"  # noqa: S105 (Prometheus sends it to every serv
 FILE_OF = {
     "BINHYEN_INCIDENTS_TIP_SECRET": TIP_SECRET,
     "BINHYEN_INCIDENTS_TIP_SECRET_PREVIOUS": TIP_SECRET_PREVIOUS,
+    "BINHYEN_NOTIFICATIONS_LINK_SECRET": LINK_SECRET,
+    "BINHYEN_NOTIFICATIONS_LINK_SECRET_PREVIOUS": LINK_SECRET_PREVIOUS,
     "BINHYEN_REGISTRY_SIGNING_KEY_PEM": SIGNING_KEY,
     "BINHYEN_REGISTRY_SIGNING_KEY_PREVIOUS_PEM": SIGNING_KEY_PREVIOUS,
     "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
     "BINHYEN_REGISTRY_METRICS_TOKEN": METRICS_TOKEN,
     "BINHYEN_INCIDENTS_METRICS_TOKEN": METRICS_TOKEN,
+    "BINHYEN_NOTIFICATIONS_METRICS_TOKEN": METRICS_TOKEN,
 }
-ROTATED = {TIP_SECRET: TIP_SECRET_PREVIOUS, SIGNING_KEY: SIGNING_KEY_PREVIOUS}
+ROTATED = {
+    TIP_SECRET: TIP_SECRET_PREVIOUS,
+    LINK_SECRET: LINK_SECRET_PREVIOUS,
+    SIGNING_KEY: SIGNING_KEY_PREVIOUS,
+}
 
 
 def _signing_key() -> str:
@@ -55,6 +65,8 @@ def _signing_key() -> str:
 MAKERS: dict[str, Callable[[], str]] = {
     TIP_SECRET: lambda: secrets.token_urlsafe(32),
     TIP_SECRET_PREVIOUS: lambda: "",
+    LINK_SECRET: lambda: secrets.token_urlsafe(32),
+    LINK_SECRET_PREVIOUS: lambda: "",
     SIGNING_KEY: _signing_key,
     SIGNING_KEY_PREVIOUS: lambda: "",
     ADMIN_PASSWORD: lambda: secrets.token_urlsafe(18),
@@ -96,7 +108,8 @@ def ensure_secrets(directory: Path, *, owner: tuple[int, int] | None = None) -> 
 
 
 def rotate(directory: Path, *, owner: tuple[int, int] | None = None) -> None:
-    """Current tip secret and signing key become the previous ones; new ones are made."""
+    """Current tip secret, link secret and signing key become the previous ones; new ones
+    are made."""
     for current, previous in ROTATED.items():
         with contextlib.suppress(FileNotFoundError):
             os.replace(directory / current, directory / previous)
@@ -112,7 +125,9 @@ def main() -> int:
     """Make (or rotate) the secrets of DIR; print the administrator password when it is new."""
     parser = argparse.ArgumentParser(prog="make_secrets", description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path)
-    parser.add_argument("--rotate", action="store_true", help="rotate tip secret and signing key")
+    parser.add_argument(
+        "--rotate", action="store_true", help="rotate the tip and link secrets and the signing key"
+    )
     parser.add_argument("--owner", help="UID:GID to give the files (a container's user)")
     args = parser.parse_args()
     owner = None
@@ -123,7 +138,10 @@ def main() -> int:
         owner = (int(uid), int(gid))
     if args.rotate:
         rotate(args.directory, owner=owner)
-        print("rotated the tip secret and the signing key; restart the services", file=sys.stderr)
+        print(
+            "rotated the tip and link secrets and the signing key; restart the services",
+            file=sys.stderr,
+        )
         return 0
     made = ensure_secrets(args.directory, owner=owner)
     if ADMIN_PASSWORD in made:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
+TOPICS = ROOT / "deploy" / "kafka" / "topics.json"
 # Names that say "secret": such a variable takes its value from a Secret, never a literal.
 SECRET_NAME = re.compile(r"secret|password|key|token|mongodb_uri", re.IGNORECASE)
 # The image's launcher (deploy/service.sh) sets this one; the manifests need not.
@@ -88,6 +89,8 @@ def secret_samples() -> dict[str, str]:
         "signing-key-previous-pem": previous_pem,
         "tip-secret": secrets.token_hex(32),
         "tip-secret-previous": secrets.token_hex(32),
+        "link-secret": secrets.token_hex(32),
+        "link-secret-previous": secrets.token_hex(32),
         "bootstrap-admin-username": "admin",
         "bootstrap-admin-password": secrets.token_hex(16),
         "kafka-password": secrets.token_urlsafe(32),
@@ -322,6 +325,19 @@ def test_services_log_in_to_kafka_with_their_own_user(services: dict[str, Servic
             assert f"--group {group} " in grants, f"{service.name}: not its consumer group"
         if service.follows_accounts:  # else its consumer of deactivations is refused
             assert REGISTRY_ACCOUNTS.name in service.granted_reads(grants), service.name
+
+
+def test_kafka_access_grants_the_same_in_compose_and_kubernetes(
+    services: dict[str, Service],
+) -> None:
+    job = " ".join(container(objects("Job")["binhyen-kafka-access"])["command"])
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    step = " ".join(compose["kafka-access"]["command"])
+    for service in services.values():
+        reads = service.granted_reads(job)
+        assert reads == service.granted_reads(step), f"{service.name}: compose reads differ"
+        catalogue = {t["name"] for t in yaml.safe_load(TOPICS.read_text())["topics"]}
+        assert reads <= catalogue, f"{service.name}: {reads - catalogue} is no topic"
 
 
 def test_mongodb_uris_name_a_user_of_the_services_own_database(

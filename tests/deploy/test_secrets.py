@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from binhyen.incidents.settings import Settings as IncidentsSettings
+from binhyen.notifications.settings import Settings as NotificationsSettings
 from binhyen.registry.settings import Settings as RegistrySettings
 
 if TYPE_CHECKING:
@@ -101,6 +102,9 @@ def test_first_start_makes_private_secret_files_and_keeps_them(
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
         contents[path.name] = path.read_text()
     assert len(contents[make_secrets.TIP_SECRET].strip()) >= 32
+    assert len(contents[make_secrets.LINK_SECRET].strip()) >= 32
+    assert contents[make_secrets.LINK_SECRET] != contents[make_secrets.TIP_SECRET]
+    assert contents[make_secrets.LINK_SECRET_PREVIOUS] == ""
     assert "PRIVATE KEY" in contents[make_secrets.SIGNING_KEY]
     assert contents[make_secrets.TIP_SECRET_PREVIOUS] == ""
     assert make_secrets.ensure_secrets(directory) == []  # a second start keeps them
@@ -120,15 +124,21 @@ def test_make_run_points_the_services_at_the_secret_files(
     make_secrets.ensure_secrets(directory)
     monkeypatch.delenv("BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD", raising=False)
     servers = {"kafka": "127.0.0.1:1", "mongodb": "mongodb://127.0.0.1:2/"}
-    for name in ("registry", "incidents"):
-        env = run.service_env(name, 8000, secrets=directory, **servers)
+    for name in ("registry", "incidents", "notifications"):
+        env = run.service_env(name, run.SERVICES[name], secrets=directory, **servers)
         for variable, value in env.items():
             if SECRET_NAME.search(variable) and "MONGODB_URI" not in variable:
                 assert variable.endswith("_FILE") and Path(value).parent == directory, variable
             monkeypatch.setenv(variable, value)
     registry, incidents = RegistrySettings(), IncidentsSettings()
+    notifications = NotificationsSettings()
     assert incidents.tip_key() == (directory / make_secrets.TIP_SECRET).read_text().strip()
     assert incidents.tip_secret_previous is None
+    link = (directory / make_secrets.LINK_SECRET).read_text().strip()
+    assert notifications.link_keys() == (link,), "the generated link secret, no previous one"
+    assert notifications.base_url() == f"http://127.0.0.1:{run.SERVICES['notifications']}"
+    assert notifications.http_port == run.SERVICES["notifications"]
+    assert notifications.auth_issuer == f"http://127.0.0.1:{run.SERVICES['registry']}"
     assert registry.signing_key_pem is not None
     assert registry.bootstrap_admin_password is not None
     password = registry.bootstrap_admin_password.get_secret_value()
@@ -143,6 +153,7 @@ def test_a_rotation_keeps_the_old_secrets_as_the_previous_ones(
     directory = tmp_path / "secrets"
     make_secrets.ensure_secrets(directory)
     tip = (directory / make_secrets.TIP_SECRET).read_text().strip()
+    link = (directory / make_secrets.LINK_SECRET).read_text().strip()
     key = (directory / make_secrets.SIGNING_KEY).read_text()
     password = (directory / make_secrets.ADMIN_PASSWORD).read_text()
     make_secrets.rotate(directory)
@@ -151,8 +162,23 @@ def test_a_rotation_keeps_the_old_secrets_as_the_previous_ones(
         monkeypatch.setenv(variable, value)
     incidents, registry = IncidentsSettings(), RegistrySettings()
     assert incidents.tip_keys()[1] == tip and incidents.tip_key() != tip
+    current, previous = NotificationsSettings().link_keys()
+    assert previous == link and current != link
     assert registry.signing_key_previous_pem is not None
     assert registry.signing_key_previous_pem.get_secret_value().strip() == key.strip()
     assert registry.signing_key_pem is not None
     assert registry.signing_key_pem.get_secret_value().strip() != key.strip()
     assert (directory / make_secrets.ADMIN_PASSWORD).read_text() == password
+
+
+def test_only_the_local_run_lets_notifications_reach_private_addresses(
+    run: ModuleType, make_secrets: ModuleType, tmp_path: Path
+) -> None:
+    servers = {"kafka": "127.0.0.1:1", "mongodb": "mongodb://127.0.0.1:2/"}
+    variable = "BINHYEN_NOTIFICATIONS_ALLOW_PRIVATE_TARGETS"
+    local = run.service_env("notifications", 8003, secrets=tmp_path, **servers)
+    assert local[variable] == "true", "make run: webhook stand-ins on this machine"
+    others = [run.service_env(n, 8000, secrets=tmp_path, **servers) for n in run.SERVICES]
+    assert sum(variable in env for env in others) == 1
+    compose = compose_services()["notifications"]["environment"]
+    assert not any(name.upper().startswith(variable) for name in compose), "compose: as deployed"
