@@ -6,6 +6,7 @@ from binhyen.kit.operations import dlq_command, outbox_command
 from binhyen.kit.runtime import serve_forever
 from binhyen.notifications import consumers
 from binhyen.notifications.app import create_app, service_spec
+from binhyen.notifications.service.common import Context
 from binhyen.notifications.settings import Settings
 from binhyen.notifications.store import Stores
 
@@ -28,7 +29,7 @@ def main() -> None:
             dlq_command(
                 settings,
                 service_spec(),
-                lambda db: consumers.subscriptions(stores=Stores.of(db)),
+                lambda db: consumers.subscriptions(ctx=Context(settings, None, Stores.of(db))),
                 args.args,
             )
         )

@@ -12,7 +12,11 @@ from binhyen.contracts.topics import (
 )
 from binhyen.kit.runtime import Runtime, ServiceSpec, Subscription, Worker, create_service_app
 from binhyen.notifications import api, consumers
+from binhyen.notifications.service import policies
+from binhyen.notifications.service.channels import build_channels
 from binhyen.notifications.service.common import Context
+from binhyen.notifications.service.dispatch import Dispatcher
+from binhyen.notifications.service.escalation import EscalationWorker
 from binhyen.notifications.settings import Settings
 from binhyen.notifications.store import Document, Stores
 
@@ -22,16 +26,26 @@ async def _context(rt: Runtime) -> Context:
     assert isinstance(settings, Settings)
     stores = Stores.of(rt.db)
     await stores.create_indexes()
-    return Context(settings, rt.relay, stores)
+    ctx = Context(settings, rt.relay, stores, channels=build_channels(settings))
+    await policies.seed_defaults(ctx)
+    return ctx
 
 
 def _workers(rt: Runtime) -> list[Worker]:
-    return []
+    ctx: Context = rt.context
+    return [
+        Dispatcher(ctx),
+        EscalationWorker(
+            ctx,
+            interval=ctx.settings.escalation_sweep_seconds,
+            lease=ctx.settings.escalation_lease_seconds,
+        ),
+    ]
 
 
 def _subscriptions(rt: Runtime) -> list[Subscription]:
     ctx: Context = rt.context
-    return consumers.subscriptions(stores=ctx.stores)
+    return consumers.subscriptions(ctx=ctx)
 
 
 def _outbox(db: AsyncDatabase[Document]) -> list[AsyncCollection[Document]]:

@@ -75,7 +75,9 @@ def subscriptions(*, ctx: Context) -> list[Subscription]:
                 occurred_at=incident.occurred_at,
             ),
         )
-        log.info("incident seen", extra={"incident_id": incident.incident_id, "raised": len(raised)})
+        log.info(
+            "incident seen", extra={"incident_id": incident.incident_id, "raised": len(raised)}
+        )
 
     async def on_handoff(event: CloudEvent) -> None:
         data = event.payload()

@@ -127,7 +127,12 @@ async def _insert(
     expires = now + timedelta(seconds=_expiry_seconds(occ, policy))
     texts: dict[str, dict[str, str]] = {}
     infos: list[Document] = []
-    for lang, template in policy.templates.items():
+    languages = dict(policy.templates)
+    if occ.kind == "manual":  # the person striking the gong writes each language's text
+        languages = {
+            k: v for k, v in languages.items() if k == "vi" or occ.cap.get(f"headline_{k}")
+        }
+    for lang, template in languages.items():
         values = _values(occ, lang, names=names, commune=commune, when=when, alert_id=alert_id)
         if occ.kind == "manual":
             headline = str(occ.cap.get(f"headline_{lang}") or occ.cap["headline_vi"])
@@ -165,6 +170,11 @@ async def _insert(
             }
         )
     first, due = rules.first_wave(policy, now)
+    reference_sent: dict[str, datetime] = {}
+    for ref in references or []:
+        old = await ctx.stores.alerts.get(ref)
+        if old is not None:
+            reference_sent[ref] = old["sent_at"]
     doc: Document = {
         "_id": alert_id,
         "trigger": occ.kind,
@@ -177,6 +187,7 @@ async def _insert(
         "cap_status": cap_status,
         "msg_type": msg_type,
         "references": references or [],
+        "reference_sent": reference_sent,
         "infos": infos,
         "texts": texts,
         "severity": occ.severity,
@@ -277,6 +288,31 @@ def _aware(value: Any) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+async def insert_manual(
+    ctx: Context,
+    alert_id: str,
+    occ: Occurrence,
+    policy: Policy,
+    *,
+    msg_type: str,
+    references: list[str],
+    cap_status: str,
+) -> bool:
+    """Insert a manual gong's alert (an Alert, an Update or a Cancel)."""
+    return await _insert(
+        ctx, alert_id, occ, policy, msg_type=msg_type, references=references,
+        cap_status=cap_status,
+    )  # fmt: skip
+
+
+async def cancel_wave(ctx: Context, alert_id: str) -> int:
+    """Tell everyone the cancelled alerts reached that they are cancelled."""
+    alert = await ctx.stores.alerts.get(alert_id)
+    if alert is None:
+        return 0
+    return await _fan_out(ctx, alert, "cancel")
+
+
 # Waves ----------------------------------------------------------------------------------------
 
 
@@ -294,14 +330,11 @@ async def advance(ctx: Context, alert_id: str) -> int:
         pending = alert.get("pending_wave")
         if pending is not None:
             await _fan_out(ctx, alert, pending)
-            await ctx.stores.alerts.change(
-                alert_id, alert["version"], {"pending_wave": None}, []
-            )
+            await ctx.stores.alerts.change(alert_id, alert["version"], {"pending_wave": None}, [])
             ran += 1
             continue
-        if alert["status"] != "closed" and _aware(alert.get("expires_at")) and now >= _aware(
-            alert["expires_at"]
-        ):  # type: ignore[operator]
+        expires = _aware(alert.get("expires_at"))
+        if alert["status"] != "closed" and expires is not None and now >= expires:
             await close(ctx, alert_id, reason="expired")
             return ran
         policy = policy_of(alert["policy"])

@@ -123,9 +123,7 @@ async def resolve(
         if not resident.consent or pref.opted_out:
             continue
         own = pref.channels or tuple(REGISTRY_CHANNELS.get(c, c) for c in resident.channels)
-        addresses = _addresses(
-            phones=resident.phones, emails=(), pushes=pushes.get(key, [])
-        )
+        addresses = _addresses(phones=resident.phones, emails=(), pushes=pushes.get(key, []))
         chain = _chain(own, channels, addresses)
         if not chain:
             continue
@@ -145,9 +143,10 @@ async def resolve(
         )
     accounts = AccountStates(stores.db)
     for subject in staff_roles:
-        contact = await stores.staff.get(subject)
-        if contact is None or not await accounts.is_active(subject):
+        staff = await stores.staff.get(subject)
+        if staff is None or not await accounts.is_active(subject):
             continue
+        contact = staff
         key = f"staff:{subject}"
         pref = prefs.get(key, Preferences())
         if pref.opted_out:

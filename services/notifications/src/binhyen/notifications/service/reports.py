@@ -1,0 +1,170 @@
+"""Reading alerts: one alert, lists, reach, CAP XML, the Atom feed, drill reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from binhyen.kit.auth import Principal
+from binhyen.notifications.domain import cap
+from binhyen.notifications.service.common import Context, not_found, scoped_unit
+from binhyen.notifications.store.alerts import Reach
+
+Document = dict[str, Any]
+
+
+async def visible(ctx: Context, alert_id: str, principal: Principal) -> Document:
+    """An alert the caller may read (out of scope answers like unknown)."""
+    alert = await ctx.stores.alerts.get(alert_id)
+    if alert is None or not principal.allows("alerts:read", alert.get("scope", [])):
+        raise not_found(f"alert {alert_id}")
+    return alert
+
+
+async def listing(
+    ctx: Context, unit_id: str, principal: Principal, *, limit: int, before: datetime | None
+) -> list[Document]:
+    """The alerts of the hamlets under a unit, newest first."""
+    await scoped_unit(ctx, unit_id, principal, "alerts:read")
+    found = ctx.stores.alerts.collection.find(
+        {"scope": unit_id, **({"sent_at": {"$lt": before}} if before else {})},
+        {"_outbox": 0},
+    )
+    alerts = [doc async for doc in found]
+    alerts.sort(key=lambda a: a["sent_at"], reverse=True)
+    return alerts[:limit]
+
+
+async def reach(ctx: Context, alert_id: str, principal: Principal) -> tuple[Document, Reach]:
+    """An alert and how far it got."""
+    alert = await visible(ctx, alert_id, principal)
+    return alert, await ctx.stores.recipients.reach(alert_id)
+
+
+def cap_alert(ctx: Context, alert: Document) -> cap.Alert:
+    """The alert as CAP 1.2."""
+    base = ctx.settings.base_url()
+    references = []
+    for ref in alert.get("references", []):
+        references.append(cap.Reference(sender=ctx.settings.cap_sender,
+                                        identifier=f"urn:uuid:{ref}",
+                                        sent=alert.get("reference_sent", {}).get(ref,
+                                                                                 alert["sent_at"])))  # fmt: skip
+    infos = []
+    for info in alert["infos"]:
+        infos.append(
+            cap.Info(
+                language=info["language"],
+                categories=(info["category"],),
+                event=info["event"],
+                urgency=info["urgency"],
+                severity=info["severity"],
+                certainty=info["certainty"],
+                expires=_aware(info["expires"]),
+                sender_name="Bình Yên",
+                headline=info["headline"],
+                description=info["description"],
+                instruction=info.get("instruction"),
+                web=f"{base}/alerts/{alert['_id']}",
+                areas=(cap.hamlet_area(info["area_desc"], alert["hamlet_ids"]),),
+            )
+        )
+    return cap.Alert(
+        identifier=f"urn:uuid:{alert['_id']}",
+        sender=ctx.settings.cap_sender,
+        sent=_aware(alert["sent_at"]),
+        status=alert["cap_status"],
+        msg_type=alert["msg_type"],
+        references=tuple(references),
+        infos=tuple(infos),
+    )
+
+
+def cap_xml(ctx: Context, alert: Document) -> bytes:
+    """The alert's CAP 1.2 XML."""
+    return cap.to_xml(cap_alert(ctx, alert))
+
+
+async def atom(ctx: Context) -> bytes:
+    """The Atom feed of active alerts (public: CAP fields only)."""
+    now = ctx.clock.now()
+    active = [a for a in await ctx.stores.alerts.open_ones() if _aware(a["expires_at"]) > now]
+    active.sort(key=lambda a: a["sent_at"], reverse=True)
+    base = ctx.settings.base_url()
+    return cap.atom_feed(
+        [cap_alert(ctx, a) for a in active],
+        feed_id=f"{base}/alerts.atom",
+        title="Bình Yên: tiếng kẻng an ninh",
+        self_url=f"{base}/alerts.atom",
+        updated=now,
+        link_for=lambda a: f"{base}/api/v1/alerts/{a.identifier.removeprefix('urn:uuid:')}/cap.xml",
+    )
+
+
+@dataclass(frozen=True)
+class HamletDrill:
+    """One hamlet's part of a drill."""
+
+    hamlet_id: str
+    recipients: int
+    households: int
+    delivered: int
+    acknowledged: int
+    seconds_to_first_ack: float | None
+    not_answered: int
+    not_answered_names: list[str] | None  # only for officers of that hamlet
+
+
+async def drill_report(
+    ctx: Context, alert_id: str, principal: Principal
+) -> tuple[Document, list[HamletDrill]]:
+    """Per hamlet: reach, time to first acknowledgement, who did not answer."""
+    alert = await visible(ctx, alert_id, principal)
+    rows = await ctx.stores.recipients.of_alert(alert_id)
+    report = []
+    for hamlet in alert["hamlet_ids"]:
+        path = alert["paths"].get(hamlet, [hamlet])
+        if not principal.allows("alerts:report", path):
+            continue
+        mine = [
+            r
+            for r in rows
+            if r.get("hamlet_id") == hamlet
+            or (r["kind"] == "staff" and len(alert["hamlet_ids"]) == 1)
+        ]
+        acks = [_aware(r["acked_at"]) for r in mine if r.get("acked_at")]
+        silent = [r for r in mine if not r.get("acked_at") and r["kind"] != "endpoint"]
+        names: list[str] | None = None
+        if principal.allows("people:read", path):
+            people = await ctx.stores.residents.many(
+                [r["recipient_id"] for r in silent if r["kind"] == "resident"]
+            )
+            names = sorted(p.name for p in people.values())
+            for r in silent:
+                if r["kind"] == "staff":
+                    staff = await ctx.stores.staff.get(r["recipient_id"])
+                    if staff is not None:
+                        names.append(staff.name)
+        first = min(acks) if acks else None
+        report.append(
+            HamletDrill(
+                hamlet_id=hamlet,
+                recipients=len(mine),
+                households=len({r["household_id"] for r in mine if r.get("household_id")}),
+                delivered=sum(1 for r in mine if r.get("delivered_at") or r.get("acked_at")),
+                acknowledged=len(acks),
+                seconds_to_first_ack=(first - _aware(alert["sent_at"])).total_seconds()
+                if first
+                else None,
+                not_answered=len(silent),
+                not_answered_names=names,
+            )
+        )
+    if not report:
+        raise not_found(f"alert {alert_id}")
+    return alert, report
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
