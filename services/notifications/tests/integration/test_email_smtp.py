@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import socket
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from binhyen.notifications.channels.base import Message, Outcome
-from binhyen.notifications.channels.email import EmailChannel, EmailConfig
+from binhyen.notifications.channels.email import EmailChannel, EmailConfig, Security
 
 
 def _helper(name: str) -> ModuleType:
@@ -43,15 +44,15 @@ def server(tmp_path: Path) -> Iterator[Any]:
         yield running
 
 
-def _channel(port: int) -> EmailChannel:
+def _channel(port: int, security: Security = Security.NONE, timeout: float = 5) -> EmailChannel:
     return EmailChannel(
         EmailConfig(
             host="127.0.0.1",
             port=port,
-            security="none",
+            security=security,
             from_address="kenh@xa-ky-nam.gov.vn",
             from_name="Kẻng an ninh Kỳ Nam",
-            timeout_seconds=5,
+            timeout_seconds=timeout,
         )
     )
 
@@ -121,3 +122,23 @@ async def test_a_server_that_is_down_asks_for_a_retry(tmp_path: Path) -> None:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
     result = await _channel(port).send(_message("a@example.vn"))
     assert (result.outcome, result.error_code) == (Outcome.RETRY, "connection_error")
+
+
+async def test_starttls_required_but_not_offered_fails_instead_of_sending_in_clear(
+    server: Any,
+) -> None:
+    result = await _channel(server.port, security=Security.STARTTLS).send(_message("a@example.vn"))
+    assert (result.outcome, result.error_code) == (Outcome.FAILED, "smtp_not_supported")
+    assert server.received() == []
+
+
+async def test_a_server_that_never_greets_is_given_up_at_the_time_limit() -> None:
+    with socket.socket() as silent:  # the kernel accepts connections; nobody ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        channel = _channel(silent.getsockname()[1], timeout=0.5)
+        result = await channel.send(_message("a@example.vn"))
+    assert (result.outcome, result.error_code) == (Outcome.RETRY, "timeout")
+    assert loop.time() - started < 3

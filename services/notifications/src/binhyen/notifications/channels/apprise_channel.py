@@ -124,6 +124,10 @@ class AppriseChannel:
         self._config = config
         self._pool = ThreadPoolExecutor(config.threads, thread_name_prefix="apprise")
 
+    def check_target(self, target: Mapping[str, str]) -> None:
+        """Refuse a target this channel cannot send to (ValueError naming the field)."""
+        check_target(target, self._config)
+
     def _notify(self, url: str, title: str, body: str, critical: bool) -> Result:
         """The blocking send, in a pool thread."""
         sender = apprise.Apprise(asset=_asset())

@@ -163,6 +163,10 @@ class EmailChannel:
     def __init__(self, config: EmailConfig) -> None:
         self._config = config
 
+    def check_target(self, target: Mapping[str, str]) -> None:
+        """Refuse a target this channel cannot send to (ValueError naming the field)."""
+        check_target(target)
+
     async def send(self, message: Message) -> Result:
         """Hand the message to the SMTP server; SENT once it accepts it."""
         try:
@@ -192,14 +196,15 @@ class EmailChannel:
             return _reply(exc.code)
         except (aiosmtplib.SMTPTimeoutError, TimeoutError):
             return Result(Outcome.RETRY, error_code="timeout")
-        except aiosmtplib.SMTPNotSupported:
-            # STARTTLS or AUTH asked for but not offered: a configuration fault, not a
-            # passing one; the next channel should carry the alert.
-            return Result(Outcome.FAILED, error_code="smtp_not_supported")
         except ssl.SSLError:
             return Result(Outcome.RETRY, error_code="tls_error")
-        except (aiosmtplib.SMTPException, OSError):
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError):
             return Result(Outcome.RETRY, error_code="connection_error")
+        except aiosmtplib.SMTPException:
+            # What is left is a capability the configuration asks for and the server lacks
+            # (STARTTLS, AUTH, SMTPUTF8): not passing, and never worked around by sending in
+            # clear; the next channel should carry the alert.
+            return Result(Outcome.FAILED, error_code="smtp_not_supported")
         return Result(Outcome.SENT, provider_id=email["Message-ID"])
 
     async def aclose(self) -> None:

@@ -263,6 +263,10 @@ class WebPushChannel:
         )
         self._owns_client = client is None
 
+    def check_target(self, target: Mapping[str, str]) -> None:
+        """Refuse a target this channel cannot send to (ValueError naming the field)."""
+        check_target(target, self._config)
+
     def _authorization(self, endpoint: str) -> str:
         """The VAPID Authorization header for the endpoint's origin (cached per origin)."""
         parts = urlsplit(endpoint)
