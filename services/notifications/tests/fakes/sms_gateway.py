@@ -334,6 +334,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
+    names = ("FAKE_ESMS_API_KEY", "FAKE_ESMS_SECRET_KEY", "FAKE_SPEEDSMS_TOKEN", "FAKE_ZALO_TOKEN")
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        parser.error(f"set the credentials the fake expects: {', '.join(missing)}")
     state = State(
         esms_api_key=os.environ["FAKE_ESMS_API_KEY"],
         esms_secret_key=os.environ["FAKE_ESMS_SECRET_KEY"],

@@ -111,6 +111,11 @@ def test_missing_secrets_are_named_not_valued() -> None:
         gateway_channel(partial)
 
 
+def test_unknown_placeholders_in_the_configured_template_data_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown placeholders"):
+        gateway_channel(config("zalo_zns", template_data={"ten": "{resident_name}"}))
+
+
 def test_a_zns_channel_needs_its_template() -> None:
     bare = GatewayConfig(profile="zalo_zns", secrets={"access_token": SecretStr("zat-000")})
     with pytest.raises(ValueError, match="template_id"):

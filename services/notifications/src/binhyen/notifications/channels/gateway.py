@@ -451,6 +451,11 @@ class GatewayChannel:
             config.template_id and (config.template_data or self.profile.template_data)
         ):
             raise ValueError("a ZNS gateway needs template_id and template_data")
+        bad = _placeholders(config.template_data or {}) - (PLACEHOLDERS - {"template_data"})
+        if bad:
+            raise ValueError(f"template_data uses unknown placeholders {sorted(bad)}")
+        if config.url is not None and not config.url.startswith(("https://", "http://")):
+            raise ValueError("the gateway URL must be http(s)")
         self.config = config
         self.url = config.url or self.profile.url
         self._client = client or httpx.AsyncClient(
