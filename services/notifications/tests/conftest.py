@@ -1,18 +1,71 @@
-"""Fixtures for notifications tests."""
+"""Fixtures for notifications tests: settings on the test servers, and the local providers."""
+
+from __future__ import annotations
+
+import importlib.util
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 from binhyen.kit.testing.settings import MakeSettings
 from binhyen.notifications.settings import Settings
 
+HERE = Path(__file__).resolve().parent
+ESMS_PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
+
+
+def load_helper(relative: str) -> ModuleType:
+    """A test helper module by its path under tests/ (tests/ is not a package)."""
+    name = "notifications_tests_" + relative.replace("/", "_").removesuffix(".py")
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, HERE / relative)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve their annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def gateway_credentials() -> dict[str, str]:
+    """Credentials the fake provider expects (made per run)."""
+    return {
+        name: secrets.token_urlsafe(16)
+        for name in ("api_key", "secret_key", "speedsms_token", "zalo_token")
+    }
+
+
+@pytest.fixture(scope="session")
+def fake_gateway(gateway_credentials: dict[str, str]) -> Iterator[Any]:
+    """The fake SMS/ZNS provider process (eSMS, SpeedSMS, Zalo ZNS shapes)."""
+    gateway = load_helper("fakes/sms_gateway.py").FakeGateway(gateway_credentials).start()
+    yield gateway
+    gateway.stop()
+
 
 @pytest.fixture
-def notifications_settings(make_settings: MakeSettings) -> Settings:
-    """Notifications on the test servers; retries and sweeps quick for tests."""
-    tuned = {
+def notifications_settings(
+    make_settings: MakeSettings, fake_gateway: Any, gateway_credentials: dict[str, str]
+) -> Settings:
+    """Notifications on the test servers, SMS through the fake eSMS; quick sweeps and retries."""
+    tuned: dict[str, Any] = {
         "consumer_backoff_seconds": 0.01,
         "escalation_sweep_seconds": 0.2,
         "retry_base_seconds": 0.05,
         "allow_private_targets": True,
+        "sms_profile": "esms",
+        "sms_url": fake_gateway.url(ESMS_PATH),
+        "sms_secrets": {
+            "api_key": gateway_credentials["api_key"],
+            "secret_key": gateway_credentials["secret_key"],
+        },
+        "sms_sender": "BINHYEN",
+        "sms_callback_secret": secrets.token_urlsafe(32),
     }
     return make_settings(Settings, database_suffix="_ntf", **tuned)

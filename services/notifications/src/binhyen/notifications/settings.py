@@ -2,7 +2,7 @@
 
 import logging
 import secrets
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -77,6 +77,57 @@ class Settings(ServiceSettings):
     max_attempts: int = Field(8, ge=1, description="Attempts per delivery before it fails.")
     retry_base_seconds: float = Field(2.0, gt=0, description="First retry delay (then ×2).")
     retry_max_seconds: float = Field(300.0, gt=0, description="Longest retry delay.")
+
+    # E-mail (off while SMTP_HOST is unset).
+    smtp_host: str | None = Field(None, description="SMTP server; e-mail is off when unset.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "starttls", description="none, starttls or tls."
+    )
+    smtp_username: str | None = Field(None, description="SMTP AUTH user (no AUTH when unset).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password.")
+    smtp_from_address: str = Field("binhyen@localhost", description="The sender address.")
+    smtp_from_name: str = Field("Bình Yên", description="The sender's display name.")
+    smtp_validate_certs: bool = Field(True, description="Check the server's TLS certificate.")
+    # Web Push (off while VAPID_PRIVATE_KEY is unset).
+    vapid_private_key: SecretStr | None = Field(
+        None, description="VAPID private key (base64url or PEM); Web Push is off when unset."
+    )
+    vapid_subject: str = Field(
+        "mailto:binhyen@localhost", description="VAPID contact: mailto: or https: URL."
+    )
+    push_hosts: list[str] | None = Field(
+        None, description="Push services accepted (default: FCM, Mozilla, Windows, Apple)."
+    )
+    # Apprise (ntfy, Telegram, …) for staff who give an Apprise URL.
+    apprise_allowed_schemes: list[str] | None = Field(
+        None, description="Apprise URL schemes accepted (default: fixed-host providers only)."
+    )
+    # SMS and Zalo ZNS through an HTTP gateway (off while the profile is unset).
+    sms_profile: str | None = Field(
+        None, description="esms, speedsms or a path to a profile JSON; SMS is off when unset."
+    )
+    sms_url: str | None = Field(None, description="Overrides the profile's URL (a sandbox).")
+    sms_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='The credentials the profile names, as JSON: {"api_key": …, "secret_key": …}.',
+    )
+    sms_sender: str | None = Field(None, description="Brandname (sender id).")
+    sms_callback_secret: SecretStr | None = Field(
+        None, description="Signs (or is the token of) the provider's delivery reports."
+    )
+    sms_rate_per_second: float | None = Field(None, gt=0, description="Overrides the profile.")
+    sms_daily_quota: int | None = Field(None, ge=1, description="Per replica and day.")
+    zns_profile: str | None = Field(None, description="zalo_zns; ZNS is off when unset.")
+    zns_url: str | None = Field(None, description="Overrides the profile's URL.")
+    zns_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict, description='{"access_token": …} as JSON.'
+    )
+    zns_template_id: str | None = Field(None, description="The approved ZNS template.")
+    zns_template_data: dict[str, str] | None = Field(
+        None, description='Template parameters, e.g. {"tieu_de": "{subject}"}.'
+    )
+    zns_callback_secret: SecretStr | None = Field(None, description="The OA's secret key.")
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:

@@ -2,7 +2,9 @@
 
 from fastapi import APIRouter
 
+from binhyen.notifications.api import alerts, callbacks, contacts, pages, policies
+
 
 def routers() -> list[APIRouter]:
     """Every router of the service."""
-    return []
+    return [alerts.router, policies.router, pages.router, contacts.router, callbacks.router]

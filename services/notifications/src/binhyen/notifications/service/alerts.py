@@ -406,7 +406,7 @@ async def _fan_out(ctx: Context, alert: Document, wave_name: str) -> int:
                 "language": r.language,
                 "link": link_token(keys[0], alert_id, r.key),
                 "code": reply_code(keys[0], alert_id, r.key),
-                "chain": [[c, t] for c, t in r.chain],
+                "chain": chain_doc(r.chain),
                 "delivered_at": None,
                 "acked_at": None,
                 "first_wave": wave_name,
@@ -459,7 +459,7 @@ def delivery_doc(
         "channel": channel,
         "target": target,
         "target_key": target_key(channel, target),
-        "chain": [[c, t] for c, t in chain[1:]],
+        "chain": chain_doc(chain[1:]),
         "cap_status": alert["cap_status"],
         "critical": bool(alert.get("critical")),
         "status": "queued",
@@ -473,6 +473,16 @@ def delivery_doc(
     }
     doc["_outbox"] = [delivery_event(ctx, doc, now)]
     return doc
+
+
+def chain_doc(chain: Any) -> list[Document]:
+    """A fallback chain as stored (FerretDB keeps no arrays inside arrays)."""
+    return [{"channel": c, "target": t} for c, t in chain]
+
+
+def chain_of(stored: list[Document]) -> list[tuple[str, dict[str, str]]]:
+    """A stored fallback chain."""
+    return [(link["channel"], link["target"]) for link in stored]
 
 
 def target_key(channel: str, target: dict[str, str]) -> str:
@@ -530,7 +540,7 @@ def _recipient_of(doc: Document) -> audience.Recipient:
         household_id=doc.get("household_id"),
         language=doc.get("language", "vi"),
         responder=bool(doc.get("responder")),
-        chain=tuple((c, t) for c, t in doc.get("chain", [])),
+        chain=tuple(chain_of(doc.get("chain", []))),
     )
 
 

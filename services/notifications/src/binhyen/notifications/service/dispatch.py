@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 Document = dict[str, Any]
 
 # How long a channel has to report delivery before the next one is tried (seconds).
+# Four UCS-2 segments (Vietnamese needs UCS-2): what one SMS may cost at most.
+SMS_CHARACTERS = 4 * 67
 DELIVERY_DEADLINES = {"push": 120, "sms": 300, "zns": 300, "email": 900, "apprise": 300}
 
 
@@ -190,12 +192,14 @@ class Dispatcher:
             prefix += "Nhắc lại: " if delivery.get("language", "vi") == "vi" else "Reminder: "
         if alert["msg_type"] == "Cancel":
             prefix += "HỦY: " if delivery.get("language", "vi") == "vi" else "CANCELLED: "
-        text = prefix + texts["text"]
         code = recipient.get("code") if recipient else None
-        if link:
-            text += f" {link}"
+        suffix = f" {link}" if link else ""
         if code and delivery["channel"] in ("sms", "zns"):
-            text += f" (OK {code})"
+            suffix += f" (OK {code})"
+        core = prefix + texts["text"]
+        if delivery["channel"] == "sms" and len(core) + len(suffix) > SMS_CHARACTERS:
+            core = core[: SMS_CHARACTERS - len(suffix) - 1].rstrip() + "…"
+        text = core + suffix
         return Message(
             delivery_id=delivery["_id"],
             alert_id=alert["_id"],
@@ -204,7 +208,9 @@ class Dispatcher:
             subject=prefix + texts["headline"],
             text=text,
             body=prefix + texts["body"] + (f"\n\n{link}" if link else ""),
-            payload=_payload(ctx, alert, delivery),
+            payload=_payload(
+                ctx, alert, delivery, code if delivery["channel"] in ("sms", "zns") else None
+            ),
             ack_url=link,
             critical=bool(delivery.get("critical")),
             ttl_seconds=max(60, int((_expires(alert) - self.ctx.clock.now()).total_seconds())),
@@ -291,7 +297,7 @@ class Dispatcher:
 
     async def _fall_back(self, delivery: Document, now: datetime, *, reason: str) -> None:
         """Queue the next channel of the recipient's chain, once."""
-        chain = [(c, t) for c, t in delivery.get("chain", [])]
+        chain = alert_cases.chain_of(delivery.get("chain", []))
         marked = await self.ctx.stores.deliveries.collection.update_one(
             {"_id": delivery["_id"], "fell_back": {"$ne": True}},
             {"$set": {"fell_back": True, "fell_back_reason": reason}},
@@ -333,7 +339,7 @@ def _expires(alert: Document) -> datetime:
     return value
 
 
-def _payload(ctx: Context, alert: Document, delivery: Document) -> Document:
+def _payload(ctx: Context, alert: Document, delivery: Document, code: str | None) -> Document:
     """What a webhook receives: the alert's public fields, never a resident's data."""
     return {
         "type": "vn.binhyen.notifications.alert.v1",
@@ -353,4 +359,40 @@ def _payload(ctx: Context, alert: Document, delivery: Document) -> Document:
             for info in alert["infos"]
         ],
         "cap_url": f"{ctx.settings.base_url()}/api/v1/alerts/{alert['_id']}/cap.xml",
+        **({"ack_code": code} if code else {}),
     }
+
+
+async def record_report(
+    ctx: Context,
+    *,
+    channel: str,
+    provider_id: str | None,
+    delivery_id: str | None,
+    status: str,
+    error_code: str | None,
+) -> bool:
+    """Apply a provider's delivery report to its delivery; True if it changed it."""
+    delivery = None
+    if delivery_id:
+        delivery = await ctx.stores.deliveries.get(delivery_id)
+    if delivery is None and provider_id:
+        delivery = await ctx.stores.deliveries.by_provider_id(channel, provider_id)
+    if delivery is None or delivery["channel"] != channel or status == "pending":
+        return False
+    if delivery["status"] not in ("sent", "queued"):
+        return False  # already delivered, failed or acknowledged: a late or repeated report
+    now = ctx.clock.now()
+    fields: Document = {"status": status, "error_code": error_code, "claimed_until": None}
+    changed = {**delivery, **fields, "version": delivery["version"] + 1}
+    if not await ctx.stores.deliveries.finish(
+        delivery["_id"],
+        version=delivery["version"],
+        fields=fields,
+        entries=[delivery_event(ctx, changed, now)],
+    ):
+        return False
+    ctx.publish_pending("deliveries", delivery["_id"])
+    if status == "delivered":
+        await ctx.stores.recipients.delivered(delivery["alert_id"], delivery["rkey"], now)
+    return True

@@ -45,12 +45,15 @@ async def reach(ctx: Context, alert_id: str, principal: Principal) -> tuple[Docu
 def cap_alert(ctx: Context, alert: Document) -> cap.Alert:
     """The alert as CAP 1.2."""
     base = ctx.settings.base_url()
-    references = []
-    for ref in alert.get("references", []):
-        references.append(cap.Reference(sender=ctx.settings.cap_sender,
-                                        identifier=f"urn:uuid:{ref}",
-                                        sent=alert.get("reference_sent", {}).get(ref,
-                                                                                 alert["sent_at"])))  # fmt: skip
+    sent_of = alert.get("reference_sent", {})
+    references = [
+        cap.Reference(
+            sender=ctx.settings.cap_sender,
+            identifier=f"urn:uuid:{ref}",
+            sent=_aware(sent_of.get(ref, alert["sent_at"])),
+        )
+        for ref in alert.get("references", [])
+    ]
     infos = []
     for info in alert["infos"]:
         infos.append(
