@@ -189,6 +189,7 @@ def webhook_receiver(
         lifespan="off",
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=1,  # a client's idle keep-alive connection must not hold us
         ssl_certfile=str(tls[0]) if tls else None,
         ssl_keyfile=str(tls[1]) if tls else None,
     )

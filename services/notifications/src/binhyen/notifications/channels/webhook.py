@@ -35,6 +35,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import ClassVar, Final
 
@@ -199,8 +200,8 @@ def retry_after_seconds(value: str | None, *, now: float, cap: float) -> float |
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:  # "-0000": a date without a zone is UTC (RFC 5322 §3.3)
-        return None
+    if when.tzinfo is None:  # "-0000" (RFC 5322 §3.3): UTC, its sender did not say more
+        when = when.replace(tzinfo=UTC)
     return min(max(when.timestamp() - now, 0.0), cap)
 
 
