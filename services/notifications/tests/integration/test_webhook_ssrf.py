@@ -165,3 +165,43 @@ async def test_https_refuses_a_certificate_for_another_name(tmp_path: Path) -> N
             assert receiver.receipts == 0
     finally:
         await channel.aclose()
+
+
+async def test_one_non_public_record_among_public_ones_is_enough_to_refuse() -> None:
+    async def mixed(host: str, port: int) -> list[str]:
+        return ["93.184.215.14", "127.0.0.1"]
+
+    channel = WebhookChannel(WebhookConfig(allow_private=False), resolver=mixed)
+    try:
+        with webhook_receiver() as receiver:
+            port = receiver.url.rsplit(":", 1)[1]
+            result = await channel.send(message(f"http://hooks.invalid:{port}/hook"))
+            assert result.outcome is Outcome.FAILED
+            assert result.error_code == "forbidden_address"
+            assert receiver.receipts == 0
+    finally:
+        await channel.aclose()
+
+
+async def test_the_request_goes_to_the_checked_address_without_a_second_lookup() -> None:
+    # DNS rebinding: the name answers a checked address once, then something else. The
+    # ".invalid" name (RFC 6761) never resolves in the system's DNS, so the request arrives only
+    # if it is sent to the address checked here, with the name kept in the Host header.
+    lookups: list[str] = []
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"] if len(lookups) == 1 else ["169.254.169.254"]
+
+    channel = WebhookChannel(WebhookConfig(allow_private=True), resolver=rebinding)
+    try:
+        with webhook_receiver(secrets=[SECRET]) as receiver:
+            port = receiver.url.rsplit(":", 1)[1]
+            result = await channel.send(message(f"http://rebind.invalid:{port}/hook"))
+            assert result.outcome is Outcome.DELIVERED
+            [got] = receiver.requests
+            assert got.headers["host"] == f"rebind.invalid:{port}"
+            assert got.verified == "ok"
+    finally:
+        await channel.aclose()
+    assert lookups == ["rebind.invalid"]

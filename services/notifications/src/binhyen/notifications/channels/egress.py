@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import httpx
@@ -141,20 +142,32 @@ def check_url(url: str, *, allow_private: bool, field: str = "url") -> None:
         )
 
 
-async def resolve_public(host: str, port: int, *, allow_private: bool) -> list[IPAddress]:
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """Every A/AAAA address of ``host`` from the event loop's getaddrinfo (the system's DNS)."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    # An IPv6 sockaddr may carry a %scope (link-local): the scope alone does not matter.
+    return [
+        str(sockaddr[0]).split("%", 1)[0]
+        for family, _type, _proto, _name, sockaddr in infos
+        if family in (socket.AF_INET, socket.AF_INET6)
+    ]
+
+
+async def resolve_public(
+    host: str, port: int, *, allow_private: bool, resolver: Resolver = system_resolver
+) -> list[IPAddress]:
     """Every address ``host`` resolves to, once; ForbiddenAddress if any is not public."""
     try:
         return _checked([ipaddress.ip_address(host)], allow_private=allow_private)
     except ValueError:
         pass
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses: list[IPAddress] = []
-    for family, _type, _proto, _name, sockaddr in infos:
-        if family not in (socket.AF_INET, socket.AF_INET6):
-            continue
-        # An IPv6 sockaddr may carry a %scope (link-local): the scope alone does not matter.
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+    for found in await resolver(host, port):
+        address = ipaddress.ip_address(found)
         if address not in addresses:
             addresses.append(address)
     if not addresses:

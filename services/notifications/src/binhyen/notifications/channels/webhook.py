@@ -48,9 +48,11 @@ from binhyen.notifications.channels.breaker import CircuitBreaker
 from binhyen.notifications.channels.egress import (
     ForbiddenAddress,
     IPAddress,
+    Resolver,
     check_url,
     pinned_request,
     resolve_public,
+    system_resolver,
 )
 
 SECRET_PREFIX: Final = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
@@ -229,8 +231,10 @@ class WebhookChannel:
         breaker: CircuitBreaker | None = None,
         clock: Callable[[], float] = time.time,
         verify_tls: ssl.SSLContext | bool = True,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.config = config
+        self._resolver = resolver
         self.breaker = breaker or CircuitBreaker(
             failure_threshold=config.breaker_failures,
             cool_down_seconds=config.breaker_cool_down_seconds,
@@ -319,7 +323,7 @@ class WebhookChannel:
         try:
             async with asyncio.timeout(self.config.timeout_seconds):
                 addresses = await resolve_public(
-                    url.host, port, allow_private=self.config.allow_private
+                    url.host, port, allow_private=self.config.allow_private, resolver=self._resolver
                 )
                 timestamp = int(self._clock())
                 headers = {
