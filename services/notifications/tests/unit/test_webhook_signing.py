@@ -8,7 +8,10 @@ import time
 import pytest
 
 from binhyen.kit.problems import Invalid
+from binhyen.notifications.channels.base import Channel, Message, Outcome
 from binhyen.notifications.channels.webhook import (
+    WebhookChannel,
+    WebhookConfig,
     WebhookVerificationError,
     check_target,
     new_secret,
@@ -143,3 +146,25 @@ def test_retry_after_reads_seconds_and_http_dates_and_caps_them() -> None:
     assert retry_after_seconds("soon", now=now, cap=60) is None
     assert retry_after_seconds("-5", now=now, cap=60) is None
     assert retry_after_seconds(None, now=now, cap=60) is None
+
+
+async def test_the_webhook_channel_implements_the_channel_interface() -> None:
+    channel: Channel = WebhookChannel(WebhookConfig())  # mypy checks the protocol
+    try:
+        assert channel.name == "webhook"
+        assert channel.target_fields == ("url", "secret")
+        odd = Message(
+            delivery_id="d",
+            alert_id="a",
+            target={"url": "https://example.com/h", "secret": new_secret()},
+            language="en",
+            subject="s",
+            text="t",
+            body="b",
+            payload={"when": object()},
+        )
+        result = await channel.send(odd)  # refused before any network use
+        assert result.outcome is Outcome.FAILED
+        assert result.error_code == "invalid_payload"
+    finally:
+        await channel.aclose()

@@ -307,9 +307,12 @@ class WebhookChannel:
         if "." in message.delivery_id or not message.delivery_id:
             # The id is part of the signed content; a "." would make it ambiguous (spec).
             return Result(Outcome.FAILED, error_code="invalid_id")
-        body = json.dumps(
-            dict(message.payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).encode("utf-8")
+        try:
+            body = json.dumps(
+                dict(message.payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+        except (TypeError, ValueError):
+            return Result(Outcome.FAILED, error_code="invalid_payload")
         if len(body) > self.config.max_body_bytes:
             return Result(Outcome.FAILED, error_code="payload_too_large")
         return url, body, secrets
