@@ -35,16 +35,18 @@ async def test_a_drill_reaches_every_consenting_resident_once_and_counts_answers
         def sent_to() -> dict[str, list[dict[str, Any]]]:
             by_phone: dict[str, list[dict[str, Any]]] = {}
             for m in fake_gateway.inbox()["messages"]:
-                if alert["id"][:8] in m.get("text", "") or "DIỄN TẬP" in m.get("text", ""):
+                if "Diễn tập phòng cháy" in m["content"]:
                     by_phone.setdefault(m["phone"], []).append(m)
             return by_phone
 
         wanted = {national(p) for p in CONSENTING}
-        await eventually(lambda: wanted <= set(sent_to()), what="an SMS to every consenting resident")
+        await eventually(
+            lambda: wanted <= set(sent_to()), what="an SMS to every consenting resident"
+        )
         received = sent_to()
         assert all(len(v) == 1 for k, v in received.items() if k in wanted)
         assert not {national(p) for p in REFUSING} & set(received)
-        text = received[national(RESIDENTS[0][3])][0]["text"]
+        text = received[national(RESIDENTS[0][3])][0]["content"]
         assert text.startswith("[DIỄN TẬP]") and "/a/" in text
 
         token = text.split("/a/")[1].split()[0]

@@ -31,9 +31,25 @@ async def _context(rt: Runtime) -> Context:
     return ctx
 
 
+class _Channels:
+    """Closes the channels' connections when the service stops."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    async def start(self) -> None:
+        """Nothing to start: channels connect on first use."""
+
+    async def stop(self) -> None:
+        """Close every channel."""
+        for channel in self._ctx.channels.values():
+            await channel.aclose()
+
+
 def _workers(rt: Runtime) -> list[Worker]:
     ctx: Context = rt.context
     return [
+        _Channels(ctx),
         Dispatcher(ctx),
         EscalationWorker(
             ctx,

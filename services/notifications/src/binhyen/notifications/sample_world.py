@@ -177,7 +177,9 @@ class World:
         """Headers for one role at one unit."""
         return self.issuer.headers((role, unit), subject=subject)
 
-    async def strike(self, headers: dict[str, str] | None = None, **overrides: Any) -> httpx.Response:
+    async def strike(
+        self, headers: dict[str, str] | None = None, **overrides: Any
+    ) -> httpx.Response:
         """POST a manual gong (fields overridable)."""
         return await self.client.post(
             "/api/v1/alerts",

@@ -8,6 +8,7 @@ from binhyen.notifications.channels.apprise_channel import AppriseChannel, Appri
 from binhyen.notifications.channels.base import Channel
 from binhyen.notifications.channels.email import EmailChannel, EmailConfig, Security
 from binhyen.notifications.channels.gateway import GatewayConfig, gateway_channel, load_profile
+from binhyen.notifications.channels.webhook import WebhookChannel, WebhookConfig
 from binhyen.notifications.channels.webpush import WebPushChannel, WebPushConfig
 from binhyen.notifications.settings import Settings
 
@@ -39,6 +40,12 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
                 **push,
             )
         )
+    found["webhook"] = WebhookChannel(
+        WebhookConfig(
+            timeout_seconds=settings.send_timeout_seconds,
+            allow_private=settings.allow_private_targets,
+        )
+    )
     schemes = settings.apprise_allowed_schemes
     found["apprise"] = AppriseChannel(
         AppriseConfig(**({"allowed_schemes": tuple(schemes)} if schemes else {}))

@@ -185,7 +185,7 @@ class DeliveryStore:
         self, delivery_id: str, *, owner: str, now: datetime, seconds: float
     ) -> Document | None:
         """Take a queued, due, unclaimed (or abandoned) delivery; count the attempt."""
-        return await self.collection.find_one_and_update(
+        found = await self.collection.find_one_and_update(
             {
                 "_id": delivery_id,
                 "status": "queued",
@@ -196,9 +196,11 @@ class DeliveryStore:
                 "$set": {"claimed_until": now + timedelta(seconds=seconds), "claimed_by": owner},
                 "$inc": {"attempts": 1},
             },
-            projection={OUTBOX: 0},
-            return_document=ReturnDocument.AFTER,
+            return_document=ReturnDocument.AFTER,  # (FerretDB 1.x takes no projection here)
         )
+        if found is not None:
+            found.pop(OUTBOX, None)
+        return found
 
     async def due_ids(self, now: datetime, limit: int) -> list[str]:
         """Queued deliveries that are due and not held by a live claim."""
