@@ -69,3 +69,9 @@ def notifications_settings(
         "sms_callback_secret": secrets.token_urlsafe(32),
     }
     return make_settings(Settings, database_suffix="_ntf", **tuned)
+
+
+@pytest.fixture(scope="session")
+def receivers() -> ModuleType:
+    """The test webhook receiver module (``receivers.webhook_receiver()``)."""
+    return load_helper("receivers.py")

@@ -175,6 +175,31 @@ async def resolve_public(
     return _checked(addresses, allow_private=allow_private)
 
 
+async def check_url_resolves(
+    url: str, *, allow_private: bool, field: str = "url", resolver: Resolver = system_resolver
+) -> None:
+    """``check_url``, then every address the host name resolves to (raised as 422 on ``field``).
+
+    At configuration time, so a name that points inside the network is refused when it is
+    given; the send checks again (the records may change), connecting to the checked address.
+    """
+    check_url(url, allow_private=allow_private, field=field)
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        await resolve_public(parsed.host, port, allow_private=allow_private, resolver=resolver)
+    except ForbiddenAddress as exc:
+        if str(exc) == "no_address":
+            raise Invalid("the URL's host name has no address", field=field) from None
+        raise Invalid(
+            "the URL's host name resolves to a private, loopback or reserved address; give a "
+            "public one",
+            field=field,
+        ) from None
+    except OSError:
+        raise Invalid("the URL's host name does not resolve", field=field) from None
+
+
 def _checked(addresses: list[IPAddress], *, allow_private: bool) -> list[IPAddress]:
     """The addresses, if all may be reached."""
     if not allow_private and not all(is_public(a) for a in addresses):

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from binhyen.kit.auth import Principal
 from binhyen.kit.problems import Invalid
-from binhyen.notifications.channels.egress import check_url
+from binhyen.notifications.channels.egress import check_url_resolves
 from binhyen.notifications.channels.webhook import new_secret
 from binhyen.notifications.service.common import Context, not_found, scoped_unit
 from binhyen.notifications.store.endpoints import Endpoint
@@ -18,7 +18,7 @@ async def create(
 ) -> Endpoint:
     """A new endpoint; its secret is returned now and never shown again."""
     path = await scoped_unit(ctx, unit_id, principal, "endpoints:write", read="policies:read")
-    check_url(url, allow_private=ctx.settings.allow_private_targets, field="url")
+    await check_url_resolves(url, allow_private=ctx.settings.allow_private_targets, field="url")
     endpoint = Endpoint(
         id=str(uuid.uuid4()),
         unit_id=unit_id,
