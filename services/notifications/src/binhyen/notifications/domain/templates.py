@@ -39,9 +39,9 @@ FIELDS: tuple[str, ...] = (
     "instruction",
     "reference",
 )
-# Rendered lengths, in characters: a headline fits a notification's title; a text fits three
-# SMS segments of Vietnamese (UCS-2, 67 characters each) with the link after it.
-LIMITS: dict[str, int] = {"headline": 160, "text": 300, "body": 4000, "instruction": 1000}
+# Rendered lengths, in characters: a headline fits a notification's title and CAP (140); a
+# text fits four SMS segments of Vietnamese (UCS-2, 67 characters each) with the link after it.
+LIMITS: dict[str, int] = {"headline": 140, "text": 300, "body": 4000, "instruction": 1000}
 
 _ENV = ImmutableSandboxedEnvironment(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False

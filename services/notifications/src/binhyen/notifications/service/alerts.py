@@ -158,7 +158,7 @@ async def _insert(
                 "language": LANG_TAGS.get(lang, lang),
                 "category": occ.cap.get("category")
                 or CAP_CATEGORY.get(occ.group or "other", "Safety"),
-                "event": occ.cap.get("event") or values["event"],
+                "event": occ.cap.get("event") or _group_label(occ, lang),
                 "urgency": occ.cap.get("urgency") or _urgency(occ.kind),
                 "severity": occ.cap.get("severity") or CAP_SEVERITY.get(occ.severity, "Moderate"),
                 "certainty": occ.cap.get("certainty") or _certainty(occ.kind),
@@ -166,7 +166,7 @@ async def _insert(
                 "description": description,
                 "instruction": instruction or None,
                 "expires": expires,
-                "area_desc": ", ".join(names) + (f", {commune}" if commune else ""),
+                "area_desc": _area(names, commune, lang),
             }
         )
     first, due = rules.first_wave(policy, now)
@@ -231,6 +231,25 @@ def _values(
         "instruction": "",
         "reference": alert_id[:8].upper(),
     }
+
+
+def _group_label(occ: Occurrence, lang: str) -> str:
+    """The CAP event: what kind of thing (short: Google wants under 35 characters)."""
+    group = GROUP_LABELS.get(occ.group or "other", GROUP_LABELS["other"])
+    return group.get(lang, group["vi"])
+
+
+AREA_MAX = 49  # Google wants areaDesc under 50 characters
+
+
+def _area(names: list[str], commune: str, lang: str) -> str:
+    """The CAP areaDesc: the hamlets and their commune, or how many when that is too long."""
+    full = ", ".join(names) + (f", {commune}" if commune else "")
+    if len(full) <= AREA_MAX:
+        return full
+    counted = f"{len(names)} thôn" if lang == "vi" else f"{len(names)} hamlets"
+    short = counted + (f", {commune}" if commune else "")
+    return short if len(short) <= AREA_MAX else counted
 
 
 def _public_description(lang: str, values: dict[str, str]) -> str:
