@@ -29,6 +29,9 @@ Controls (for tests; the sandbox listens on 127.0.0.1 only):
   "count": K, "delay": s}`` — the next K requests of that profile fail (or are slow);
 - ``GET /_inbox`` — ``{"messages": [...], "requests": {profile: n}}``; ``GET /`` — the same
   messages as a page, newest first;
+- ``--report-delivery SECONDS`` (``make run`` uses it): eSMS messages are reported delivered to
+  the request's ``CallbackUrl`` after SECONDS, as eSMS does; without it nothing is reported
+  unless a test asks;
 - ``POST /_report`` ``{"profile", "url", "secret", "provider_id", "our_id", "status"}`` — call
   ``url`` back with a delivery report shaped and signed as the provider does (eSMS: GET with the
   token in the query; SpeedSMS: JSON with an HMAC header; Zalo: JSON with X-ZEvent-Signature);
@@ -42,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import html
@@ -62,6 +66,7 @@ from urllib.parse import urlencode
 import httpx
 import uvicorn
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -104,6 +109,7 @@ class State:
     faults: dict[str, Fault] = field(default_factory=dict)
     captured: list[dict[str, Any]] = field(default_factory=list)
     next_tran: int = 100000
+    report_after: float | None = None  # seconds; None: no delivery report unless asked
 
 
 def _fault(state: State, profile: str) -> Fault | None:
@@ -165,7 +171,27 @@ async def esms_send(request: Request) -> Response:
     if request_id:
         state.answers[("esms", request_id)] = answer
     _record(state, "esms", phone, body.get("Content"), request_id, sms_id)
-    return JSONResponse(answer)
+    callback = body.get("CallbackUrl")
+    if state.report_after is None or not callback:
+        return JSONResponse(answer)
+    report = {
+        "SMSID": sms_id,
+        "RequestId": request_id or "",
+        "SendStatus": "5",  # delivered to the handset
+        "TypeId": "2",
+        "phonenumber": phone,
+    }
+    later = BackgroundTask(_esms_report_later, str(callback), report, state.report_after)
+    return JSONResponse(answer, background=later)
+
+
+async def _esms_report_later(url: str, report: dict[str, str], delay: float) -> None:
+    """Call the CallbackUrl back as eSMS does once the handset has the message (GET)."""
+    await asyncio.sleep(delay)  # a handset takes a moment; the sender records "sent" first
+    # Like a provider, the sandbox does not retry a report nobody took.
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+        with contextlib.suppress(httpx.HTTPError):
+            await client.get(url + ("&" if "?" in url else "?") + urlencode(report))
 
 
 async def speedsms_send(request: Request) -> Response:
@@ -375,6 +401,12 @@ def main() -> None:
     """Serve the sandbox on 127.0.0.1 (credentials from the environment; port 0 picks one)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--report-delivery",
+        type=float,
+        metavar="SECONDS",
+        help="eSMS: report each message delivered to its CallbackUrl after SECONDS",
+    )
     args = parser.parse_args()
     missing = [name for name in CREDENTIALS.values() if not os.environ.get(name)]
     if missing:
@@ -384,6 +416,7 @@ def main() -> None:
         esms_secret_key=os.environ[CREDENTIALS["secret_key"]],
         speedsms_token=os.environ[CREDENTIALS["speedsms_token"]],
         zalo_token=os.environ[CREDENTIALS["zalo_token"]],
+        report_after=args.report_delivery,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
