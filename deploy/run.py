@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets as random_secrets
 import shutil
 import signal
 import subprocess
@@ -26,13 +27,17 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import localservers  # noqa: E402
 import make_secrets  # noqa: E402
+import sms_sandbox  # noqa: E402
 
 from binhyen.incidents.demo import load_demo_at as load_incidents_demo_at  # noqa: E402
 from binhyen.kit.topics import create_topics, load_topics  # noqa: E402
+from binhyen.notifications.demo import describe as describe_drill  # noqa: E402
+from binhyen.notifications.demo import run_drill_at  # noqa: E402
 from binhyen.registry.__main__ import DEMO_PASSWORD  # noqa: E402
 from binhyen.registry.demo import DemoResult, load_demo_at  # noqa: E402
 
 SERVICES = {"registry": 8001, "incidents": 8002, "notifications": 8003}
+SMS_SANDBOX_PORT = 8009  # deploy/local/sms_sandbox.py: notifications' SMS provider here
 TOPICS_FILE = ROOT / "deploy" / "kafka" / "topics.json"
 # Local demo only: the registry creates this administrator at its first start; its password
 # is made at the first `make run` and kept with the other secrets (or set it before make run).
@@ -71,6 +76,41 @@ def service_env(name: str, port: int, *, kafka: str, mongodb: str, secrets: Path
     return env
 
 
+def sms_sandbox_env(credentials: dict[str, str], callback_secret: str) -> dict[str, str]:
+    """What points notifications at the local SMS sandbox (eSMS shape).
+
+    The credentials are made per run (the sandbox keeps nothing), so they travel by environment
+    to both processes instead of the secrets directory; `sms_secrets` is a JSON object, which a
+    `_FILE` variable cannot carry.
+    """
+    prefix = "BINHYEN_NOTIFICATIONS_"
+    path = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"  # the eSMS send API
+    wanted = {"api_key": credentials["api_key"], "secret_key": credentials["secret_key"]}
+    return {
+        prefix + "SMS_PROFILE": "esms",
+        prefix + "SMS_URL": f"http://127.0.0.1:{SMS_SANDBOX_PORT}{path}",
+        prefix + "SMS_SECRETS": json.dumps(wanted),
+        prefix + "SMS_SENDER": "BINHYEN",
+        prefix + "SMS_CALLBACK_SECRET": callback_secret,
+    }
+
+
+def start_sms_sandbox(credentials: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The SMS sandbox process; it reports each message delivered a second after taking it."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "deploy" / "local" / "sms_sandbox.py"),
+            "--port",
+            str(SMS_SANDBOX_PORT),
+            "--report-delivery",
+            "1",
+        ],
+        env=os.environ | sms_sandbox.sandbox_env(credentials),
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def docker_answers() -> bool:
     """True when a Docker engine answers (not just the client being installed)."""
     if shutil.which("docker") is None:
@@ -95,14 +135,20 @@ def http(method: str, url: str, body: dict[str, Any] | None = None, **headers: s
         return json.loads(response.read() or b"null")
 
 
-def wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    """Wait until the service answers /readyz, or fail with its exit code."""
+def wait_ready(
+    name: str,
+    port: int,
+    proc: subprocess.Popen[bytes],
+    timeout: float = 90,
+    path: str = "/readyz",
+) -> None:
+    """Wait until the service answers ``path`` (/readyz), or fail with its exit code."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"{name} exited with code {proc.returncode}; see its log above")
         try:
-            http("GET", f"http://127.0.0.1:{port}/readyz")
+            http("GET", f"http://127.0.0.1:{port}{path}")
             return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.3)
@@ -144,10 +190,19 @@ def run_local() -> int:
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     try:
+        sms_credentials = {
+            name: random_secrets.token_urlsafe(24)
+            for name in ("api_key", "secret_key", "speedsms_token", "zalo_token")
+        }
+        procs["sms-sandbox"] = start_sms_sandbox(sms_credentials)
+        wait_ready("sms-sandbox", SMS_SANDBOX_PORT, procs["sms-sandbox"], path="/_inbox")
+        sms = sms_sandbox_env(sms_credentials, random_secrets.token_urlsafe(32))
         for name, port in SERVICES.items():
             env = os.environ | service_env(
                 name, port, kafka=kafka.address, mongodb=ferretdb.address, secrets=secrets
             )
+            if name == "notifications":
+                env |= sms
             procs[name] = subprocess.Popen([sys.executable, "-m", f"binhyen.{name}"], env=env)
         for name, port in SERVICES.items():
             wait_ready(name, port, procs[name])
@@ -172,8 +227,15 @@ def run_local() -> int:
             "demo incidents: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
             file=sys.stderr,
         )
-        # TODO(notifications demo): load the notifications demo data here once
-        # `python -m binhyen.notifications demo` exists (binhyen.notifications.demo), as above.
+        print("striking the drill gong in Tân Thành …", file=sys.stderr, flush=True)
+        drill = asyncio.run(
+            run_drill_at(
+                f"http://127.0.0.1:{SERVICES['notifications']}",
+                f"http://127.0.0.1:{SERVICES['registry']}",
+                password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+            )
+        )
+        print(describe_drill(drill), file=sys.stderr)
         shown = password if make_secrets.ADMIN_PASSWORD in made else None
         print_urls(kafka.address, ferretdb.address, result, secrets, shown)
         while all(proc.poll() is None for proc in procs.values()):
@@ -209,6 +271,7 @@ Bình Yên is running (Ctrl-C stops everything this command started).
   registry       {registry}/docs
   incidents      {incidents}/docs
   notifications  {notifications}/docs
+  SMS sandbox    http://127.0.0.1:{SMS_SANDBOX_PORT}/  (what notifications "sent"; no phone gets it)
   Kafka          {kafka}
   MongoDB        {mongodb}  (FerretDB)
 
@@ -230,6 +293,10 @@ Incidents in Kỳ Nam (filter, search without diacritics, GeoJSON for maps):
   curl -s "{incidents}/api/v1/incidents?q=ma+tuy" -H "Authorization: Bearer $TOKEN"
   curl -s {incidents}/api/v1/incidents/map -H "Authorization: Bearer $TOKEN"
   curl -s {incidents}/open311/v2/services.json
+
+The drill gong struck in Tân Thành (log in as tan-thanh to read the report with names):
+  curl -s "{notifications}/api/v1/alerts?unit_id={ids["tan-thanh"]}" \\
+    -H "Authorization: Bearer $TOKEN"
 """,
         flush=True,
     )

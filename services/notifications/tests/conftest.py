@@ -43,8 +43,9 @@ def gateway_credentials() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def fake_gateway(gateway_credentials: dict[str, str]) -> Iterator[Any]:
-    """The fake SMS/ZNS provider process (eSMS, SpeedSMS, Zalo ZNS shapes)."""
-    gateway = load_helper("fakes/sms_gateway.py").FakeGateway(gateway_credentials).start()
+    """The SMS sandbox process (deploy/local: eSMS, SpeedSMS, Zalo ZNS shapes)."""
+    sandbox = load_helper(str(HERE.parents[2] / "deploy" / "local" / "sms_sandbox.py"))
+    gateway = sandbox.FakeGateway(gateway_credentials).start()
     yield gateway
     gateway.stop()
 

@@ -37,7 +37,7 @@ CALLBACK_SECRET = secrets.token_urlsafe(32)
 
 
 def _load_fake() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "fakes" / "sms_gateway.py"
+    path = Path(__file__).resolve().parents[4] / "deploy" / "local" / "sms_sandbox.py"
     spec = importlib.util.spec_from_file_location("notifications_fake_sms_gateway", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -1,10 +1,18 @@
-"""A fake SMS/ZNS provider: eSMS, SpeedSMS and Zalo ZNS request/response shapes, one process.
+"""SMS sandbox: a local stand-in for SMS/ZNS providers (eSMS, SpeedSMS, Zalo ZNS), one process.
 
-Run it: ``python services/notifications/tests/fakes/sms_gateway.py --port 0`` (it prints
-``LISTENING <port>`` once it accepts connections), or start it from a test with
-:class:`FakeGateway`. It is written from the providers' documentation (see the module docstring
-of ``binhyen.notifications.channels.gateway``), independently of the channel's code, so a
-channel bug does not cancel out in the fake; it imports nothing from the service.
+What Mailpit is for e-mail, this is for SMS: it accepts messages in the providers' documented
+request shapes, answers as they do, and keeps what it was sent in memory so a developer can read
+it (``GET /`` for people, ``GET /_inbox`` as JSON). Nothing leaves the machine and nothing reaches
+a phone. ``make run`` points notifications at it; the tests start it too (:class:`FakeGateway`).
+It is not a provider and not for production: to send real SMS, configure a real provider
+(services/notifications/README.md).
+
+Run it: ``python deploy/local/sms_sandbox.py --port 0`` (it prints ``LISTENING <port>`` once it
+accepts connections) with the credentials it is to expect in ``SMS_SANDBOX_ESMS_API_KEY``,
+``SMS_SANDBOX_ESMS_SECRET_KEY``, ``SMS_SANDBOX_SPEEDSMS_TOKEN`` and ``SMS_SANDBOX_ZALO_TOKEN``.
+It is written from the providers' documentation (see the module docstring of
+``binhyen.notifications.channels.gateway``), independently of the channel's code, so a channel
+bug does not cancel out here; it imports nothing from the service.
 
 Provider paths (auth checked, phone format checked, our id deduplicated where the provider
 has a field for it — a repeat answers as the provider does and is not a new message):
@@ -15,17 +23,21 @@ has a field for it — a repeat answers as the provider does and is not a new me
 - ``POST /message/template`` — Zalo ZNS (``access_token`` header; a repeated ``tracking_id``
   answers the first answer again).
 
-Test controls:
+Controls (for tests; the sandbox listens on 127.0.0.1 only):
 
 - ``POST /_faults`` ``{"profile", "mode": "http_503" | "retryable" | "permanent" | "slow",
   "count": K, "delay": s}`` — the next K requests of that profile fail (or are slow);
-- ``GET /_inbox`` — ``{"messages": [...], "requests": {profile: n}}``;
+- ``GET /_inbox`` — ``{"messages": [...], "requests": {profile: n}}``; ``GET /`` — the same
+  messages as a page, newest first;
+- ``--report-delivery SECONDS`` (``make run`` uses it): eSMS messages are reported delivered to
+  the request's ``CallbackUrl`` after SECONDS, as eSMS does; without it nothing is reported
+  unless a test asks;
 - ``POST /_report`` ``{"profile", "url", "secret", "provider_id", "our_id", "status"}`` — call
   ``url`` back with a delivery report shaped and signed as the provider does (eSMS: GET with the
   token in the query; SpeedSMS: JSON with an HMAC header; Zalo: JSON with X-ZEvent-Signature);
 - ``POST /_inbound`` ``{"profile": "speedsms", "url", "secret", "phone", "text"}`` — an SMS reply;
 - ``/_capture/<anything>`` (any method) records the request; ``GET /_captured`` lists them, so
-  a test can aim the callbacks at the fake itself and read exactly what was sent.
+  a test can aim the callbacks at the sandbox itself and read exactly what was sent.
 """
 
 from __future__ import annotations
@@ -33,8 +45,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
+import html
 import json
 import os
 import re
@@ -52,11 +66,24 @@ from urllib.parse import urlencode
 import httpx
 import uvicorn
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 ZALO_APP_ID = "4318206420117430431"
+# Which environment variable carries which credential (names as the tests key them).
+CREDENTIALS = {
+    "api_key": "SMS_SANDBOX_ESMS_API_KEY",
+    "secret_key": "SMS_SANDBOX_ESMS_SECRET_KEY",
+    "speedsms_token": "SMS_SANDBOX_SPEEDSMS_TOKEN",
+    "zalo_token": "SMS_SANDBOX_ZALO_TOKEN",
+}
+
+
+def sandbox_env(credentials: dict[str, str]) -> dict[str, str]:
+    """The environment that gives the sandbox process its credentials."""
+    return {variable: credentials[name] for name, variable in CREDENTIALS.items()}
 
 
 @dataclass
@@ -70,7 +97,7 @@ class Fault:
 
 @dataclass
 class State:
-    """Everything the fake remembers."""
+    """Everything the sandbox remembers."""
 
     esms_api_key: str
     esms_secret_key: str
@@ -82,6 +109,7 @@ class State:
     faults: dict[str, Fault] = field(default_factory=dict)
     captured: list[dict[str, Any]] = field(default_factory=list)
     next_tran: int = 100000
+    report_after: float | None = None  # seconds; None: no delivery report unless asked
 
 
 def _fault(state: State, profile: str) -> Fault | None:
@@ -143,7 +171,27 @@ async def esms_send(request: Request) -> Response:
     if request_id:
         state.answers[("esms", request_id)] = answer
     _record(state, "esms", phone, body.get("Content"), request_id, sms_id)
-    return JSONResponse(answer)
+    callback = body.get("CallbackUrl")
+    if state.report_after is None or not callback:
+        return JSONResponse(answer)
+    report = {
+        "SMSID": sms_id,
+        "RequestId": request_id or "",
+        "SendStatus": "5",  # delivered to the handset
+        "TypeId": "2",
+        "phonenumber": phone,
+    }
+    later = BackgroundTask(_esms_report_later, str(callback), report, state.report_after)
+    return JSONResponse(answer, background=later)
+
+
+async def _esms_report_later(url: str, report: dict[str, str], delay: float) -> None:
+    """Call the CallbackUrl back as eSMS does once the handset has the message (GET)."""
+    await asyncio.sleep(delay)  # a handset takes a moment; the sender records "sent" first
+    # Like a provider, the sandbox does not retry a report nobody took.
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+        with contextlib.suppress(httpx.HTTPError):
+            await client.get(url + ("&" if "?" in url else "?") + urlencode(report))
 
 
 async def speedsms_send(request: Request) -> Response:
@@ -209,8 +257,27 @@ async def set_fault(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def page(request: Request) -> Response:
+    """The messages as a small page for people, newest first (no script, no external files)."""
+    state: State = request.app.state.fake
+    rows = "".join(
+        f"<tr><td>{html.escape(m['profile'])}</td><td>{html.escape(str(m['phone']))}</td>"
+        f"<td>{html.escape(str(m['content']))}</td></tr>"
+        for m in reversed(state.messages)
+    )
+    body = (
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>SMS sandbox</title>'
+        "<style>td{border-top:1px solid #ccc;padding:4px;vertical-align:top;"
+        "white-space:pre-wrap}</style>"
+        f"<h1>SMS sandbox: {len(state.messages)} message(s)</h1>"
+        "<p>Messages sent to this local stand-in; none reached a phone.</p>"
+        f"<table><tr><th>provider</th><th>to</th><th>text</th></tr>{rows}</table>"
+    )
+    return HTMLResponse(body)
+
+
 async def inbox(request: Request) -> Response:
-    """What the fake accepted as messages, and how many requests each profile saw."""
+    """What the sandbox accepted as messages, and how many requests each profile saw."""
     state: State = request.app.state.fake
     return JSONResponse({"messages": state.messages, "requests": state.requests})
 
@@ -286,7 +353,7 @@ async def send_inbound(request: Request) -> Response:
 
 
 async def capture(request: Request) -> Response:
-    """Record any request (a callback aimed at the fake itself)."""
+    """Record any request (a callback aimed at the sandbox itself)."""
     state: State = request.app.state.fake
     body = await request.body()
     state.captured.append(
@@ -307,7 +374,7 @@ async def captured(request: Request) -> Response:
 
 
 def create_app(state: State) -> Starlette:
-    """The fake provider as an ASGI app."""
+    """The sandbox as an ASGI app."""
     app = Starlette(
         routes=[
             Route(
@@ -318,6 +385,7 @@ def create_app(state: State) -> Starlette:
             Route("/index.php/sms/send", speedsms_send, methods=["POST"]),
             Route("/message/template", zalo_send, methods=["POST"]),
             Route("/_faults", set_fault, methods=["POST"]),
+            Route("/", page, methods=["GET"]),
             Route("/_inbox", inbox, methods=["GET"]),
             Route("/_report", send_report, methods=["POST"]),
             Route("/_inbound", send_inbound, methods=["POST"]),
@@ -330,19 +398,25 @@ def create_app(state: State) -> Starlette:
 
 
 def main() -> None:
-    """Serve the fake on 127.0.0.1 (credentials from the environment; port 0 picks one)."""
+    """Serve the sandbox on 127.0.0.1 (credentials from the environment; port 0 picks one)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--report-delivery",
+        type=float,
+        metavar="SECONDS",
+        help="eSMS: report each message delivered to its CallbackUrl after SECONDS",
+    )
     args = parser.parse_args()
-    names = ("FAKE_ESMS_API_KEY", "FAKE_ESMS_SECRET_KEY", "FAKE_SPEEDSMS_TOKEN", "FAKE_ZALO_TOKEN")
-    missing = [name for name in names if not os.environ.get(name)]
+    missing = [name for name in CREDENTIALS.values() if not os.environ.get(name)]
     if missing:
-        parser.error(f"set the credentials the fake expects: {', '.join(missing)}")
+        parser.error(f"set the credentials the sandbox expects: {', '.join(missing)}")
     state = State(
-        esms_api_key=os.environ["FAKE_ESMS_API_KEY"],
-        esms_secret_key=os.environ["FAKE_ESMS_SECRET_KEY"],
-        speedsms_token=os.environ["FAKE_SPEEDSMS_TOKEN"],
-        zalo_token=os.environ["FAKE_ZALO_TOKEN"],
+        esms_api_key=os.environ[CREDENTIALS["api_key"]],
+        esms_secret_key=os.environ[CREDENTIALS["secret_key"]],
+        speedsms_token=os.environ[CREDENTIALS["speedsms_token"]],
+        zalo_token=os.environ[CREDENTIALS["zalo_token"]],
+        report_after=args.report_delivery,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -357,7 +431,7 @@ def main() -> None:
 
 
 class FakeGateway:
-    """The fake as a subprocess of the test: started on a free port, waited for, stopped."""
+    """The sandbox as a subprocess of a test: started on a free port, waited for, stopped."""
 
     def __init__(self, credentials: dict[str, str]) -> None:
         self.credentials = credentials
@@ -366,12 +440,7 @@ class FakeGateway:
 
     def start(self, timeout: float = 20.0) -> FakeGateway:
         """Start the process and wait until it answers (fail at the deadline)."""
-        env = os.environ | {
-            "FAKE_ESMS_API_KEY": self.credentials["api_key"],
-            "FAKE_ESMS_SECRET_KEY": self.credentials["secret_key"],
-            "FAKE_SPEEDSMS_TOKEN": self.credentials["speedsms_token"],
-            "FAKE_ZALO_TOKEN": self.credentials["zalo_token"],
-        }
+        env = os.environ | sandbox_env(self.credentials)
         self._proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--port", "0"],
             stdout=subprocess.PIPE,
@@ -384,7 +453,7 @@ class FakeGateway:
         line = self._proc.stdout.readline().decode() if ready else ""
         if not line.startswith("LISTENING "):
             self.stop()
-            raise RuntimeError("the fake SMS gateway did not start")
+            raise RuntimeError("the SMS sandbox did not start")
         self.base_url = f"http://127.0.0.1:{int(line.split()[1])}"
         while time.monotonic() < deadline:
             try:
@@ -397,7 +466,7 @@ class FakeGateway:
                 pass
             time.sleep(0.05)  # polling a condition with a deadline
         self.stop()
-        raise RuntimeError("the fake SMS gateway does not answer")
+        raise RuntimeError("the SMS sandbox does not answer")
 
     def stop(self) -> None:
         """Stop the process."""
@@ -411,7 +480,7 @@ class FakeGateway:
         self._proc = None
 
     def url(self, path: str) -> str:
-        """An absolute URL on the fake."""
+        """An absolute URL on the sandbox."""
         return self.base_url + path
 
     def inbox(self) -> dict[str, Any]:
@@ -435,14 +504,14 @@ class FakeGateway:
         httpx.post(self.url("/_faults"), json=spec, trust_env=False).raise_for_status()
 
     def post(self, path: str, spec: dict[str, Any]) -> dict[str, Any]:
-        """Ask the fake to call back (``/_report`` or ``/_inbound``)."""
+        """Ask the sandbox to call back (``/_report`` or ``/_inbound``)."""
         response = httpx.post(self.url(path), json=spec, timeout=10, trust_env=False)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
 
     def captured(self) -> list[dict[str, Any]]:
-        """Callbacks the fake received at ``/_capture/...``."""
+        """Callbacks the sandbox received at ``/_capture/...``."""
         result: list[dict[str, Any]] = httpx.get(self.url("/_captured"), trust_env=False).json()
         return result
 
