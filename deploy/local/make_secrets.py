@@ -22,12 +22,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 TIP_SECRET = "incidents-tip-secret"  # noqa: S105 (file names, here and below)
 TIP_SECRET_PREVIOUS = "incidents-tip-secret-previous"  # noqa: S105
 LINK_SECRET = "notifications-link-secret"  # noqa: S105 (signs acknowledgement links)
 LINK_SECRET_PREVIOUS = "notifications-link-secret-previous"  # noqa: S105
+VAPID_KEY = "notifications-vapid-private-key.pem"  # Web Push (VAPID) signing key
+SMS_CALLBACK_SECRET = "notifications-sms-callback-secret"  # noqa: S105 (checks reports)
+# Provider credentials the operator writes in (empty until then: that channel stays off).
+SMS_CREDENTIALS = "notifications-sms-credentials.json"
+ZNS_CREDENTIALS = "notifications-zns-credentials.json"
+ZNS_CALLBACK_SECRET = "notifications-zns-oa-secret-key"  # noqa: S105 (Zalo gives it)
+SMTP_PASSWORD = "notifications-smtp-password"  # noqa: S105
 SIGNING_KEY = "registry-signing-key.pem"
 SIGNING_KEY_PREVIOUS = "registry-signing-key-previous.pem"
 ADMIN_PASSWORD = "registry-bootstrap-admin-password"  # noqa: S105
@@ -39,6 +46,12 @@ FILE_OF = {
     "BINHYEN_INCIDENTS_TIP_SECRET_PREVIOUS": TIP_SECRET_PREVIOUS,
     "BINHYEN_NOTIFICATIONS_LINK_SECRET": LINK_SECRET,
     "BINHYEN_NOTIFICATIONS_LINK_SECRET_PREVIOUS": LINK_SECRET_PREVIOUS,
+    "BINHYEN_NOTIFICATIONS_VAPID_PRIVATE_KEY": VAPID_KEY,
+    "BINHYEN_NOTIFICATIONS_SMS_CALLBACK_SECRET": SMS_CALLBACK_SECRET,
+    "BINHYEN_NOTIFICATIONS_SMS_SECRETS": SMS_CREDENTIALS,
+    "BINHYEN_NOTIFICATIONS_ZNS_SECRETS": ZNS_CREDENTIALS,
+    "BINHYEN_NOTIFICATIONS_ZNS_CALLBACK_SECRET": ZNS_CALLBACK_SECRET,
+    "BINHYEN_NOTIFICATIONS_SMTP_PASSWORD": SMTP_PASSWORD,
     "BINHYEN_REGISTRY_SIGNING_KEY_PEM": SIGNING_KEY,
     "BINHYEN_REGISTRY_SIGNING_KEY_PREVIOUS_PEM": SIGNING_KEY_PREVIOUS,
     "BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
@@ -51,6 +64,15 @@ ROTATED = {
     LINK_SECRET: LINK_SECRET_PREVIOUS,
     SIGNING_KEY: SIGNING_KEY_PREVIOUS,
 }
+
+
+def _vapid_key() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 def _signing_key() -> str:
@@ -67,6 +89,12 @@ MAKERS: dict[str, Callable[[], str]] = {
     TIP_SECRET_PREVIOUS: lambda: "",
     LINK_SECRET: lambda: secrets.token_urlsafe(32),
     LINK_SECRET_PREVIOUS: lambda: "",
+    VAPID_KEY: _vapid_key,
+    SMS_CALLBACK_SECRET: lambda: secrets.token_urlsafe(32),
+    SMS_CREDENTIALS: lambda: "",
+    ZNS_CREDENTIALS: lambda: "",
+    ZNS_CALLBACK_SECRET: lambda: "",
+    SMTP_PASSWORD: lambda: "",
     SIGNING_KEY: _signing_key,
     SIGNING_KEY_PREVIOUS: lambda: "",
     ADMIN_PASSWORD: lambda: secrets.token_urlsafe(18),

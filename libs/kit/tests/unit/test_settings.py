@@ -17,6 +17,7 @@ class Example(ServiceSettings):
     mongodb_database: str = "example"
     consumer_group: str = "example"
     secret: SecretStr | None = Field(None)
+    credentials: dict[str, SecretStr] = Field(default_factory=dict)
 
 
 def test_a_secret_is_read_from_the_file_its_file_variable_names(
@@ -55,3 +56,19 @@ def test_an_empty_file_counts_as_unset(tmp_path: Path, monkeypatch: pytest.Monke
     path.write_text("\n")
     monkeypatch.setenv("BINHYEN_EXAMPLE_SECRET_FILE", str(path))
     assert Example().secret is None
+
+
+def test_a_dict_of_secrets_is_read_from_a_json_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "credentials.json"
+    path.write_text('{"api_key": "k-1", "secret_key": "s-2"}\n')
+    monkeypatch.setenv("BINHYEN_EXAMPLE_CREDENTIALS_FILE", str(path))
+    found = Example().credentials
+    assert {k: v.get_secret_value() for k, v in found.items()} == {
+        "api_key": "k-1",
+        "secret_key": "s-2",
+    }
+    path.write_text("api_key=k-1")
+    with pytest.raises((ValueError, ValidationError), match="BINHYEN_EXAMPLE_CREDENTIALS_FILE"):
+        Example()

@@ -42,6 +42,7 @@ async def test_a_drill_reaches_every_consenting_resident_once_and_counts_answers
             return by_phone
 
         wanted = {national(p) for p in CONSENTING}
+
         async def everyone() -> bool:
             return wanted <= set(await sent_to())
 

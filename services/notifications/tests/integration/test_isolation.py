@@ -19,7 +19,7 @@ GONG_POLICY: dict[str, Any] = {
 }
 FAST = 19
 STRIKES = 5
-SLOW_SECONDS = 5.0
+SLOW_SECONDS = 15.0  # far beyond what the fast deliveries need, even on a busy machine
 
 
 async def test_a_slow_endpoint_does_not_delay_the_others(

@@ -38,7 +38,7 @@ class FileVariables(PydanticBaseSettingsSource):
         prefix = str(self.config.get("env_prefix", ""))
         environ = {name.upper(): value for name, value in os.environ.items()}
         values: dict[str, Any] = {}
-        for name in self.settings_cls.model_fields:
+        for name, field in self.settings_cls.model_fields.items():
             variable = f"{prefix}{name}_FILE".upper()
             path = environ.get(variable)
             if not path:
@@ -47,7 +47,14 @@ class FileVariables(PydanticBaseSettingsSource):
                 content = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
                 raise SettingsError(f"{variable}: cannot read {path} ({exc.strerror})") from exc
-            if content.strip():
+            if not content.strip():
+                continue
+            if self.field_is_complex(field):  # a dict or a list: JSON, as in a variable
+                try:
+                    values[name] = self.decode_complex_value(name, field, content)
+                except ValueError as exc:
+                    raise SettingsError(f"{variable}: {path} does not hold JSON") from exc
+            else:
                 values[name] = content
         return values
 

@@ -86,15 +86,19 @@ class Settings(ServiceSettings):
     )
     smtp_username: str | None = Field(None, description="SMTP AUTH user (no AUTH when unset).")
     smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password.")
-    smtp_from_address: str = Field("binhyen@localhost", description="The sender address.")
+    smtp_from_address: str | None = Field(
+        None, description="The sender address (required with SMTP_HOST)."
+    )
     smtp_from_name: str = Field("Bình Yên", description="The sender's display name.")
     smtp_validate_certs: bool = Field(True, description="Check the server's TLS certificate.")
     # Web Push (off while VAPID_PRIVATE_KEY is unset).
     vapid_private_key: SecretStr | None = Field(
         None, description="VAPID private key (base64url or PEM); Web Push is off when unset."
     )
-    vapid_subject: str = Field(
-        "mailto:binhyen@localhost", description="VAPID contact: mailto: or https: URL."
+    vapid_subject: str | None = Field(
+        None,
+        description="VAPID contact, mailto: or https: (default: mailto: the SMTP sender, else "
+        "the https PUBLIC_URL, else mailto: the CAP sender).",
     )
     push_hosts: list[str] | None = Field(
         None, description="Push services accepted (default: FCM, Mozilla, Windows, Apple)."
@@ -156,6 +160,8 @@ class Settings(ServiceSettings):
                 raise ValueError(
                     f"BINHYEN_NOTIFICATIONS_{name} needs at least {MIN_SECRET} characters"
                 )
+        if self.smtp_host and not self.smtp_from_address:
+            raise ValueError("set BINHYEN_NOTIFICATIONS_SMTP_FROM_ADDRESS with SMTP_HOST")
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise ValueError("BINHYEN_NOTIFICATIONS_PUBLIC_URL must be an http(s) URL")
         return self
@@ -167,6 +173,15 @@ class Settings(ServiceSettings):
         previous = self.link_secret_previous
         current = self.link_secret.get_secret_value()
         return (current,) + ((previous.get_secret_value(),) if previous else ())
+
+    def push_subject(self) -> str:
+        """Who push services may contact about our pushes (VAPID ``sub``)."""
+        if self.vapid_subject:
+            return self.vapid_subject
+        if self.smtp_from_address:
+            return f"mailto:{self.smtp_from_address}"
+        base = self.base_url()
+        return base if base.startswith("https://") else f"mailto:{self.cap_sender}"
 
     def base_url(self) -> str:
         """Where residents reach this service (acknowledgement links)."""

@@ -24,7 +24,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
                 security=Security(settings.smtp_security),
                 username=settings.smtp_username,
                 password=settings.smtp_password,
-                from_address=settings.smtp_from_address,
+                from_address=settings.smtp_from_address or "",
                 from_name=settings.smtp_from_name,
                 timeout_seconds=settings.send_timeout_seconds,
                 validate_certs=settings.smtp_validate_certs,
@@ -35,7 +35,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         found["push"] = WebPushChannel(
             WebPushConfig(
                 vapid_private_key=settings.vapid_private_key,
-                vapid_subject=settings.vapid_subject,
+                vapid_subject=settings.push_subject(),
                 timeout_seconds=settings.send_timeout_seconds,
                 **push,
             )
