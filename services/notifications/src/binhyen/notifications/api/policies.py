@@ -87,6 +87,13 @@ class PolicyBody(BaseModel):
     )
     critical_from: Severity = Field("high", description="From this severity: passes quiet hours.")
     expires_after_seconds: int = Field(86400, ge=300, le=30 * 86400)
+    throttle_per_hour: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Below the critical severity, past this many alerts in an hour a person "
+        "gets one digest at the end of the hour; 0: no limit.",
+    )
     active: bool = True
 
     def policy(self) -> rules.Policy:
@@ -121,6 +128,7 @@ class PolicyBody(BaseModel):
             remind_after_seconds=self.remind_after_seconds,
             critical_from=self.critical_from,
             expires_after_seconds=self.expires_after_seconds,
+            throttle_per_hour=self.throttle_per_hour,
             active=self.active,
         )
 
@@ -175,6 +183,7 @@ class PolicyRead(PolicyBody):
             remind_after_seconds=p.remind_after_seconds,
             critical_from=p.critical_from,
             expires_after_seconds=p.expires_after_seconds,
+            throttle_per_hour=p.throttle_per_hour,
             active=p.active,
         )
 

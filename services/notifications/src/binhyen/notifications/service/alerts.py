@@ -438,6 +438,8 @@ async def _fan_out(ctx: Context, alert: Document, wave_name: str) -> int:
                      r.language, list(r.chain), quiet=r.quiet, now=now)
         for r in recipients
     ]  # fmt: skip
+    if policy.throttle_per_hour > 0 and not alert.get("critical") and wave_name != "cancel":
+        await _throttle(ctx, alert["_id"], docs, policy.throttle_per_hour, now)
     added = await ctx.stores.deliveries.add(docs)
     fresh = set(added)
     ctx.doors.dispatch([(d["_id"], d["target_key"]) for d in docs if d["_id"] in fresh])
@@ -492,6 +494,23 @@ def delivery_doc(
     }
     doc["_outbox"] = [delivery_event(ctx, doc, now)]
     return doc
+
+
+async def _throttle(
+    ctx: Context, alert_id: str, docs: list[Document], limit: int, now: datetime
+) -> None:
+    """Past ``limit`` low-severity alerts in an hour, a person gets one digest at the hour's end.
+
+    Their deliveries wait (``digest``) until the hour ends; the dispatcher then sends one
+    message listing every waiting alert over that channel (service.dispatch).
+    """
+    window = now.replace(minute=0, second=0, microsecond=0)
+    for doc in docs:
+        if doc["kind"] == "endpoint":
+            continue  # a system takes every alert
+        if await ctx.stores.throttle.count(doc["rkey"], alert_id, window) > limit:
+            doc["digest"] = True
+            doc["due_at"] = max(doc["due_at"], window + timedelta(hours=1))
 
 
 def chain_doc(chain: Any) -> list[Document]:

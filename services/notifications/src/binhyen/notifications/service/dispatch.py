@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -162,6 +163,9 @@ class Dispatcher:
             await self._record(delivery, "failed", error_code="target_gone")
             await self._fall_back(delivery, now, reason="target_gone")
             return
+        digested = await self._digest(delivery, now) if delivery.get("digest") else []
+        if digested:
+            message = await self._digest_message(message, delivery, digested)
         try:
             result = await asyncio.wait_for(
                 channel.send(message), ctx.settings.send_timeout_seconds + 1
@@ -169,6 +173,53 @@ class Dispatcher:
         except TimeoutError:
             result = Result(Outcome.RETRY, error_code="timeout")
         await self._outcome(delivery, result)
+        for other in digested:
+            if result.outcome in (Outcome.SENT, Outcome.DELIVERED):
+                status = "sent" if result.outcome == Outcome.SENT else "delivered"
+                await self._record(other, status, extra={"digested_into": delivery["_id"]})
+            else:  # back in the queue with the others; the next digest takes it
+                await self._record(other, "queued", extra={"claimed_until": None})
+
+    async def _digest(self, delivery: Document, now: datetime) -> list[Document]:
+        """The recipient's other waiting digest deliveries over this channel, claimed."""
+        ctx = self.ctx
+        found = ctx.stores.deliveries.collection.find(
+            {"status": "queued", "digest": True, "rkey": delivery["rkey"],
+             "channel": delivery["channel"], "due_at": {"$lte": now}},
+            {"_id": 1},
+        ).limit(50)  # fmt: skip
+        others = [d["_id"] async for d in found if d["_id"] != delivery["_id"]]
+        claimed = []
+        for other_id in others:
+            other = await ctx.stores.deliveries.claim(
+                other_id, owner=ctx.owner, now=now, seconds=ctx.settings.dispatch_claim_seconds
+            )
+            if other is not None:
+                claimed.append(other)
+        return claimed
+
+    async def _digest_message(
+        self, message: Message, delivery: Document, others: list[Document]
+    ) -> Message:
+        """One message for several low-severity alerts: each headline, one link."""
+        headlines = [message.subject]
+        for other in others:
+            alert = await self._alert(other["alert_id"])
+            if alert is not None:
+                headlines.append(alert_cases.texts_for(alert, message.language)["headline"])
+        vi = message.language == "vi"
+        title = f"Tổng hợp {len(headlines)} tin báo" if vi else f"{len(headlines)} alerts in brief"
+        listing = "; ".join(headlines)
+        link = f" {message.ack_url}" if message.ack_url else ""
+        text = f"{title}: {listing}"
+        if delivery["channel"] == "sms" and len(text) + len(link) > SMS_CHARACTERS:
+            text = text[: SMS_CHARACTERS - len(link) - 1].rstrip() + "…"
+        return replace(
+            message,
+            subject=title,
+            text=text + link,
+            body=f"{title}:\n- " + "\n- ".join(headlines) + link,
+        )
 
     async def _message(self, delivery: Document, alert: Document) -> Message | None:
         ctx = self.ctx

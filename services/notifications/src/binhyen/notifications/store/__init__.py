@@ -12,6 +12,7 @@ from binhyen.notifications.store.contacts import PreferenceStore, PushStore, Sta
 from binhyen.notifications.store.endpoints import EndpointStore
 from binhyen.notifications.store.policies import PolicyStore
 from binhyen.notifications.store.replicas import ResidentStore, TeamStore, UnitStore
+from binhyen.notifications.store.throttle import ThrottleStore
 
 Document = dict[str, Any]
 
@@ -32,6 +33,7 @@ class Stores:
     alerts: AlertStore
     recipients: RecipientStore
     deliveries: DeliveryStore
+    throttle: ThrottleStore
 
     @classmethod
     def of(cls, db: AsyncDatabase[Document]) -> Stores:
@@ -49,6 +51,7 @@ class Stores:
             alerts=AlertStore(db),
             recipients=RecipientStore(db),
             deliveries=DeliveryStore(db),
+            throttle=ThrottleStore(db),
         )
 
     async def create_indexes(self) -> None:
