@@ -32,6 +32,8 @@ from binhyen.kit.settings import ServiceSettings
 from binhyen.kit.testing import TestIssuer
 from binhyen.kit.testing.servers import Servers
 from binhyen.kit.testing.settings import settings_for
+from binhyen.notifications.app import create_app as create_notifications
+from binhyen.notifications.settings import Settings as NotificationsSettings
 from binhyen.registry.app import create_app as create_registry
 from binhyen.registry.settings import Settings as RegistrySettings
 
@@ -119,6 +121,11 @@ def registry(servers: Servers, issuer: TestIssuer) -> Iterator[Running]:
     yield from _running(servers, issuer, RegistrySettings, create_registry)
 
 
+@pytest.fixture(scope="module")
+def notifications(servers: Servers, issuer: TestIssuer) -> Iterator[Running]:
+    yield from _running(servers, issuer, NotificationsSettings, create_notifications)
+
+
 def _all_checks() -> list[Any]:
     load_all_checks()
     return list(CHECKS.get_all())
@@ -159,4 +166,9 @@ def test_incidents_answers_as_documented(incidents: Running) -> None:
 
 def test_registry_answers_as_documented(registry: Running) -> None:
     failures = _fuzz(registry)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_notifications_answers_as_documented(notifications: Running) -> None:
+    failures = _fuzz(notifications)
     assert not failures, "\n\n".join(failures)
