@@ -7,6 +7,7 @@ document does not declare, no input the document forbids accepted.
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
@@ -103,9 +104,12 @@ def _running(
     issuer: TestIssuer,
     kind: type[ServiceSettings],
     create: Callable[[Any], FastAPI],
+    **overrides: Any,
 ) -> Iterator[Running]:
     name = f"fuzz_{uuid.uuid4().hex[:8]}"
-    service_settings = settings_for(kind, servers, issuer, database=name, topic_prefix=f"{name}-")
+    service_settings = settings_for(
+        kind, servers, issuer, database=name, topic_prefix=f"{name}-", **overrides
+    )
     app = create(service_settings)
     for url in _serve(app):
         yield Running(app, url, issuer.headers(("admin", "*"), subject="fuzz-admin"))
@@ -123,7 +127,25 @@ def registry(servers: Servers, issuer: TestIssuer) -> Iterator[Running]:
 
 @pytest.fixture(scope="module")
 def notifications(servers: Servers, issuer: TestIssuer) -> Iterator[Running]:
-    yield from _running(servers, issuer, NotificationsSettings, create_notifications)
+    # SMS and ZNS on, so the providers' callbacks check signatures instead of answering that
+    # the channel takes none. Nothing is sent: every generated hamlet is unknown.
+    yield from _running(
+        servers,
+        issuer,
+        NotificationsSettings,
+        create_notifications,
+        sms_profile="esms",
+        sms_url="http://127.0.0.1:9/sms",
+        sms_secrets={"api_key": secrets.token_urlsafe(16), "secret_key": secrets.token_urlsafe(16)},
+        sms_callback_secret=secrets.token_urlsafe(32),
+        zns_profile="zalo_zns",
+        zns_url="http://127.0.0.1:9/zns",
+        zns_secrets={"access_token": secrets.token_urlsafe(16)},
+        zns_template_id="1",
+        zns_template_data={"tieu_de": "{subject}"},
+        zns_callback_secret=secrets.token_urlsafe(32),
+        allow_private_targets=True,
+    )
 
 
 def _all_checks() -> list[Any]:
