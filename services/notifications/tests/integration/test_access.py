@@ -66,11 +66,13 @@ NOT_REPORT_READERS: list[Grant] = [
     ("commune_officer", OTHER_COMMUNE),
 ]
 REFUSED = (401, 403, 404, 422)
+# The fake SMS provider is shared by the session: our messages must be told from other tests'.
+HEADLINE = "Kiểm tra quyền đánh kẻng thôn Tân Thành"
 HOOK = "http://127.0.0.1:9/hook"  # never called: the endpoints here only prove who may add one
 
 
 async def _problem(world: World, headers: dict[str, str], hamlet: str) -> tuple[int, Any]:
-    response = await world.strike(headers, hamlet_ids=[hamlet], status="Test")
+    response = await world.strike(headers, hamlet_ids=[hamlet], status="Test", headline_vi=HEADLINE)
     body = response.json()
     if response.status_code == 422:  # the id named is the only thing that may differ
         body = {k: str(v).replace(hamlet, "<hamlet>") for k, v in body.items()}
@@ -100,7 +102,7 @@ async def test_only_roles_at_or_above_a_hamlet_strike_its_gong(
         assert await _alerts(world) == before  # nothing struck, nothing queued
 
         for role, unit in STRIKERS:
-            struck = await world.strike(world.as_(role, unit), status="Test")
+            struck = await world.strike(world.as_(role, unit), status="Test", headline_vi=HEADLINE)
             assert struck.status_code == 201, (role, unit, struck.text)
             assert struck.json()["hamlet_ids"] == [HAMLET]
 
@@ -109,7 +111,7 @@ async def test_the_drill_report_is_for_officers_at_or_above_and_names_for_people
     notifications_settings: Settings, issuer: TestIssuer
 ) -> None:
     async with running_world(notifications_settings, issuer) as world:
-        struck = await world.strike()
+        struck = await world.strike(headline_vi=HEADLINE)
         assert struck.status_code == 201, struck.text
         url = f"/api/v1/alerts/{struck.json()['id']}/report"
 
@@ -131,7 +133,9 @@ async def test_the_drill_report_is_for_officers_at_or_above_and_names_for_people
 
         # Two hamlets at once: an officer of one reads that hamlet's row only, no other names.
         both = await world.strike(
-            world.as_("commune_officer", COMMUNE), hamlet_ids=[HAMLET, HAMLET2]
+            world.as_("commune_officer", COMMUNE),
+            hamlet_ids=[HAMLET, HAMLET2],
+            headline_vi=HEADLINE,
         )
         assert both.status_code == 201, both.text
         response = await world.client.get(
@@ -328,12 +332,13 @@ def test_every_route_is_probed_for_what_residents_see(notifications_settings: Se
     assert not missing, f"add a probe for {missing}"
 
 
-async def _token_of(world: World, fake_gateway: Any, phone: str) -> str:
-    """The acknowledgement token the fake provider delivered to ``phone`` (0… national)."""
+async def _token_of(fake_gateway: Any, seen: int, phone: str) -> str:
+    """The acknowledgement token the fake provider delivered to ``phone`` after its first
+    ``seen`` messages (the provider is shared by the session's tests)."""
     national = "0" + phone.removeprefix("+84")
 
     def token() -> str | None:
-        for m in fake_gateway.inbox()["messages"]:
+        for m in fake_gateway.inbox()["messages"][seen:]:
             if m["phone"] == national and "/a/" in m["content"]:
                 return str(m["content"].split("/a/")[1].split()[0])
         return None
@@ -347,12 +352,15 @@ async def test_a_resident_never_sees_other_residents(
     notifications_settings: Settings, issuer: TestIssuer, fake_gateway: Any
 ) -> None:
     async with running_world(notifications_settings, issuer) as world:
-        struck = await world.strike(world.as_("hamlet_officer", HAMLET), status="Test")
+        seen = len(fake_gateway.inbox()["messages"])
+        struck = await world.strike(
+            world.as_("hamlet_officer", HAMLET), status="Test", headline_vi=HEADLINE
+        )
         assert struck.status_code == 201, struck.text
         me = RESIDENTS[3]  # a resident who is in no team
         site: Site = {
             "alert": struck.json()["id"],
-            "token": await _token_of(world, fake_gateway, me[3]),
+            "token": await _token_of(fake_gateway, seen, me[3]),
         }
         others = [n for n in NAMES if n != me[2]] + [p for p in PHONES if p != me[3]]
         others += ["0" + p.removeprefix("+84") for p in PHONES if p != me[3]]
