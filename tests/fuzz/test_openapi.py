@@ -7,6 +7,7 @@ document does not declare, no input the document forbids accepted.
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
@@ -32,6 +33,8 @@ from binhyen.kit.settings import ServiceSettings
 from binhyen.kit.testing import TestIssuer
 from binhyen.kit.testing.servers import Servers
 from binhyen.kit.testing.settings import settings_for
+from binhyen.notifications.app import create_app as create_notifications
+from binhyen.notifications.settings import Settings as NotificationsSettings
 from binhyen.registry.app import create_app as create_registry
 from binhyen.registry.settings import Settings as RegistrySettings
 
@@ -101,9 +104,12 @@ def _running(
     issuer: TestIssuer,
     kind: type[ServiceSettings],
     create: Callable[[Any], FastAPI],
+    **overrides: Any,
 ) -> Iterator[Running]:
     name = f"fuzz_{uuid.uuid4().hex[:8]}"
-    service_settings = settings_for(kind, servers, issuer, database=name, topic_prefix=f"{name}-")
+    service_settings = settings_for(
+        kind, servers, issuer, database=name, topic_prefix=f"{name}-", **overrides
+    )
     app = create(service_settings)
     for url in _serve(app):
         yield Running(app, url, issuer.headers(("admin", "*"), subject="fuzz-admin"))
@@ -117,6 +123,29 @@ def incidents(servers: Servers, issuer: TestIssuer) -> Iterator[Running]:
 @pytest.fixture(scope="module")
 def registry(servers: Servers, issuer: TestIssuer) -> Iterator[Running]:
     yield from _running(servers, issuer, RegistrySettings, create_registry)
+
+
+@pytest.fixture(scope="module")
+def notifications(servers: Servers, issuer: TestIssuer) -> Iterator[Running]:
+    # SMS and ZNS on, so the providers' callbacks check signatures instead of answering that
+    # the channel takes none. Nothing is sent: every generated hamlet is unknown.
+    yield from _running(
+        servers,
+        issuer,
+        NotificationsSettings,
+        create_notifications,
+        sms_profile="esms",
+        sms_url="http://127.0.0.1:9/sms",
+        sms_secrets={"api_key": secrets.token_urlsafe(16), "secret_key": secrets.token_urlsafe(16)},
+        sms_callback_secret=secrets.token_urlsafe(32),
+        zns_profile="zalo_zns",
+        zns_url="http://127.0.0.1:9/zns",
+        zns_secrets={"access_token": secrets.token_urlsafe(16)},
+        zns_template_id="1",
+        zns_template_data={"tieu_de": "{subject}"},
+        zns_callback_secret=secrets.token_urlsafe(32),
+        allow_private_targets=True,
+    )
 
 
 def _all_checks() -> list[Any]:
@@ -159,4 +188,9 @@ def test_incidents_answers_as_documented(incidents: Running) -> None:
 
 def test_registry_answers_as_documented(registry: Running) -> None:
     failures = _fuzz(registry)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_notifications_answers_as_documented(notifications: Running) -> None:
+    failures = _fuzz(notifications)
     assert not failures, "\n\n".join(failures)

@@ -16,6 +16,7 @@ from binhyen.notifications.store.alerts import Reach
 
 router = APIRouter(tags=["alerts"])
 XML = "application/xml"
+ATOM = "application/atom+xml"
 
 CapCategory = Literal[
     "Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport",
@@ -204,14 +205,17 @@ async def get_cap(alert_id: str, ctx: ContextDep, principal: CurrentPrincipal) -
 @router.get(
     "/alerts.atom",
     response_class=Response,
-    responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom 1.0"}},
+    responses={
+        200: {"content": {ATOM: {}}, "description": "Atom 1.0 (RFC 4287), CAP links per entry"},
+        503: PROBLEMS[503],
+    },
     summary="Active alerts as an Atom feed (public)",
 )
 async def atom_feed(ctx: ContextDep) -> Response:
     """CAP fields only: what, where (hamlets), how urgent; no one's name."""
     return Response(
         await reports.atom(ctx),
-        media_type="application/atom+xml",
+        media_type=ATOM,
         headers={"Cache-Control": "public, max-age=30"},
     )
 

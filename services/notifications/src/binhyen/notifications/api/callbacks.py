@@ -14,7 +14,26 @@ from binhyen.notifications.service import callbacks as service
 router = APIRouter(prefix="/callbacks", tags=["provider callbacks"])
 RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "The signature does not verify", "content": {PROBLEM_JSON: {}}},
-    422: {"description": "Not a report this profile reads", "content": {PROBLEM_JSON: {}}},
+    422: {
+        "description": "Not a report this profile reads, or the channel takes no callbacks here",
+        "content": {PROBLEM_JSON: {}},
+    },
+    503: {
+        "description": "Database unavailable; the provider retries",
+        "content": {PROBLEM_JSON: {}},
+    },
+}
+# The body is read raw (its signature covers the bytes), so FastAPI cannot see it: declared
+# here so the document says what providers send (and the kit documents the 400 and 413).
+RAW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "description": "The provider's report or reply, as its profile describes it.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        },
+    }
 }
 
 
@@ -24,7 +43,13 @@ class Handled(BaseModel):
     handled: str
 
 
-@router.post("/{channel}", response_model=Handled, responses=RESPONSES, summary="A provider report")
+@router.post(
+    "/{channel}",
+    response_model=Handled,
+    responses=RESPONSES,
+    openapi_extra=RAW_BODY,
+    summary="A provider report",
+)
 async def post_callback(
     channel: Literal["sms", "zns"], request: Request, ctx: ContextDep
 ) -> Handled:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Path, Query, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from binhyen.kit.problems import DomainError
+from binhyen.kit.problems import PROBLEM_JSON, DomainError
 from binhyen.notifications.api.common import PROBLEMS, ContextDep, local
 from binhyen.notifications.service import acks
 
@@ -29,6 +29,11 @@ PAGE_HEADERS = {
     "Content-Security-Policy": PAGE_CSP,
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",  # the token must not leak in a Referer
+}
+HEADERS_DOC = {name: {"schema": {"type": "string"}} for name in PAGE_HEADERS}
+UNAVAILABLE: dict[str, Any] = {
+    "description": "Database unavailable; nothing changed, retry later",
+    "content": {PROBLEM_JSON: {}},
 }
 STYLE = """body{font-family:system-ui,sans-serif;margin:0;padding:1em;max-width:36em;
 line-height:1.4;color:#111;background:#fff}h1{font-size:1.3em;margin:.2em 0 .6em}
@@ -128,7 +133,11 @@ async def style() -> Response:
 @router.get(
     "/a/{token}",
     response_class=HTMLResponse,
-    responses={404: {"description": "Unknown or forged link", "content": {"text/html": {}}}},
+    responses={
+        200: {"description": "The page (Vietnamese or English)", "headers": HEADERS_DOC},
+        404: {"description": "Unknown or forged link", "content": {"text/html": {}}},
+        503: UNAVAILABLE,
+    },
     summary="The acknowledgement page of a message",
 )
 async def page(
@@ -149,11 +158,17 @@ async def page(
 
 @router.post(
     "/a/{token}",
-    response_class=HTMLResponse,
+    # A 303 has no body: the class without a media type keeps the document from naming one.
+    response_class=RedirectResponse,
     status_code=status.HTTP_303_SEE_OTHER,
     responses={
+        303: {
+            "description": "Recorded; the page again (GET the Location)",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
         404: {"description": "Unknown or forged link", "content": {"text/html": {}}},
         409: {"description": "Answered before", "content": {"text/html": {}}},
+        503: UNAVAILABLE,
     },
     summary="Answer from the page (a form post)",
 )
