@@ -65,8 +65,15 @@ async def test_every_alert_is_valid_cap_and_the_public_feed_names_no_one(
             assert len({el.text for el in languages}) == len(languages)  # one info per language
         feed = await world.client.get("/alerts.atom")
         assert feed.status_code == 200
-        entries = etree.fromstring(feed.content).findall("{http://www.w3.org/2005/Atom}entry")
-        assert len(entries) == 2
+        atom = "{http://www.w3.org/2005/Atom}"
+        [entry] = etree.fromstring(feed.content).findall(f"{atom}entry")  # the drill is left out
+        link = entry.find(f"{atom}link").get("href")
+        assert link.endswith(f"/alerts/{ids[1]}.xml")
+        public = await world.client.get(link.split("8003", 1)[-1])  # no token: public
+        assert public.status_code == 200 and cap.validate(public.content) == []
+        page = await world.client.get(f"/alerts/{ids[1]}")
+        assert page.status_code == 200 and "Vi phạm trật tự an toàn giao thông" in page.text
+        assert (await world.client.get(f"/alerts/{ids[0]}.xml")).status_code == 404  # a drill
 
         db = world.rt.db
         await eventually(lambda: outboxes_empty(db["alerts"]), what="alert events relayed")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from binhyen.kit.auth import CurrentPrincipal
+from binhyen.kit.problems import PROBLEM_JSON
 from binhyen.kit.text import SafeMultiline, SafeText
 from binhyen.notifications.api.common import PROBLEMS, ContextDep, IdempotencyKey, local
 from binhyen.notifications.service import acks, gong, reports
@@ -217,6 +220,68 @@ async def atom_feed(ctx: ContextDep) -> Response:
         await reports.atom(ctx),
         media_type=ATOM,
         headers={"Cache-Control": "public, max-age=30"},
+    )
+
+
+PublicId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+PUBLIC_CSP = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+
+@router.get(
+    "/alerts/{alert_id}.xml",
+    response_class=Response,
+    responses={
+        200: {"content": {XML: {}}, "description": "CAP 1.2 of a real alert"},
+        404: {"description": "No such real alert", "content": {PROBLEM_JSON: {}}},
+        503: PROBLEMS[503],
+    },
+    summary="A real alert as CAP 1.2 XML (public; drills and tests are not)",
+)
+async def public_cap(alert_id: PublicId, ctx: ContextDep) -> Response:
+    """What the Atom feed links to; the same fields as the public topic."""
+    alert = await reports.public(ctx, alert_id)
+    return Response(
+        reports.cap_xml(ctx, alert),
+        media_type=XML,
+        headers={"Cache-Control": "public, max-age=30"},
+    )
+
+
+@router.get(
+    "/alerts/{alert_id}",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "A page for people"},
+        404: {"description": "No such real alert", "content": {PROBLEM_JSON: {}}},
+        503: PROBLEMS[503],
+    },
+    summary="A real alert as a small public page (the CAP <web> link)",
+)
+async def public_page(alert_id: PublicId, ctx: ContextDep) -> HTMLResponse:
+    """Headline, what, where, until when, what to do: in each language the alert has."""
+    alert = await reports.public(ctx, alert_id)
+    parts = []
+    for info in alert["infos"]:
+        lang = html.escape(info["language"][:2])
+        instruction = info.get("instruction") or ""
+        parts.append(
+            f'<section lang="{lang}"><h1>{html.escape(info["headline"])}</h1>'
+            f"<p>{html.escape(info['description'])}</p>"
+            + (f"<p><strong>{html.escape(instruction)}</strong></p>" if instruction else "")
+            + f'<p class="meta">{html.escape(info["area_desc"])} · '
+            f"{html.escape(local(alert['sent_at']) or '')}</p></section>"
+        )
+    closed = (
+        "<p>Tin báo đã kết thúc / This alert has ended.</p>" if alert["status"] == "closed" else ""
+    )
+    return HTMLResponse(
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<title>Bình Yên</title><link rel="stylesheet" href="/a/style.css"></head><body>'
+        + closed
+        + "".join(parts)
+        + "</body></html>",
+        headers={"Content-Security-Policy": PUBLIC_CSP, "Cache-Control": "public, max-age=30"},
     )
 
 

@@ -24,6 +24,11 @@ class ContactBody(BaseModel):
 
     phones: list[SafeText] = Field(default_factory=list, max_length=3)
     emails: list[SafeText] = Field(default_factory=list, max_length=3)
+    apprise_urls: list[SafeText] = Field(
+        default_factory=list,
+        max_length=3,
+        description="Apprise URLs (e.g. tgram://…) of the schemes this deployment allows.",
+    )
     language: Literal["vi", "en"] = "vi"
 
 
@@ -41,7 +46,12 @@ async def save_contact(
 ) -> ContactRead:
     """Save again after your roles change: audiences read the roles saved here."""
     c = await service.save_own(
-        ctx, principal, phones=body.phones, emails=body.emails, language=body.language
+        ctx,
+        principal,
+        phones=body.phones,
+        emails=body.emails,
+        language=body.language,
+        apprise_urls=body.apprise_urls,
     )
     return _contact(c)
 
@@ -58,6 +68,7 @@ def _contact(c: Any) -> ContactRead:
     return ContactRead(
         phones=list(c.phones),
         emails=list(c.emails),
+        apprise_urls=list(c.apprise_urls),
         language=c.language,
         grants=[{"role": r, "unit_id": u} for r, u in c.grants],
     )

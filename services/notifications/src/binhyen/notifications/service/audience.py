@@ -154,6 +154,8 @@ async def resolve(
         addresses = _addresses(
             phones=contact.phones, emails=contact.emails, pushes=pushes.get(key, [])
         )
+        if contact.apprise_urls:
+            addresses["apprise"] = [{"url": u} for u in contact.apprise_urls]
         chain = _chain(pref.channels, channels, addresses)
         if chain:
             found.append(

@@ -22,6 +22,7 @@ async def save_own(
     phones: list[str],
     emails: list[str],
     language: str,
+    apprise_urls: list[str] | None = None,
 ) -> StaffContact:
     """An officer registers how to reach them, with the roles their token carries now."""
     grants = tuple((g.role, g.unit_id) for g in principal.grants if g.role in STAFF_ROLES)
@@ -40,6 +41,16 @@ async def save_own(
             check_email({"email": email})
         except ValueError as exc:
             raise Invalid("not an e-mail address", field=f"emails.{i}") from exc
+    apprise = ctx.channels.get("apprise")
+    check_apprise = getattr(apprise, "check_target", None)
+    for i, url in enumerate(apprise_urls or []):
+        if check_apprise is None:
+            raise Invalid("Apprise is not available here", field=f"apprise_urls.{i}")
+        try:
+            check_apprise({"url": url})
+        except ValueError as exc:
+            # The message names the part at fault, never the URL (it may hold a token).
+            raise Invalid(str(exc), field=f"apprise_urls.{i}") from exc
     contact = StaffContact(
         subject=principal.subject,
         name=principal.name or "",
@@ -47,6 +58,7 @@ async def save_own(
         phones=tuple(dict.fromkeys(parsed)),
         emails=tuple(dict.fromkeys(emails)),
         language=language,
+        apprise_urls=tuple(dict.fromkeys(apprise_urls or [])),
     )
     await ctx.stores.staff.save(contact)
     return contact
@@ -76,7 +88,11 @@ async def set_resident_preferences(
 async def set_own_preferences(
     ctx: Context, principal: Principal, prefs: Preferences
 ) -> Preferences:
-    """An officer's own wishes."""
+    """An officer's own wishes (residents' are recorded by their officers)."""
+    if not any(g.role in STAFF_ROLES for g in principal.grants):
+        raise Invalid(
+            "only officers, police and team members keep preferences here", field="grants"
+        )
     await ctx.stores.preferences.save(f"staff:{principal.subject}", prefs)
     return prefs
 

@@ -42,6 +42,14 @@ async def reach(ctx: Context, alert_id: str, principal: Principal) -> tuple[Docu
     return alert, await ctx.stores.recipients.reach(alert_id)
 
 
+async def public(ctx: Context, alert_id: str) -> Document:
+    """A real alert as anyone may read it (drills and tests are for officers: 404)."""
+    alert = await ctx.stores.alerts.get(alert_id)
+    if alert is None or alert["cap_status"] != "Actual":
+        raise not_found(f"alert {alert_id}")
+    return alert
+
+
 def cap_alert(ctx: Context, alert: Document) -> cap.Alert:
     """The alert as CAP 1.2."""
     base = ctx.settings.base_url()
@@ -90,9 +98,13 @@ def cap_xml(ctx: Context, alert: Document) -> bytes:
 
 
 async def atom(ctx: Context) -> bytes:
-    """The Atom feed of active alerts (public: CAP fields only)."""
+    """The Atom feed of active real alerts (public: CAP fields only; drills and tests left out)."""
     now = ctx.clock.now()
-    active = [a for a in await ctx.stores.alerts.open_ones() if _aware(a["expires_at"]) > now]
+    active = [
+        a
+        for a in await ctx.stores.alerts.open_ones()
+        if _aware(a["expires_at"]) > now and a["cap_status"] == "Actual"
+    ]
     active.sort(key=lambda a: a["sent_at"], reverse=True)
     base = ctx.settings.base_url()
     return cap.atom_feed(
@@ -101,7 +113,7 @@ async def atom(ctx: Context) -> bytes:
         title="Bình Yên: tiếng kẻng an ninh",
         self_url=f"{base}/alerts.atom",
         updated=now,
-        link_for=lambda a: f"{base}/api/v1/alerts/{a.identifier.removeprefix('urn:uuid:')}/cap.xml",
+        link_for=lambda a: f"{base}/alerts/{a.identifier.removeprefix('urn:uuid:')}.xml",
     )
 
 

@@ -31,6 +31,7 @@ class StaffContact:
     phones: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
     language: str = "vi"
+    apprise_urls: tuple[str, ...] = ()  # ntfy, Telegram, … (Apprise URLs; they hold tokens)
 
     def holds(self, role: str, unit_id: str) -> bool:
         """True if the person holds ``role`` at exactly ``unit_id``."""
@@ -70,6 +71,7 @@ class StaffStore:
                 "units": sorted({u for _, u in contact.grants}),
                 "phones": list(contact.phones),
                 "emails": list(contact.emails),
+                "apprise_urls": list(contact.apprise_urls),
                 "language": contact.language,
                 "updated_at": datetime.now(UTC),
             },
@@ -99,6 +101,7 @@ def _staff(doc: Document) -> StaffContact:
         phones=tuple(doc.get("phones", ())),
         emails=tuple(doc.get("emails", ())),
         language=doc.get("language", "vi"),
+        apprise_urls=tuple(doc.get("apprise_urls", ())),
     )
 
 
