@@ -7,7 +7,7 @@ from binhyen.notifications.service.channels import build_channels
 from binhyen.notifications.settings import Settings
 
 SECRET = "x" * 43
-PROD = {
+PROD: dict[str, object] = {
     "environment": "prod",
     "public_url": "https://kenh.ky-nam.vn",
     "link_secret": SECRET,
@@ -16,14 +16,14 @@ PROD = {
 
 
 def test_prod_needs_a_link_secret_a_public_url_and_no_dev_switch() -> None:
-    Settings(**PROD)
+    Settings.model_validate(PROD)
     for missing in ("link_secret", "public_url"):
         with pytest.raises(ValidationError, match=missing.upper()):
-            Settings(**{k: v for k, v in PROD.items() if k != missing})
+            Settings.model_validate({k: v for k, v in PROD.items() if k != missing})
     with pytest.raises(ValidationError, match="ALLOW_PRIVATE_TARGETS"):
-        Settings(**PROD, allow_private_targets=True)
+        Settings.model_validate(PROD | {"allow_private_targets": True})
     with pytest.raises(ValidationError, match="LINK_SECRET"):
-        Settings(**PROD | {"link_secret": "short"})
+        Settings.model_validate(PROD | {"link_secret": "short"})
 
 
 def test_dev_makes_a_link_secret_and_channels_are_off_until_configured() -> None:
@@ -42,5 +42,5 @@ def test_dev_makes_a_link_secret_and_channels_are_off_until_configured() -> None
 
 
 def test_a_rotated_link_secret_keeps_old_links_working() -> None:
-    settings = Settings(link_secret=SECRET, link_secret_previous="y" * 43)
+    settings = Settings.model_validate({"link_secret": SECRET, "link_secret_previous": "y" * 43})
     assert settings.link_keys() == (SECRET, "y" * 43)
