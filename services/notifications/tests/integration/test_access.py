@@ -263,6 +263,8 @@ async def test_endpoints_are_managed_by_commune_officers_of_their_unit(
 NOW_PROBES: list[Probe] = [
     _p("GET", "/a/{token}", lambda s: f"/a/{s['token']}"),
     _p("GET", "/alerts.atom", lambda s: "/alerts.atom"),
+    _p("GET", "/alerts/{alert_id}", lambda s: f"/alerts/{s['alert']}"),
+    _p("GET", "/alerts/{alert_id}.xml", lambda s: f"/alerts/{s['alert']}.xml"),
     _p("GET", "/api/v1/alerts", lambda s: f"/api/v1/alerts?unit_id={HAMLET}"),
     _p("GET", "/api/v1/alerts/{alert_id}", lambda s: f"/api/v1/alerts/{s['alert']}"),
     _p(
