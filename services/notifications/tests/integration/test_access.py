@@ -273,6 +273,11 @@ NOW_PROBES: list[Probe] = [
         lambda s: f"/api/v1/alerts/{s['alert']}/cap.xml",
     ),
     _p("GET", "/api/v1/alerts/{alert_id}/report", lambda s: f"/api/v1/alerts/{s['alert']}/report"),
+    _p(
+        "GET",
+        "/api/v1/alerts/{alert_id}/deliveries",
+        lambda s: f"/api/v1/alerts/{s['alert']}/deliveries",
+    ),
     _p("GET", "/api/v1/endpoints", lambda s: f"/api/v1/endpoints?unit_id={HAMLET}"),
     _p("GET", "/api/v1/me/contact", lambda s: "/api/v1/me/contact"),
     _p("GET", "/api/v1/policies", lambda s: f"/api/v1/policies?unit_id={HAMLET}"),

@@ -74,6 +74,13 @@ async def test_a_drill_reaches_every_consenting_resident_once_and_counts_answers
         assert hamlet["not_answered"] == len(CONSENTING) - 1
         assert len(hamlet["not_answered_names"]) == len(CONSENTING) - 1
 
+        records = await world.client.get(
+            f"/api/v1/alerts/{alert['id']}/deliveries", headers=officer
+        )
+        assert records.status_code == 200
+        assert {r["status"] for r in records.json()} <= {"sent", "acknowledged", "delivered"}
+        assert len(records.json()) == len(CONSENTING)
+        assert not any(p in records.text for p in CONSENTING)  # ids, never phones
         team = world.as_("team_member", HAMLET)
         hidden = await world.client.get(f"/api/v1/alerts/{alert['id']}/report", headers=team)
         assert hidden.status_code == 404

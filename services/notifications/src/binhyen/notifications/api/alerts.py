@@ -285,6 +285,49 @@ async def public_page(alert_id: PublicId, ctx: ContextDep) -> HTMLResponse:
     )
 
 
+class DeliveryRead(BaseModel):
+    """One delivery record: to whom by kind and id, over which channel, how it went."""
+
+    id: str
+    wave: str = Field(description="r<round>s<step>, m<n> (reminder) or cancel.")
+    recipient_kind: str
+    recipient_id: str
+    hamlet_id: str | None
+    channel: str
+    status: str
+    attempts: int
+    error_code: str | None
+    digested_into: str | None = None
+
+
+@router.get(
+    "/api/v1/alerts/{alert_id}/deliveries",
+    response_model=list[DeliveryRead],
+    responses=PROBLEMS,
+    summary="An alert's delivery records (queued, sent, delivered, failed, acknowledged)",
+)
+async def list_deliveries(
+    alert_id: str, ctx: ContextDep, principal: CurrentPrincipal
+) -> list[DeliveryRead]:
+    """Officers who report on the hamlet (alerts:report); ids only, never a phone or a name."""
+    _alert, rows = await reports.deliveries(ctx, alert_id, principal)
+    return [
+        DeliveryRead(
+            id=d["_id"],
+            wave=d["wave"],
+            recipient_kind=d["kind"],
+            recipient_id=d["recipient_id"],
+            hamlet_id=d.get("hamlet_id"),
+            channel=d["channel"],
+            status=d["status"],
+            attempts=int(d.get("attempts", 0)),
+            error_code=d.get("error_code"),
+            digested_into=d.get("digested_into"),
+        )
+        for d in rows
+    ]
+
+
 class AckBody(BaseModel):
     """An officer's answer to an alert that reached them."""
 

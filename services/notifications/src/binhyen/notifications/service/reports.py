@@ -50,6 +50,27 @@ async def public(ctx: Context, alert_id: str) -> Document:
     return alert
 
 
+async def deliveries(
+    ctx: Context, alert_id: str, principal: Principal
+) -> tuple[Document, list[Document]]:
+    """The delivery records of an alert in the hamlets the caller reports on (no contact data)."""
+    alert = await visible(ctx, alert_id, principal)
+    allowed = {
+        h
+        for h in alert["hamlet_ids"]
+        if principal.allows("alerts:report", alert["paths"].get(h, [h]))
+    }
+    if not allowed:
+        raise not_found(f"alert {alert_id}")
+    rows = [
+        d
+        for d in await ctx.stores.deliveries.of_alert(alert_id)
+        if d.get("hamlet_id") in allowed or d.get("hamlet_id") is None
+    ]
+    rows.sort(key=lambda d: d.get("created_at") or alert["sent_at"])
+    return alert, rows
+
+
 def cap_alert(ctx: Context, alert: Document) -> cap.Alert:
     """The alert as CAP 1.2."""
     base = ctx.settings.base_url()
