@@ -1,7 +1,7 @@
 """Notifications benchmark: fan-out, webhook throughput, end-to-end latency (issue 12).
 
     uv run --frozen python bench/notifications/run.py [--part all|fanout|webhook|latency]
-        [--recipients 10000] [--deliveries 4000] [--endpoints 50] [--reports 400]
+        [--recipients 10000] [--deliveries 4000] [--endpoints 50] [--reports 200]
 
 1. **Fan-out**: one manual gong to ``--recipients`` consenting residents of one hamlet; time
    from the POST until ``deliveries`` holds one document per recipient (goal ≤ 3 s), with a
@@ -34,6 +34,7 @@ import io
 import logging
 import os
 import pstats
+import secrets
 import statistics
 import subprocess
 import sys
@@ -116,6 +117,7 @@ async def ntf_settings(backing: Backing, name: str, **overrides: Any) -> Setting
         "environment": "test",
         "auth_issuer": backing.issuer.issuer,
         "auth_jwks_json": backing.issuer.jwks_json,
+        "link_secret": secrets.token_urlsafe(32),  # made per run, never stored
         "allow_private_targets": True,  # the receiver listens on 127.0.0.1
         "mongodb_timeout_ms": 30_000,
     }
@@ -225,14 +227,13 @@ class Timings:
         return timed
 
 
-@contextmanager
-def instrumented(ctx: Context, timings: Timings) -> Iterator[None]:
-    """Time the parts of ``alerts._fan_out`` (module functions and this context's stores).
+Patch = tuple[object, str, str]  # owner, attribute, label
 
-    Patching is fine here: this is a measurement, not a test, and nothing is faked.
-    """
+
+def fanout_parts(ctx: Context) -> list[Patch]:
+    """The parts of ``alerts._fan_out`` worth timing."""
     stores = ctx.stores
-    targets: list[tuple[object, str, str]] = [
+    targets: list[Patch] = [
         (alerts, "_insert", "alerts._insert (the alert, its events)"),
         (alerts, "advance", "alerts.advance (total)"),
         (alerts, "_fan_out", "alerts._fan_out (total)"),
@@ -248,6 +249,33 @@ def instrumented(ctx: Context, timings: Timings) -> Iterator[None]:
     ]
     if ctx.relay is not None:
         targets.append((ctx.relay, "hand_over", "relay.hand_over (outbox entries)"))
+    return targets
+
+
+def dispatch_parts(ctx: Context) -> list[Patch]:
+    """The parts of a delivery's attempt worth timing (and the relay's passes beside them)."""
+    stores = ctx.stores
+    targets: list[Patch] = [
+        (stores.deliveries, "claim", "stores.deliveries.claim"),
+        (stores.alerts, "get", "stores.alerts.get"),
+        (stores.endpoints, "get", "stores.endpoints.get"),
+        (stores.recipients, "get", "stores.recipients.get"),
+        (ctx.channels["webhook"], "send", "webhook channel send (HTTP)"),
+        (stores.deliveries, "finish", "stores.deliveries.finish"),
+        (stores.recipients, "delivered", "stores.recipients.delivered"),
+    ]
+    if ctx.relay is not None:
+        for attr in ("_relay_handed", "_relay_hinted", "relay_once"):
+            targets.append((ctx.relay, attr, f"relay.{attr} (its own task)"))
+    return targets
+
+
+@contextmanager
+def instrumented(targets: list[Patch], timings: Timings) -> Iterator[None]:
+    """Time calls to ``targets`` (module functions, or methods of one object).
+
+    Patching is fine here: this is a measurement, not a test, and nothing is faked.
+    """
     saved: list[tuple[object, str, Any, bool]] = []
     for owner, attr, label in targets:
         original = getattr(owner, attr)
@@ -325,7 +353,7 @@ async def fan_out(backing: Backing, recipients: int, *, via_events: bool, profil
         assert warm.status_code == 201, warm.text
         timings = Timings()
         profiler = cProfile.Profile() if profile else None
-        with instrumented(ctx, timings):
+        with instrumented(fanout_parts(ctx), timings):
             if profiler is not None:
                 profiler.enable()
             t0 = time.perf_counter()
@@ -383,7 +411,7 @@ async def fan_out(backing: Backing, recipients: int, *, via_events: bool, profil
 
 async def webhook_rate(
     backing: Backing, receiver: str, *, endpoints: int, deliveries: int, per_target: int
-) -> tuple[float, float, int, int]:
+) -> tuple[float, float, int, int, Timings]:
     """Deliveries/s to ``endpoints`` endpoints; (rate, seconds, received, distinct ids)."""
     name = f"wh{endpoints}x{per_target}"
     settings = await ntf_settings(backing, name, dispatch_per_target=per_target)
@@ -412,39 +440,42 @@ async def webhook_rate(
         queued = await ctx.stores.deliveries.collection.count_documents({"status": "queued"})
         assert queued == total, (queued, total)
         (await plain.delete(f"{receiver}/stats")).raise_for_status()
-        started = time.time()
-        await dispatcher.start()
+        timings = Timings()
+        with instrumented(dispatch_parts(ctx), timings):
+            started = time.time()
+            await dispatcher.start()
 
-        async def all_received() -> bool:
-            return int((await receiver_stats(plain, receiver))["count"]) >= total
+            async def all_received() -> bool:
+                return int((await receiver_stats(plain, receiver))["count"]) >= total
 
-        await wait_for(all_received, f"{total} webhooks", timeout=600, every=0.05)
-        stats = await receiver_stats(plain, receiver)
-        await dispatcher.stop()
+            await wait_for(all_received, f"{total} webhooks", timeout=600, every=0.05)
+            stats = await receiver_stats(plain, receiver)
+            await dispatcher.stop()
         await rt.mongo.drop_database(settings.mongodb_database)
     seconds = float(stats["last"]) - started
-    return total / seconds, seconds, int(stats["count"]), int(stats["distinct"])
+    return total / seconds, seconds, int(stats["count"]), int(stats["distinct"]), timings
 
 
 async def webhooks(
     backing: Backing, deliveries: int, endpoints: int, per_target_high: int, delay_ms: float
 ) -> None:
     """Part 2: deliveries per second to a receiver that answers after ``delay_ms``."""
-    single = max(100, deliveries // 10)  # one endpoint at 4 in flight crawls by design
+    single = max(100, deliveries // 10)  # one endpoint: one gong per delivery (slow to set up)
     configs = [
         (endpoints, deliveries, 4),
         (1, single, 4),
-        (1, deliveries, per_target_high),
+        (1, single, per_target_high),
     ]
     print(f"receiver: its own process, 200 after {delay_ms:.0f} ms; dispatch_concurrency 200")
     print(
         f"{'endpoints':>9} {'per target':>10} {'deliveries':>10} {'seconds':>8} "
         f"{'deliveries/s':>12} {'bound by':>22}  goal ≥ 500/s"
     )
+    breakdowns: list[tuple[str, Timings]] = []
     with receiver_process(delay_ms) as receiver:
         for count, total, per_target in configs:
             bound = min(count * per_target, 200) / (delay_ms / 1000)
-            rate, seconds, received, distinct = await webhook_rate(
+            rate, seconds, received, distinct, timings = await webhook_rate(
                 backing, receiver, endpoints=count, deliveries=total, per_target=per_target
             )
             note = f"{bound:,.0f}/s (in flight)"
@@ -454,6 +485,15 @@ async def webhooks(
                 + (f"  ({received - distinct} repeats)" if received != distinct else ""),
                 flush=True,
             )
+            breakdowns.append((f"{count} endpoint(s), {per_target} per target", timings))
+    print("mean time inside each call, per call (calls run side by side, so they overlap):")
+    for label, timings in breakdowns:
+        parts = "  ".join(
+            f"{name.split(' ')[0].removeprefix('stores.')} {seconds / calls * 1000:.0f} ms"
+            for name, (calls, seconds) in timings.spent.items()
+            if calls
+        )
+        print(f"  {label}: {parts}")
 
 
 # ------------------------------------------------------------------------------- 3. latency
@@ -517,7 +557,7 @@ async def policy_for_every_report(client: httpx.AsyncClient, headers: dict[str, 
 @asynccontextmanager
 async def two_services(
     backing: Backing, receiver: str
-) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
+) -> AsyncIterator[tuple[httpx.AsyncClient, Context]]:
     """Incidents and notifications over one Kafka, a policy and a webhook endpoint."""
     prefix = f"bn{backing.run}e2e."
     ntf = await ntf_settings(backing, "e2e", topic_prefix=prefix)
@@ -547,10 +587,74 @@ async def two_services(
         )
         assert made.status_code == 201, made.text
         try:
-            yield iclient, ntf
+            yield iclient, nrt.context
         finally:
             await nrt.mongo.drop_database(ntf.mongodb_database)
             await irt.mongo.drop_database(inc.mongodb_database)
+
+
+class Stages:
+    """When each incident reached each stage inside notifications: stage → incident → time."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, dict[str, float]] = {}
+
+    def note(self, stage: str, incident_id: object) -> None:
+        """Record the first time ``incident_id`` reached ``stage``."""
+        if isinstance(incident_id, str):
+            self.at.setdefault(stage, {}).setdefault(incident_id, time.time())
+
+    def hook(
+        self, owner: object, attr: str, key: Callable[..., object], start: str, end: str | None
+    ) -> tuple[object, str, Any, bool]:
+        """Replace ``owner.attr`` (async) by a version that stamps ``start`` and ``end``."""
+        original = getattr(owner, attr)
+        own = attr in vars(owner)  # a module's function, or a method found on the class
+
+        @functools.wraps(original)
+        async def stamped(*args: Any, **kwargs: Any) -> Any:
+            incident = key(*args, **kwargs)
+            self.note(start, incident)
+            result = await original(*args, **kwargs)
+            if end is not None:
+                self.note(end, incident)
+            return result
+
+        setattr(owner, attr, stamped)
+        return owner, attr, original, own
+
+
+@contextmanager
+def staged(ctx: Context, stages: Stages) -> Iterator[None]:
+    """Stamp the stages an incident goes through in notifications."""
+    webhook = ctx.channels["webhook"]
+    hooks = [
+        stages.hook(
+            alerts, "raise_for", lambda _ctx, occ: occ.incident_id, "consumer handler", None
+        ),
+        stages.hook(
+            alerts,
+            "_fan_out",
+            lambda _ctx, alert, _wave: alert.get("incident_id"),
+            "fan-out starts",
+            "deliveries queued",
+        ),
+        stages.hook(
+            webhook,
+            "send",
+            lambda message: message.payload.get("incident_id"),
+            "webhook send starts",
+            None,
+        ),
+    ]
+    try:
+        yield
+    finally:
+        for owner, attr, original, own in reversed(hooks):
+            if own:
+                setattr(owner, attr, original)
+            else:
+                delattr(owner, attr)
 
 
 @dataclass
@@ -592,7 +696,7 @@ async def latency(backing: Backing, reports_count: int, burst: int, rate: float 
     officer = backing.issuer.headers(("hamlet_officer", incidents_world.HAMLET))
     with receiver_process(0) as receiver:
         async with (
-            two_services(backing, receiver) as (client, _settings),
+            two_services(backing, receiver) as (client, ctx),
             httpx.AsyncClient(timeout=30) as plain,
         ):
             warm = Reports()
@@ -614,16 +718,18 @@ async def latency(backing: Backing, reports_count: int, burst: int, rate: float 
                 rate = peak / 4
                 print(f"peak: {burst} reports, 16 at a time → {peak:.1f} reports/s end to end")
             reports = Reports()
+            stages = Stages()
             interval = 1 / rate
-            start = time.perf_counter()
-            tasks = []
-            for i in range(reports_count):  # open loop: one report every interval
-                delay = start + i * interval - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(report_one(client, officer, reports)))
-            await asyncio.gather(*tasks)
-            stats = await all_arrived(plain, receiver, reports)
+            with staged(ctx, stages):
+                start = time.perf_counter()
+                tasks = []
+                for i in range(reports_count):  # open loop: one report every interval
+                    delay = start + i * interval - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    tasks.append(asyncio.create_task(report_one(client, officer, reports)))
+                await asyncio.gather(*tasks)
+                stats = await all_arrived(plain, receiver, reports)
     lat = [(stats["incidents"][i] - t) * 1000 for i, t in reports.answered.items()]
     p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
     print(f"load: {reports_count} reports at {rate:.1f}/s (a quarter of the peak), open loop")
@@ -636,6 +742,24 @@ async def latency(backing: Backing, reports_count: int, burst: int, rate: float 
         f"max {max(lat):6.1f} ms   goal p50 ≤ 20 ms: {verdict(p50 <= 20)}, "
         f"p99 ≤ 100 ms: {verdict(p99 <= 100)}"
     )
+    print("where it goes (median and p99 of each step, ms):")
+    stages.at["webhook received"] = {i: stats["incidents"][i] for i in reports.answered}
+    previous, before = "POST answered", reports.answered
+    for stage in (
+        "consumer handler",
+        "fan-out starts",
+        "deliveries queued",
+        "webhook send starts",
+        "webhook received",
+    ):
+        now = stages.at.get(stage, {})
+        steps = [(now[i] - before[i]) * 1000 for i in reports.answered if i in now and i in before]
+        if steps:
+            print(
+                f"  {previous + ' → ' + stage:<45} p50 {pct(steps, 0.5):6.1f}  "
+                f"p99 {pct(steps, 0.99):6.1f}"
+            )
+        previous, before = stage, now
     for label, trips in (("linger 5 ms, as the relay", bare5), ("linger 0 ms", bare0)):
         ms = [t * 1000 for t in trips]
         print(
@@ -678,8 +802,8 @@ def main() -> None:
     parser.add_argument("--endpoints", type=int, default=50)
     parser.add_argument("--per-target", type=int, default=64, help="the raised per-target limit")
     parser.add_argument("--delay-ms", type=float, default=50.0)
-    parser.add_argument("--reports", type=int, default=400)
-    parser.add_argument("--burst", type=int, default=200, help="reports of the peak burst")
+    parser.add_argument("--reports", type=int, default=200)
+    parser.add_argument("--burst", type=int, default=100, help="reports of the peak burst")
     parser.add_argument("--rate", type=float, default=None, help="skip the peak; reports/s")
     asyncio.run(main_async(parser.parse_args()))
 
