@@ -60,7 +60,7 @@ from binhyen.kit.testing.servers import free_port, load_localservers
 from binhyen.kit.topics import TopicEntry, create_topics, entries_of
 from binhyen.notifications import sample_world as world
 from binhyen.notifications.app import create_app
-from binhyen.notifications.service import alerts, audience, replicas
+from binhyen.notifications.service import alerts, audience, gong, replicas
 from binhyen.notifications.service.common import Context
 from binhyen.notifications.service.dispatch import Dispatcher
 from binhyen.notifications.settings import Settings
@@ -234,6 +234,8 @@ def fanout_parts(ctx: Context) -> list[Patch]:
     """The parts of ``alerts._fan_out`` worth timing."""
     stores = ctx.stores
     targets: list[Patch] = [
+        (gong, "strike", "gong.strike (total)"),
+        (stores.recipients, "reach", "stores.recipients.reach (the POST's answer)"),
         (alerts, "_insert", "alerts._insert (the alert, its events)"),
         (alerts, "advance", "alerts.advance (total)"),
         (alerts, "_fan_out", "alerts._fan_out (total)"),
@@ -332,9 +334,13 @@ async def add_residents(ctx: Context, count: int, *, via_events: bool) -> float:
     return time.perf_counter() - t
 
 
-async def fan_out(backing: Backing, recipients: int, *, via_events: bool, profile: bool) -> None:
+async def fan_out(
+    backing: Backing, recipients: int, *, via_events: bool, profile: bool, sweep: float | None
+) -> None:
     """Part 1: one gong to ``recipients`` residents; time until every delivery is queued."""
-    settings = await ntf_settings(backing, "fanout")
+    tuned = {} if sweep is None else {"escalation_sweep_seconds": sweep}
+    settings = await ntf_settings(backing, "fanout", **tuned)
+    print(f"escalation sweep every {settings.escalation_sweep_seconds:g} s")
     issuer = backing.issuer
     async with serve(create_app(settings)) as (client, rt):
         ctx: Context = rt.context
@@ -781,7 +787,11 @@ async def main_async(args: argparse.Namespace) -> None:
         if "fanout" in parts:
             print("\n== 1. fan-out of one alert")
             await fan_out(
-                backing, args.recipients, via_events=args.seed == "events", profile=args.profile
+                backing,
+                args.recipients,
+                via_events=args.seed == "events",
+                profile=args.profile,
+                sweep=args.escalation_sweep,
             )
         if "webhook" in parts:
             print("\n== 2. webhook deliveries per second")
@@ -798,6 +808,12 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--seed", choices=["bulk", "events"], default="bulk")
     parser.add_argument("--profile", action="store_true", help="cProfile the fan-out")
+    parser.add_argument(
+        "--escalation-sweep",
+        type=float,
+        default=None,
+        help="seconds between escalation sweeps in part 1 (default: the service's)",
+    )
     parser.add_argument("--deliveries", type=int, default=4000)
     parser.add_argument("--endpoints", type=int, default=50)
     parser.add_argument("--per-target", type=int, default=64, help="the raised per-target limit")
