@@ -9,6 +9,7 @@ by the escalation sweep, and the deliveries' derived ids make that repeat insert
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 Document = dict[str, Any]
 
+FAN_OUT_CHUNK = 1000  # deliveries written (and handed to the dispatcher) at a time
+# A wave being written is left to its writer this long before the sweep finishes it for them.
+PENDING_GRACE_SECONDS = 60.0
 GROUP_LABELS: dict[str, dict[str, str]] = {
     "crime": {"vi": "Vụ việc phạm tội", "en": "Crime"},
     "social_evil": {"vi": "Tệ nạn xã hội", "en": "Social evil"},
@@ -348,6 +352,9 @@ async def advance(ctx: Context, alert_id: str) -> int:
         now = ctx.clock.now()
         pending = alert.get("pending_wave")
         if pending is not None:
+            since = _aware(alert.get("pending_since"))
+            if since is not None and now - since < timedelta(seconds=PENDING_GRACE_SECONDS):
+                return ran  # its writer is at it; after the grace, the sweep finishes it
             await _fan_out(ctx, alert, pending)
             await ctx.stores.alerts.change(alert_id, alert["version"], {"pending_wave": None}, [])
             ran += 1
@@ -374,7 +381,7 @@ async def advance(ctx: Context, alert_id: str) -> int:
         if not await ctx.stores.alerts.change(
             alert_id,
             alert["version"],
-            {"escalation": _esc_doc(after), "pending_wave": wave.name},
+            {"escalation": _esc_doc(after), "pending_wave": wave.name, "pending_since": now},
             entries,
         ):
             continue  # another replica moved it: read again
@@ -410,9 +417,17 @@ async def _fan_out(ctx: Context, alert: Document, wave_name: str) -> int:
     if not recipients:
         return 0
     alert_id = alert["_id"]
-    keys = ctx.settings.link_keys()
-    await ctx.stores.recipients.add(
-        [
+    key = ctx.settings.link_keys()[0]
+    throttled = policy.throttle_per_hour > 0 and not alert.get("critical") and wave_name != "cancel"
+    for i in range(0, len(recipients), FAN_OUT_CHUNK):
+        # Chunk by chunk, each handed to the dispatcher as soon as it is written: the first
+        # people are being sent to while the last ones are still being written.
+        chunk = recipients[i : i + FAN_OUT_CHUNK]
+        links = {
+            r.key: (link_token(key, alert_id, r.key), reply_code(key, alert_id, r.key))
+            for r in chunk
+        }
+        rows = [
             {
                 "_id": f"{alert_id}:{r.key}",
                 "alert_id": alert_id,
@@ -423,29 +438,32 @@ async def _fan_out(ctx: Context, alert: Document, wave_name: str) -> int:
                 "household_id": r.household_id,
                 "responder": r.responder,
                 "language": r.language,
-                "link": link_token(keys[0], alert_id, r.key),
-                "code": reply_code(keys[0], alert_id, r.key),
+                "link": links[r.key][0],
+                "code": links[r.key][1],
                 "chain": chain_doc(r.chain),
                 "delivered_at": None,
                 "acked_at": None,
                 "first_wave": wave_name,
             }
-            for r in recipients
+            for r in chunk
         ]
-    )
-    docs = [
-        delivery_doc(ctx, alert, wave_name, r.key, r.kind, r.id, r.hamlet_id, r.household_id,
-                     r.language, list(r.chain), quiet=r.quiet, now=now)
-        for r in recipients
-    ]  # fmt: skip
-    if policy.throttle_per_hour > 0 and not alert.get("critical") and wave_name != "cancel":
-        await _throttle(ctx, alert["_id"], docs, policy.throttle_per_hour, now)
-    added = await ctx.stores.deliveries.add(docs)
-    fresh = set(added)
-    ctx.doors.dispatch([(d["_id"], d["target_key"]) for d in docs if d["_id"] in fresh])
-    for d in docs:
-        if d["_id"] in fresh:
-            ctx.publish_new("deliveries", d["_id"], d["_outbox"])
+        docs = [
+            delivery_doc(ctx, alert, wave_name, r.key, r.kind, r.id, r.hamlet_id, r.household_id,
+                         r.language, list(r.chain), quiet=r.quiet, now=now,
+                         link=links[r.key][0] if r.kind != "endpoint" else None,
+                         code=links[r.key][1] if r.kind != "endpoint" else None)
+            for r in chunk
+        ]  # fmt: skip
+        if throttled:
+            await _throttle(ctx, alert_id, docs, policy.throttle_per_hour, now)
+        _, added = await asyncio.gather(
+            ctx.stores.recipients.add(rows), ctx.stores.deliveries.add(docs)
+        )
+        fresh = set(added)
+        ctx.doors.dispatch([(d["_id"], d["target_key"]) for d in docs if d["_id"] in fresh])
+        for d in docs:
+            if d["_id"] in fresh:
+                ctx.publish_new("deliveries", d["_id"], d["_outbox"])
     return len(recipients)
 
 
@@ -463,6 +481,8 @@ def delivery_doc(
     *,
     quiet: tuple[str, str] | None,
     now: datetime,
+    link: str | None = None,
+    code: str | None = None,
 ) -> Document:
     """A queued delivery over the first channel of the chain (the rest wait in ``chain``)."""
     channel, target = chain[0]
@@ -489,6 +509,8 @@ def delivery_doc(
         "attempts": 0,
         "error_code": None,
         "provider_id": None,
+        "link": link,  # the recipient's acknowledgement link token and SMS reply code
+        "code": code,
         "created_at": now,
         "version": 1,
     }

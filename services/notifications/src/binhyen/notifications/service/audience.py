@@ -110,7 +110,7 @@ async def resolve(
     if wanted_people:
         residents.update(await stores.residents.many(list(wanted_people)))
     if households:
-        for resident in await stores.residents.in_units(hamlet_ids):
+        for resident in await stores.residents.in_units(hamlet_ids, consenting=True):
             residents.setdefault(resident.id, resident)
     keys = [f"resident:{r}" for r in residents] + [f"staff:{s}" for s in staff_roles]
     prefs = await stores.preferences.many(keys)

@@ -33,6 +33,7 @@ from binhyen.notifications.channels.base import Message, Outcome, Result
 from binhyen.notifications.service import alerts as alert_cases
 from binhyen.notifications.service.common import Context
 from binhyen.notifications.service.events import delivery_event
+from binhyen.notifications.store.endpoints import Endpoint
 
 log = logging.getLogger(__name__)
 Document = dict[str, Any]
@@ -56,6 +57,7 @@ class Dispatcher:
         self._sweeper: asyncio.Task[None] | None = None
         self._bell = asyncio.Event()
         self._alerts: dict[str, tuple[float, Document | None]] = {}
+        self._endpoints: dict[str, tuple[float, Endpoint | None]] = {}
         self.sent = 0
 
     async def start(self) -> None:
@@ -141,6 +143,17 @@ class Dispatcher:
             self._alerts.clear()
         return alert
 
+    async def _endpoint(self, endpoint_id: str) -> Endpoint | None:
+        loop = asyncio.get_running_loop()
+        cached = self._endpoints.get(endpoint_id)
+        if cached is not None and loop.time() - cached[0] < 1.0:
+            return cached[1]
+        endpoint = await self.ctx.stores.endpoints.get(endpoint_id)
+        self._endpoints[endpoint_id] = (loop.time(), endpoint)
+        if len(self._endpoints) > 1000:
+            self._endpoints.clear()
+        return endpoint
+
     async def _attempt(self, delivery_id: str) -> None:
         ctx = self.ctx
         now = ctx.clock.now()
@@ -225,7 +238,7 @@ class Dispatcher:
         ctx = self.ctx
         target = dict(delivery["target"])
         if delivery["channel"] == "webhook":
-            endpoint = await ctx.stores.endpoints.get(target.get("endpoint_id", ""))
+            endpoint = await self._endpoint(target.get("endpoint_id", ""))
             if endpoint is None or not endpoint.enabled:
                 return None
             target = {"url": endpoint.url, "secret": endpoint.secret}
@@ -233,9 +246,13 @@ class Dispatcher:
                 target["secret_previous"] = endpoint.secret_previous
         texts = alert_cases.texts_for(alert, delivery.get("language", "vi"))
         link = None
-        recipient = await ctx.stores.recipients.get(alert["_id"], delivery["rkey"])
-        if recipient is not None and delivery["kind"] != "endpoint":
-            link = f"{ctx.settings.base_url()}/a/{recipient['link']}"
+        token, code = delivery.get("link"), delivery.get("code")
+        if token is None and delivery["kind"] != "endpoint":  # (written before links rode along)
+            recipient = await ctx.stores.recipients.get(alert["_id"], delivery["rkey"])
+            token = recipient.get("link") if recipient else None
+            code = recipient.get("code") if recipient else None
+        if token:
+            link = f"{ctx.settings.base_url()}/a/{token}"
         prefix = "[DIỄN TẬP] " if alert["cap_status"] == "Exercise" else ""
         if alert["cap_status"] == "Test":
             prefix = "[THỬ NGHIỆM] "
@@ -243,7 +260,6 @@ class Dispatcher:
             prefix += "Nhắc lại: " if delivery.get("language", "vi") == "vi" else "Reminder: "
         if alert["msg_type"] == "Cancel":
             prefix += "HỦY: " if delivery.get("language", "vi") == "vi" else "CANCELLED: "
-        code = recipient.get("code") if recipient else None
         suffix = f" {link}" if link else ""
         if code and delivery["channel"] in ("sms", "zns"):
             suffix += f" (OK {code})"
@@ -374,6 +390,8 @@ class Dispatcher:
             chain,
             quiet=None,
             now=now,
+            link=delivery.get("link"),
+            code=delivery.get("code"),
         )
         added = await self.ctx.stores.deliveries.add([doc])
         if added:

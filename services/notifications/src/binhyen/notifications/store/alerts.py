@@ -140,15 +140,34 @@ class RecipientStore:
         return result.modified_count == 1
 
     async def reach(self, alert_id: str) -> Reach:
-        """Recipients, households, delivered and acknowledged, and the first ack."""
-        docs = await self.of_alert(alert_id)
-        acks = [d["acked_at"] for d in docs if d.get("acked_at")]
+        """Recipients, households, delivered and acknowledged, and the first ack.
+
+        Counted by the database (an alert may reach a province's households): nothing but the
+        counts and one date comes back.
+        """
+        mine = {"alert_id": alert_id}
+        recipients = await self.collection.count_documents(mine)
+        if recipients == 0:
+            return Reach(0, 0, 0, 0, None)
+        households = await self.collection.distinct("household_id", mine)
+        delivered = await self.collection.count_documents(
+            {**mine, "$or": [{"delivered_at": {"$ne": None}}, {"acked_at": {"$ne": None}}]}
+        )
+        acked = await self.collection.count_documents({**mine, "acked_at": {"$ne": None}})
+        first = None
+        if acked:
+            found = (
+                self.collection.find({**mine, "acked_at": {"$ne": None}}, {"acked_at": 1})
+                .sort("acked_at", 1)
+                .limit(1)
+            )
+            first = next(iter([doc["acked_at"] async for doc in found]), None)
         return Reach(
-            recipients=len(docs),
-            households=len({d["household_id"] for d in docs if d.get("household_id")}),
-            delivered=sum(1 for d in docs if d.get("delivered_at") or d.get("acked_at")),
-            acknowledged=len(acks),
-            first_ack_at=min(acks) if acks else None,
+            recipients=recipients,
+            households=len([h for h in households if h]),
+            delivered=delivered,
+            acknowledged=acked,
+            first_ack_at=first,
         )
 
 

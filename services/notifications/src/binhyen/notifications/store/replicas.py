@@ -149,6 +149,18 @@ PERSONAL = (
 )
 
 
+# What audiences read of a resident (not the replica's bookkeeping).
+READ_FIELDS = {
+    "unit_id": 1,
+    "household_id": 1,
+    "full_name": 1,
+    "phones": 1,
+    "preferred_language": 1,
+    "alert_channels": 1,
+    "alert_consent": 1,
+}
+
+
 class ResidentStore(_Replica):
     """Residents replicated from ``binhyen.registry.people.v1`` (personal data)."""
 
@@ -174,9 +186,12 @@ class ResidentStore(_Replica):
             )
         return await self._apply(state["person_id"], state, event_id=event_id, sequence=sequence)
 
-    async def in_units(self, unit_ids: list[str]) -> list[Resident]:
-        """Every active resident of these hamlets."""
-        found = self.collection.find({"unit_id": {"$in": unit_ids}, "status": "active"})
+    async def in_units(self, unit_ids: list[str], *, consenting: bool = False) -> list[Resident]:
+        """Every active resident of these hamlets (only those who consented, if asked)."""
+        query: Document = {"unit_id": {"$in": unit_ids}, "status": "active"}
+        if consenting:
+            query["alert_consent"] = True
+        found = self.collection.find(query, READ_FIELDS)
         return [_resident(doc) async for doc in found]
 
     async def many(self, person_ids: list[str]) -> dict[str, Resident]:
