@@ -23,8 +23,47 @@ router = APIRouter(tags=["acknowledgement"])
 Token = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "script-src 'self'; connect-src 'self'; worker-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+# Optional: a browser that can receive Web Push offers to; the page works without any script.
+PUSH_JS = """(function () {
+  var box = document.getElementById("push");
+  if (!box || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
+  box.hidden = false;
+  var key = box.getAttribute("data-key"), token = box.getAttribute("data-token");
+  var note = box.querySelector("p");
+  function bytes(b64) {
+    var s = atob(b64.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((b64.length + 3) % 4));
+    var out = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  box.querySelector("button").addEventListener("click", function () {
+    navigator.serviceWorker.register("/a/sw.js", {scope: "/a/"}).then(function (reg) {
+      return reg.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: bytes(key)});
+    }).then(function (sub) {
+      return fetch("/a/" + token + "/push", {method: "POST",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify(sub)});
+    }).then(function (r) {
+      note.textContent = box.getAttribute(r.ok ? "data-ok" : "data-fail");
+    }).catch(function () { note.textContent = box.getAttribute("data-fail"); });
+  });
+})();
+"""
+SERVICE_WORKER = """self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {}; }
+  event.waitUntil(self.registration.showNotification(data.title || "Bình Yên", {
+    body: data.body || "", lang: data.lang || "vi", tag: data.alert_id,
+    requireInteraction: !!data.critical, data: {url: data.url || "/"}
+  }));
+});
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  event.waitUntil(clients.openWindow(event.notification.data.url));
+});
+"""
 PAGE_HEADERS = {
     "Content-Security-Policy": PAGE_CSP,
     "Cache-Control": "no-store",
@@ -56,6 +95,9 @@ WORDS: dict[str, dict[str, str]] = {
         "other": "English",
         "invalid": "Đường dẫn không hợp lệ hoặc đã hết hạn.",
         "used": "Đường dẫn này đã được trả lời trước đó; câu trả lời không thay đổi.",
+        "push": "Nhận tin báo trên trình duyệt này",
+        "push_ok": "Đã bật: tin báo sau sẽ đến trình duyệt này.",
+        "push_fail": "Không bật được; tin báo vẫn đến qua tin nhắn.",
     },
     "en": {
         "title": "Security gong",
@@ -69,6 +111,9 @@ WORDS: dict[str, dict[str, str]] = {
         "other": "Tiếng Việt",
         "invalid": "This link is not valid, or has expired.",
         "used": "This link was answered already; the answer stays as it was.",
+        "push": "Receive alerts in this browser",
+        "push_ok": "On: later alerts come to this browser.",
+        "push_fail": "Could not turn it on; alerts still come by message.",
     },
 }
 
@@ -91,7 +136,9 @@ def _page(lang: str, body: str, *, status_code: int = 200) -> HTMLResponse:
     )
 
 
-def _view_html(view: acks.LinkView, token: str, lang: str, note: str = "") -> str:
+def _view_html(
+    view: acks.LinkView, token: str, lang: str, note: str = "", push_key: str | None = None
+) -> str:
     w = WORDS[lang]
     alert = view.alert
     tag = ""
@@ -117,9 +164,34 @@ def _view_html(view: acks.LinkView, token: str, lang: str, note: str = "") -> st
             f'<button name="answer" value="received">{w["received"]}</button>'
             f'<button class="go" name="answer" value="coming">{w["coming"]}</button></form>'
         )
+    if push_key:
+        parts.append(
+            f'<div id="push" hidden data-key="{html.escape(push_key)}" data-token="{token}" '
+            f'data-ok="{html.escape(w["push_ok"])}" data-fail="{html.escape(w["push_fail"])}">'
+            f'<button type="button">{html.escape(w["push"])}</button><p></p></div>'
+            '<script src="/a/push.js"></script>'
+        )
     other = "en" if lang == "vi" else "vi"
     parts.append(f'<nav><a href="/a/{token}?lang={other}">{w["other"]}</a></nav>')
     return "\n".join(parts)
+
+
+@router.get("/a/push.js", include_in_schema=False)
+async def push_script() -> Response:
+    """The page's optional script: offers Web Push where the browser has it."""
+    return Response(
+        PUSH_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
+    )
+
+
+@router.get("/a/sw.js", include_in_schema=False)
+async def service_worker() -> Response:
+    """Shows a pushed alert; a tap opens its acknowledgement page."""
+    return Response(
+        SERVICE_WORKER,
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/a/"},
+    )
 
 
 @router.get("/a/style.css", include_in_schema=False)
@@ -153,7 +225,9 @@ async def page(
             _lang(lang, "vi"), f"<p>{WORDS[_lang(lang, 'vi')]['invalid']}</p>", status_code=404
         )
     language = _lang(lang, view.recipient.get("language", "vi"))
-    return _page(language, _view_html(view, token, language))
+    push = ctx.channels.get("push")
+    key = getattr(push, "public_key", None)
+    return _page(language, _view_html(view, token, language, push_key=key))
 
 
 @router.post(

@@ -256,6 +256,7 @@ class WebPushChannel:
 
     def __init__(self, config: WebPushConfig, *, client: httpx.AsyncClient | None = None) -> None:
         self._config = config
+        self.public_key = vapid_public_key(config)  # for the page's pushManager.subscribe
         self._vapid = _load_vapid(config.vapid_private_key.get_secret_value())
         self._tokens: dict[str, tuple[str, float]] = {}  # origin -> (Authorization, expiry)
         self._client = client or httpx.AsyncClient(
