@@ -5,8 +5,9 @@
 Answers every POST with 200 after ``--delay-ms`` (a subscriber that takes its time) and
 records when each arrived; ``GET /stats`` returns the count, the first and last arrival
 (``time.time()``) and, per ``incident_id`` of the payload, the first arrival time;
-``DELETE /stats`` starts counting again. It checks no signature: the benchmark measures
-the sender, and the tests prove the signing.
+``DELETE /stats`` starts counting again. Paths under ``/slow/`` answer after ``--slow-ms``
+instead and are counted apart (``slow``): a dead-slow subscriber beside the others. It
+checks no signature: the benchmark measures the sender, and the tests prove the signing.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 class Receiver:
     """The ASGI app and what it counted."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, slow: float = 5.0) -> None:
         self.delay = delay
+        self.slow_delay = slow
         self.reset()
 
     def reset(self) -> None:
         """Forget everything received."""
         self.count = 0
+        self.slow = 0
         self.ids: set[str] = set()
         self.first: float | None = None
         self.last: float | None = None
@@ -44,6 +47,7 @@ class Receiver:
         """What arrived so far."""
         return {
             "count": self.count,
+            "slow": self.slow,
             "distinct": len(self.ids),
             "first": self.first,
             "last": self.last,
@@ -62,7 +66,10 @@ class Receiver:
                 break
         now = time.time()
         answer = b""
-        if scope["method"] == "POST":
+        if scope["method"] == "POST" and scope["path"].startswith("/slow/"):
+            self.slow += 1
+            await asyncio.sleep(self.slow_delay)
+        elif scope["method"] == "POST":
             self.count += 1
             self.first = self.first or now
             self.last = now
@@ -91,9 +98,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-ms", type=float, default=50.0)
+    parser.add_argument("--slow-ms", type=float, default=5000.0, help="paths under /slow/")
     args = parser.parse_args()
     uvicorn.run(
-        Receiver(args.delay_ms / 1000),
+        Receiver(args.delay_ms / 1000, args.slow_ms / 1000),
         host="127.0.0.1",
         port=args.port,
         lifespan="off",

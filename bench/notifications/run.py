@@ -421,10 +421,20 @@ async def fan_out(
 
 
 async def webhook_rate(
-    backing: Backing, receiver: str, *, endpoints: int, deliveries: int, per_target: int
+    backing: Backing,
+    receiver: str,
+    *,
+    endpoints: int,
+    deliveries: int,
+    per_target: int,
+    slow: bool = False,
 ) -> tuple[float, float, int, int, Timings]:
-    """Deliveries/s to ``endpoints`` endpoints; (rate, seconds, received, distinct ids)."""
-    name = f"wh{endpoints}x{per_target}"
+    """Deliveries/s to ``endpoints`` endpoints; (rate, seconds, received, distinct ids).
+
+    With ``slow``, one more endpoint (a path under /slow/, answering after 5 s) gets every
+    alert too; the figures count the others only.
+    """
+    name = f"wh{endpoints}x{per_target}{'s' if slow else ''}"
     settings = await ntf_settings(backing, name, dispatch_per_target=per_target)
     admin = backing.issuer.headers(("admin", "*"))
     alerts_needed = max(1, deliveries // endpoints)
@@ -442,6 +452,13 @@ async def webhook_rate(
                 headers=admin,
             )
             assert made.status_code == 201, made.text
+        if slow:
+            made = await client.post(
+                "/api/v1/endpoints",
+                json={"unit_id": world.COMMUNE, "name": "Slow", "url": f"{receiver}/slow/0"},
+                headers=admin,
+            )
+            assert made.status_code == 201, made.text
         dispatcher = rt.worker(Dispatcher)
         await dispatcher.stop()  # queue everything first, then measure the sends alone
         officer = backing.issuer.headers(("hamlet_officer", world.HAMLET))
@@ -449,7 +466,7 @@ async def webhook_rate(
             struck = await client.post("/api/v1/alerts", json=world.strike_body(), headers=officer)
             assert struck.status_code == 201, struck.text
         queued = await ctx.stores.deliveries.collection.count_documents({"status": "queued"})
-        assert queued == total, (queued, total)
+        assert queued == total + (alerts_needed if slow else 0), (queued, total)
         (await plain.delete(f"{receiver}/stats")).raise_for_status()
         timings = Timings()
         with instrumented(dispatch_parts(ctx), timings):
@@ -505,6 +522,25 @@ async def webhooks(
             if calls
         )
         print(f"  {label}: {parts}")
+
+
+async def isolation(backing: Backing, deliveries: int, endpoints: int, delay_ms: float) -> None:
+    """Part 2b: how much one dead-slow endpoint (5 s answers) delays the deliveries to others."""
+    print(
+        f"{endpoints} endpoints answering after {delay_ms:.0f} ms, {deliveries} deliveries to "
+        "them; then the same with one more endpoint taking every alert and answering after 5 s"
+    )
+    with receiver_process(delay_ms) as receiver:
+        alone, alone_s, *_ = await webhook_rate(
+            backing, receiver, endpoints=endpoints, deliveries=deliveries, per_target=4
+        )
+        beside, beside_s, *_ = await webhook_rate(
+            backing, receiver, endpoints=endpoints, deliveries=deliveries, per_target=4, slow=True
+        )
+    delay = (beside_s - alone_s) / alone_s * 100
+    print(f"  without the slow endpoint   {alone_s:7.2f} s  {alone:7.1f}/s")
+    print(f"  with it                     {beside_s:7.2f} s  {beside:7.1f}/s")
+    print(f"  the others delayed by {delay:+.1f} %   goal ≤ 10 %: {verdict(delay <= 10)}")
 
 
 # ------------------------------------------------------------------------------- 3. latency
@@ -784,7 +820,7 @@ async def latency(backing: Backing, reports_count: int, burst: int, rate: float 
 
 async def main_async(args: argparse.Namespace) -> None:
     """Run the parts asked for."""
-    parts = ["fanout", "webhook", "latency"] if args.part == "all" else [args.part]
+    parts = ["fanout", "webhook", "isolation", "latency"] if args.part == "all" else [args.part]
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # fresh topics: leader noise
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} cores, shared (load average {load}); local Kafka, FerretDB")
@@ -801,6 +837,9 @@ async def main_async(args: argparse.Namespace) -> None:
         if "webhook" in parts:
             print("\n== 2. webhook deliveries per second")
             await webhooks(backing, args.deliveries, args.endpoints, args.per_target, args.delay_ms)
+        if "isolation" in parts:
+            print("\n== 2b. one slow endpoint beside the others")
+            await isolation(backing, args.deliveries // 4, 10, args.delay_ms)
         if "latency" in parts:
             print("\n== 3. end-to-end latency, report → webhook")
             await latency(backing, args.reports, args.burst, args.rate)
@@ -809,7 +848,9 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     """Parse arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["all", "fanout", "webhook", "latency"], default="all")
+    parser.add_argument(
+        "--part", choices=["all", "fanout", "webhook", "isolation", "latency"], default="all"
+    )
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--seed", choices=["bulk", "events"], default="bulk")
     parser.add_argument("--profile", action="store_true", help="cProfile the fan-out")
