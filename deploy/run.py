@@ -30,10 +30,10 @@ import make_secrets  # noqa: E402
 import sms_sandbox  # noqa: E402
 
 from binhyen.incidents.demo import load_demo_at as load_incidents_demo_at  # noqa: E402
+from binhyen.kit.operations import demo_password  # noqa: E402
 from binhyen.kit.topics import create_topics, load_topics  # noqa: E402
 from binhyen.notifications.demo import describe as describe_drill  # noqa: E402
 from binhyen.notifications.demo import run_drill_at  # noqa: E402
-from binhyen.registry.__main__ import DEMO_PASSWORD  # noqa: E402
 from binhyen.registry.demo import DemoResult, load_demo_at  # noqa: E402
 
 SERVICES = {"registry": 8001, "incidents": 8002, "notifications": 8003}
@@ -212,7 +212,7 @@ def run_local() -> int:
                 f"http://127.0.0.1:{SERVICES['registry']}",
                 admin_username=ADMIN,
                 admin_password=password,
-                demo_password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+                demo_password=demo_password(),
             )
         )
         print("filing demo incidents …", file=sys.stderr, flush=True)
@@ -220,7 +220,7 @@ def run_local() -> int:
             load_incidents_demo_at(
                 f"http://127.0.0.1:{SERVICES['incidents']}",
                 f"http://127.0.0.1:{SERVICES['registry']}",
-                password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+                password=demo_password(),
             )
         )
         print(
@@ -232,7 +232,7 @@ def run_local() -> int:
             run_drill_at(
                 f"http://127.0.0.1:{SERVICES['notifications']}",
                 f"http://127.0.0.1:{SERVICES['registry']}",
-                password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
+                password=demo_password(),
             )
         )
         print(describe_drill(drill), file=sys.stderr)

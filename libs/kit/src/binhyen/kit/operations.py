@@ -161,3 +161,58 @@ async def _dlq(
         return 1 if failed else 0
     finally:
         await client.close()
+
+
+DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (the demo accounts of `make run` only)
+
+
+def demo_password() -> str:
+    """The demo accounts' password (``BINHYEN_DEMO_PASSWORD``, else the documented demo one)."""
+    import os
+
+    return os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD)
+
+
+def service_main(
+    name: str,
+    *,
+    settings: Callable[[], ServiceSettings],
+    serve: Callable[[ServiceSettings], None],
+    spec: Callable[[], ServiceSpec] | None = None,
+    subscriptions: Callable[[ServiceSettings, AsyncDatabase[Document]], Sequence[Subscription]]
+    | None = None,
+    demo: Callable[[argparse.Namespace], None] | None = None,
+    demo_options: Callable[[argparse.ArgumentParser], None] | None = None,
+    argv: Sequence[str] | None = None,
+) -> None:
+    """``python -m binhyen.<name> [api | demo | outbox … | dlq …]``, the same for every service.
+
+    ``api`` (the default) serves; ``outbox`` and, for a service that consumes (``spec`` and
+    ``subscriptions`` given), ``dlq`` are the operator commands; ``demo``, when the service
+    has one, loads demo data through its API.
+    """
+    commands = ["api"] + (["demo"] if demo else []) + ["outbox"]
+    consumes = spec is not None and subscriptions is not None
+    if consumes:
+        commands.append("dlq")
+    parser = argparse.ArgumentParser(prog=f"binhyen-{name}")
+    parser.add_argument("command", nargs="?", default="api", choices=commands)
+    parser.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="outbox: list | retry ID"
+        + ("; dlq: list | show ID | replay ID…|--all" if consumes else ""),
+    )
+    if demo_options is not None:
+        demo_options(parser)
+    args = parser.parse_args(argv)
+    if args.command == "demo" and demo is not None:
+        demo(args)
+        return
+    loaded = settings()
+    if args.command == "outbox":
+        raise SystemExit(outbox_command(loaded, args.args))
+    if args.command == "dlq" and spec is not None and subscriptions is not None:
+        of = subscriptions
+        raise SystemExit(dlq_command(loaded, spec(), lambda db: of(loaded, db), args.args))
+    serve(loaded)

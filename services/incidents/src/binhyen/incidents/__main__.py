@@ -2,57 +2,50 @@
 
 import argparse
 import asyncio
-import os
+from typing import Any
 
 from binhyen.incidents import consumers
 from binhyen.incidents.app import create_app, service_spec
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import Stores
-from binhyen.kit.operations import dlq_command, outbox_command
+from binhyen.kit.operations import demo_password, service_main
 from binhyen.kit.runtime import serve_forever
+from binhyen.kit.settings import ServiceSettings
 
-DEMO_PASSWORD = "kynam-demo-2026"  # noqa: S105 (the registry's demo accounts, make run only)
+
+def _demo(args: argparse.Namespace) -> None:
+    from binhyen.incidents import demo
+
+    counts = asyncio.run(demo.load_demo_at(args.url, args.registry_url, password=demo_password()))
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default="http://127.0.0.1:8002", help="incidents URL (demo)")
+    parser.add_argument("--registry-url", default="http://127.0.0.1:8001", help="registry URL")
+
+
+def _subscriptions(_settings: ServiceSettings, db: Any) -> Any:
+    return consumers.subscriptions(stores=Stores.of(db))
+
+
+def _serve(settings: ServiceSettings) -> None:
+    assert isinstance(settings, Settings)
+    serve_forever(create_app(settings), settings, name="incidents")
 
 
 def main() -> None:
-    """Run the service with settings from the environment, or load demo incidents."""
-    parser = argparse.ArgumentParser(prog="binhyen-incidents")
-    parser.add_argument(
-        "command", nargs="?", default="api", choices=["api", "demo", "outbox", "dlq"]
+    """Run the service with settings from the environment, load demo incidents, or an operator
+    tool."""
+    service_main(
+        "incidents",
+        settings=Settings,
+        serve=_serve,
+        spec=service_spec,
+        subscriptions=_subscriptions,
+        demo=_demo,
+        demo_options=_options,
     )
-    parser.add_argument(
-        "args",
-        nargs=argparse.REMAINDER,
-        help="outbox: list | retry ID; dlq: list | show ID | replay ID…|--all",
-    )
-    parser.add_argument("--url", default="http://127.0.0.1:8002", help="incidents URL (demo)")
-    parser.add_argument("--registry-url", default="http://127.0.0.1:8001", help="registry URL")
-    args = parser.parse_args()
-    if args.command == "demo":
-        from binhyen.incidents import demo
-
-        counts = asyncio.run(
-            demo.load_demo_at(
-                args.url,
-                args.registry_url,
-                password=os.environ.get("BINHYEN_DEMO_PASSWORD", DEMO_PASSWORD),
-            )
-        )
-        print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
-        return
-    settings = Settings()
-    if args.command == "outbox":
-        raise SystemExit(outbox_command(settings, args.args))
-    if args.command == "dlq":
-        raise SystemExit(
-            dlq_command(
-                settings,
-                service_spec(),
-                lambda db: consumers.subscriptions(stores=Stores.of(db)),
-                args.args,
-            )
-        )
-    serve_forever(create_app(settings), settings, name="incidents")
 
 
 if __name__ == "__main__":
