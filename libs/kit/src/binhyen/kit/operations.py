@@ -199,13 +199,18 @@ def service_main(
     parser.add_argument("command", nargs="?", default="api", choices=commands)
     parser.add_argument(
         "args",
-        nargs=argparse.REMAINDER,
+        nargs="*",
         help="outbox: list | retry ID"
         + ("; dlq: list | show ID | replay ID…|--all" if consumes else ""),
     )
     if demo_options is not None:
         demo_options(parser)
-    args = parser.parse_args(argv)
+    # The demo's options (--url …) are read wherever they stand; what the parser does not
+    # know (dlq replay --all) goes on to the operator command.
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command not in ("outbox", "dlq"):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.args = [*args.args, *rest]
     if args.command == "demo" and demo is not None:
         demo(args)
         return
