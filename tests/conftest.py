@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -13,6 +11,7 @@ from typing import Any
 import pytest
 
 from binhyen.incidents.settings import Settings as IncidentsSettings
+from binhyen.kit.testing.servers import load_module
 from binhyen.kit.testing.settings import MakeSettings
 from binhyen.notifications.settings import Settings as NotificationsSettings
 from binhyen.registry.settings import Settings as RegistrySettings
@@ -32,15 +31,7 @@ def service_settings(make_settings: MakeSettings) -> tuple[RegistrySettings, Inc
 
 def load_file(relative: str) -> ModuleType:
     """A module by its path under the repository (helpers that are not packages)."""
-    name = "e2e_" + relative.replace("/", "_").removesuffix(".py")
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve their annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_module(ROOT / relative)
 
 
 @pytest.fixture(scope="session")

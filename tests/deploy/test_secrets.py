@@ -6,10 +6,8 @@ environment run against a temporary directory, and the services' settings read w
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import stat
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -18,6 +16,7 @@ import pytest
 import yaml
 
 from binhyen.incidents.settings import Settings as IncidentsSettings
+from binhyen.kit.testing.servers import load_module
 from binhyen.notifications.settings import Settings as NotificationsSettings
 from binhyen.registry.settings import Settings as RegistrySettings
 
@@ -31,12 +30,7 @@ CREDENTIALS = re.compile(r"://[^/@\s]+:[^/@\s]+@")
 
 
 def _module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, name)
 
 
 @pytest.fixture(scope="module")

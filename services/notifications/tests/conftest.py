@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from binhyen.kit.testing.servers import load_module
 from binhyen.kit.testing.settings import MakeSettings
 from binhyen.notifications.settings import Settings
 
@@ -21,15 +20,7 @@ ESMS_PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
 
 def load_helper(relative: str) -> ModuleType:
     """A test helper module by its path under tests/ (tests/ is not a package)."""
-    name = "notifications_tests_" + relative.replace("/", "_").removesuffix(".py")
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HERE / relative)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve their annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_module(HERE / relative)
 
 
 @pytest.fixture(scope="session")

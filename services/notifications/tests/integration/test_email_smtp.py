@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from binhyen.kit.testing.servers import load_module
 from binhyen.notifications.channels.base import Message, Outcome
 from binhyen.notifications.channels.email import EmailChannel, EmailConfig, Security
 
-
-def _helper(name: str) -> ModuleType:
-    """Load a test helper module that sits beside the test tiers (tests/<name>.py)."""
-    module_name = f"binhyen_notifications_tests_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(
-        module_name, Path(__file__).parents[1] / f"{name}.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-smtp_server = _helper("smtp_server")
+smtp_server = load_module(Path(__file__).parents[1] / "smtp_server.py")
 
 GREYLISTED = "greylisted@example.vn"
 UNKNOWN = "unknown@example.vn"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import secrets
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from binhyen.kit.testing.servers import load_module
 from binhyen.kit.testing.waiting import eventually
 from binhyen.notifications.channels.base import Message, Outcome
 from binhyen.notifications.channels.gateway import (
@@ -37,13 +36,7 @@ CALLBACK_SECRET = secrets.token_urlsafe(32)
 
 
 def _load_fake() -> ModuleType:
-    path = Path(__file__).resolve().parents[4] / "deploy" / "local" / "sms_sandbox.py"
-    spec = importlib.util.spec_from_file_location("notifications_fake_sms_gateway", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses resolve their annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_module(Path(__file__).resolve().parents[4] / "deploy" / "local" / "sms_sandbox.py")
 
 
 @pytest.fixture(scope="module")

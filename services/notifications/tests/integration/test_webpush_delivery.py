@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from binhyen.kit.testing.servers import load_module
 from binhyen.notifications.channels.base import Message, Outcome
 from binhyen.notifications.channels.webpush import (
     WebPushChannel,
@@ -20,22 +18,7 @@ from binhyen.notifications.channels.webpush import (
     vapid_public_key,
 )
 
-
-def _helper(name: str) -> ModuleType:
-    """Load a test helper module that sits beside the test tiers (tests/<name>.py)."""
-    module_name = f"binhyen_notifications_tests_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    path = Path(__file__).parents[1] / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-push_service = _helper("push_service")
+push_service = load_module(Path(__file__).parents[1] / "push_service.py")
 KEYS = generate_vapid_keys()
 
 

@@ -108,20 +108,32 @@ def free_port() -> int:
         return port
 
 
+def load_module(path: Path | str, name: str | None = None) -> ModuleType:
+    """Import a Python file that is not in a package (a script, a test helper), once.
+
+    It is registered in ``sys.modules`` (under ``name``, default one derived from the path)
+    before it runs, so its dataclasses resolve their annotations, and a second call returns
+    the same module.
+    """
+    path = Path(path)
+    name = name or "binhyen_file_" + "_".join(path.with_suffix("").parts[-3:]).replace("-", "_")
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_localservers(root: Path) -> ModuleType:
     """Import deploy/local/localservers.py of the repository at ``root``."""
     path = Path(os.environ.get("BINHYEN_LOCALSERVERS", root / "deploy/local/localservers.py"))
     if not path.exists():
         raise RuntimeError(f"cannot find the local servers script at {path}")
-    name = "binhyen_localservers"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, "binhyen_localservers")
 
 
 def docker_answers() -> bool:
