@@ -3,11 +3,8 @@ reminders after it, and a policy edit that never reaches an alert already under 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.incidents import IncidentReported, IncidentSnapshot
 from binhyen.contracts.topics import INCIDENTS
 from binhyen.kit.kafka import KafkaAccess, start_producer
 from binhyen.kit.testing import TestIssuer
@@ -17,8 +14,8 @@ from binhyen.notifications.sample_world import (
     HAMLET,
     LEADER,
     MEMBER,
-    PATHS,
     World,
+    incident_reported,
     running_world,
 )
 from binhyen.notifications.service import escalation
@@ -52,30 +49,7 @@ def policy_body(**overrides: Any) -> dict[str, Any]:
 
 async def report(world: World, incident_id: str) -> None:
     """An incident in Tân Thành, as incidents announces it on Kafka."""
-    now = datetime.now(UTC)
-    event = CloudEvent.wrap(
-        IncidentReported(
-            incident=IncidentSnapshot(
-                incident_id=incident_id,
-                hamlet_id=HAMLET,
-                unit_path=PATHS[HAMLET],
-                category="theft",
-                category_version=1,
-                group="crime",
-                ba_khong=True,
-                severity="medium",
-                status="reported",
-                description="Mất trộm xe máy",
-                occurred_at=now,
-                reported_at=now,
-                reporter_kind="anonymous",
-                version=1,
-            ),
-            actor="rr-1",
-            at=now,
-            seq=1,
-        )
-    )
+    event = incident_reported(incident_id)
     settings = world.rt.settings
     producer = await start_producer(KafkaAccess.of(settings), client_id="test")
     try:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,11 @@ import httpx
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.incidents import IncidentReported, IncidentSnapshot
 from binhyen.contracts.topics import INCIDENTS
 from binhyen.kit.kafka import KafkaAccess, start_producer
 from binhyen.kit.testing import TestIssuer
 from binhyen.kit.testing.waiting import eventually
-from binhyen.notifications.sample_world import COMMUNE, HAMLET, PATHS, seed_world
+from binhyen.notifications.sample_world import COMMUNE, HAMLET, incident_reported, seed_world
 from binhyen.notifications.service.common import Context
 from binhyen.notifications.settings import Settings
 from binhyen.notifications.store import Stores
@@ -95,33 +92,6 @@ def service(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
                 proc.wait()
 
 
-def _reported(incident_id: str) -> CloudEvent:
-    now = datetime.now(UTC)
-    return CloudEvent.wrap(
-        IncidentReported(
-            incident=IncidentSnapshot(
-                incident_id=incident_id,
-                hamlet_id=HAMLET,
-                unit_path=PATHS[HAMLET],
-                category="fire_residential",
-                category_version=1,
-                group="fire",
-                ba_khong=False,
-                severity="high",
-                status="reported",
-                description="Cháy bếp",
-                occurred_at=now,
-                reported_at=now,
-                reporter_kind="anonymous",
-                version=1,
-            ),
-            actor="rr-1",
-            at=now,
-            seq=1,
-        )
-    )
-
-
 POLICY: dict[str, Any] = {
     "unit_id": HAMLET,
     "name": "Tân Thành: báo công an xã qua webhook",
@@ -161,7 +131,9 @@ async def test_a_killed_worker_and_a_redelivered_event_still_deliver_once(
                 )
                 assert endpoint.status_code == 201, endpoint.text
             receiver.secrets.append(endpoint.json()["secret"])
-            event = _reported("inc-once")
+            event = incident_reported(
+                "inc-once", severity="high", category="fire_residential", group="fire"
+            )
             producer = await start_producer(KafkaAccess.of(settings), client_id="test")
             try:
                 topic = settings.topic(INCIDENTS.name)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from binhyen.contracts import CloudEvent
+from binhyen.contracts.events.incidents import IncidentReported, IncidentSnapshot
 from binhyen.contracts.events.organisations import (
     MemberState,
     OrganisationRegistered,
@@ -127,6 +128,41 @@ def team_event(now: datetime, *, on_duty: list[str], version: int = 1) -> CloudE
             contact_roster=[LEADER, DEPUTY, MEMBER],
             shifts=shifts,
             version=version,
+        )
+    )
+
+
+def incident_reported(
+    incident_id: str,
+    *,
+    severity: str = "medium",
+    category: str = "theft",
+    group: str = "crime",
+    hamlet: str = HAMLET,
+) -> CloudEvent:
+    """An incident of the world, as incidents announces it on Kafka."""
+    now = datetime.now(UTC)
+    return CloudEvent.wrap(
+        IncidentReported(
+            incident=IncidentSnapshot(
+                incident_id=incident_id,
+                hamlet_id=hamlet,
+                unit_path=PATHS[hamlet],
+                category=category,
+                category_version=1,
+                group=group,
+                ba_khong=group in ("crime", "social_evil"),
+                severity=severity,
+                status="reported",
+                description="Vụ việc thử",
+                occurred_at=now,
+                reported_at=now,
+                reporter_kind="anonymous",
+                version=1,
+            ),
+            actor="rr-1",
+            at=now,
+            seq=1,
         )
     )
 
