@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import SecretStr
+
 from binhyen.contracts.topics import INCIDENTS
 from binhyen.kit.kafka import KafkaAccess, start_producer
 from binhyen.kit.testing import TestIssuer
@@ -154,3 +156,42 @@ async def test_a_step_with_nobody_on_duty_is_skipped_at_once(
 
 async def _status(world: World, alert_id: str, rkey: str, status: str) -> bool:
     return (await reached(world, alert_id)).get(rkey) == status
+
+
+async def test_a_later_wave_after_a_secret_rotation_carries_the_link_people_already_have(
+    notifications_settings: Settings, issuer: TestIssuer
+) -> None:
+    async with running_world(notifications_settings, issuer, on_duty=[LEADER]) as world:
+        officer = world.as_("hamlet_officer", HAMLET)
+        twice = policy_body(
+            steps=[
+                {"delay_seconds": 0, "targets": [{"kind": "team_on_duty"}]},
+                {"delay_seconds": 300, "targets": [{"kind": "contact_roster", "positions": [1]}]},
+            ]
+        )
+        made = await world.client.post("/api/v1/policies", json=twice, headers=officer)
+        assert made.status_code == 201, made.text
+        await report(world, "inc-rotation")
+        [alert] = await eventually(
+            lambda: world.ctx.stores.alerts.of_incident("inc-rotation"), what="the alert"
+        )
+        leader = f"resident:{LEADER}"
+        await eventually(lambda: _status(world, alert["_id"], leader, "sent"), what="wave 1")
+        settings = world.ctx.settings
+        old = settings.link_secret
+        settings.link_secret = SecretStr("r" * 43)  # the operator rotates the link secret
+        settings.link_secret_previous = old
+        world.ctx.clock.advance(301)
+        await escalation.sweep(world.ctx)
+
+        async def second() -> list[dict[str, Any]]:
+            found = world.ctx.stores.deliveries.collection.find(
+                {"alert_id": alert["_id"], "rkey": leader}
+            )
+            return [d async for d in found if d["wave"] == "r0s1"]
+
+        [later] = await eventually(second, what="wave 2 to the leader again")
+        stored = await world.ctx.stores.recipients.get(alert["_id"], leader)
+        assert stored is not None and later["link"] == stored["link"]
+        page = await world.client.get(f"/a/{later['link']}")
+        assert page.status_code == 200

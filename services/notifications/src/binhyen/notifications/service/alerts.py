@@ -456,9 +456,20 @@ async def _fan_out(ctx: Context, alert: Document, wave_name: str) -> int:
         ]  # fmt: skip
         if throttled:
             await _throttle(ctx, alert_id, docs, policy.throttle_per_hour, now)
-        _, added = await asyncio.gather(
-            ctx.stores.recipients.add(rows), ctx.stores.deliveries.add(docs)
-        )
+        if wave_name == "r0s0":  # nobody has a link yet: both writes at once
+            _, added = await asyncio.gather(
+                ctx.stores.recipients.add(rows), ctx.stores.deliveries.add(docs)
+            )
+        else:
+            # A later wave reaches people who may hold a link from an earlier one (made with
+            # a link secret rotated since): their messages carry the link they already have.
+            await ctx.stores.recipients.add(rows)
+            given = await ctx.stores.recipients.links([row["_id"] for row in rows])
+            for doc in docs:
+                earlier = given.get(f"{alert_id}:{doc['rkey']}")
+                if earlier is not None and doc.get("link") is not None:
+                    doc["link"], doc["code"] = earlier
+            added = await ctx.stores.deliveries.add(docs)
         fresh = set(added)
         ctx.doors.dispatch([(d["_id"], d["target_key"]) for d in docs if d["_id"] in fresh])
         for d in docs:

@@ -113,6 +113,11 @@ class RecipientStore:
             if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                 raise
 
+    async def links(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """The link token and reply code already given to these recipients (by document id)."""
+        found = self.collection.find({"_id": {"$in": ids}}, {"link": 1, "code": 1})
+        return {doc["_id"]: (doc["link"], doc["code"]) async for doc in found}
+
     async def of_alert(self, alert_id: str) -> list[Document]:
         """Every recipient of an alert."""
         return [doc async for doc in self.collection.find({"alert_id": alert_id})]
