@@ -8,14 +8,13 @@ import time
 import pytest
 
 from binhyen.kit.problems import Invalid
-from binhyen.notifications.channels.base import Channel, Message, Outcome
+from binhyen.notifications.channels.base import Channel, Message, Outcome, retry_after_seconds
 from binhyen.notifications.channels.webhook import (
     WebhookChannel,
     WebhookConfig,
     WebhookVerificationError,
     check_target,
     new_secret,
-    retry_after_seconds,
     sign,
     signature_header,
     verify,

@@ -11,13 +11,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
-from binhyen.notifications.channels.base import Message
+from binhyen.notifications.channels.base import Message, retry_after_seconds
 from binhyen.notifications.channels.webpush import (
     MAX_PLAINTEXT,
     WebPushConfig,
     check_target,
     generate_vapid_keys,
-    parse_retry_after,
     payload,
     topic,
     vapid_public_key,
@@ -123,11 +122,11 @@ def test_a_long_vietnamese_text_is_cut_to_fit_one_record() -> None:
 
 def test_retry_after_in_seconds_or_as_a_date() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    assert parse_retry_after("120") == 120.0
+    assert retry_after_seconds("120", now=now.timestamp()) == 120.0
     later = format_datetime(now + timedelta(seconds=30), usegmt=True)
-    assert parse_retry_after(later, now=now.timestamp()) == 30.0
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after(None) is None
+    assert retry_after_seconds(later, now=now.timestamp()) == 30.0
+    assert retry_after_seconds("soon", now=now.timestamp()) is None
+    assert retry_after_seconds(None, now=now.timestamp()) is None
 
 
 def test_the_public_key_is_the_generated_pair_s_application_server_key() -> None:

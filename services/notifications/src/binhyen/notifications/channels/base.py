@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
@@ -71,3 +73,27 @@ class Channel(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+RETRY_AFTER_CAP = 24 * 3600.0  # seconds: no provider gets to park a message for longer
+
+
+def retry_after_seconds(
+    value: str | None, *, now: float, cap: float = RETRY_AFTER_CAP
+) -> float | None:
+    """Seconds a ``Retry-After`` value asks for (delta-seconds or HTTP-date), capped.
+
+    None when there is none or it does not parse (RFC 9110 §10.2.3); a date in the past is 0.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), cap)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" (RFC 5322 §3.3): UTC, its sender did not say more
+        when = when.replace(tzinfo=UTC)
+    return min(max(when.timestamp() - now, 0.0), cap)

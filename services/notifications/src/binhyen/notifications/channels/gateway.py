@@ -77,7 +77,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from binhyen.notifications.channels.base import Message, Outcome, Result
+from binhyen.notifications.channels.base import Message, Outcome, Result, retry_after_seconds
 from binhyen.notifications.channels.phones import (
     InvalidPhone,
     PhoneFormat,
@@ -542,7 +542,11 @@ class GatewayChannel:
         """Map the provider's HTTP answer to an outcome."""
         if status == 429 or status >= 500:
             return Result(
-                Outcome.RETRY, error_code=f"http_{status}", retry_after=_retry_after(headers)
+                Outcome.RETRY,
+                error_code=f"http_{status}",
+                retry_after=retry_after_seconds(
+                    headers.get("retry-after") or headers.get("Retry-After"), now=time.time()
+                ),
             )
         if status in (408, 425):
             return Result(Outcome.RETRY, error_code=f"http_{status}")
@@ -597,13 +601,6 @@ def gateway_channel(config: GatewayConfig, **kwargs: Any) -> GatewayChannel:
     profile = kwargs.pop("profile", None) or load_profile(config.profile)
     kind = ZnsGatewayChannel if profile.channel == "zns" else SmsGatewayChannel
     return kind(config, profile=profile, **kwargs)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after") or headers.get("Retry-After")
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return None
 
 
 # ------------------------------------------------------------------ callbacks

@@ -35,15 +35,13 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import ClassVar, Final
 
 import httpx
 from pydantic import BaseModel, Field
 
 from binhyen.kit.problems import Invalid
-from binhyen.notifications.channels.base import Message, Outcome, Result
+from binhyen.notifications.channels.base import Message, Outcome, Result, retry_after_seconds
 from binhyen.notifications.channels.breaker import CircuitBreaker
 from binhyen.notifications.channels.egress import (
     ForbiddenAddress,
@@ -189,22 +187,6 @@ def check_target(target: Mapping[str, str], *, allow_private: bool) -> None:
     unknown = set(target) - {"url", "secret", "secret_previous"}
     if unknown:
         raise Invalid("unknown webhook target field", field=f"target.{sorted(unknown)[0]}")
-
-
-def retry_after_seconds(value: str | None, *, now: float, cap: float) -> float | None:
-    """Seconds a ``Retry-After`` value asks for (delta-seconds or HTTP-date), capped."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), cap)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000" (RFC 5322 §3.3): UTC, its sender did not say more
-        when = when.replace(tzinfo=UTC)
-    return min(max(when.timestamp() - now, 0.0), cap)
 
 
 def _caused_by_tls(exc: BaseException) -> bool:

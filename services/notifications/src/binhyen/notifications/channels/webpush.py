@@ -31,14 +31,12 @@ wherever a subscriber pointed it (SSRF).
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
 import json
 import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -49,7 +47,7 @@ from py_vapid import Vapid02  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pywebpush import WebPusher  # type: ignore[import-untyped]
 
-from binhyen.notifications.channels.base import Message, Outcome, Result
+from binhyen.notifications.channels.base import Message, Outcome, Result, retry_after_seconds
 
 TARGET_FIELD = "subscription"
 # The push services of the browsers in use (Chrome/Android/Opera/Samsung, Firefox, Edge,
@@ -217,23 +215,6 @@ def payload(message: Message) -> bytes:
     return data
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date), if usable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now_dt = datetime.fromtimestamp(time.time() if now is None else now, UTC)
-    return max(0.0, (when - now_dt).total_seconds())
-
-
 def classify(response: httpx.Response) -> Result:
     """The outcome of the push service's answer (RFC 8030 §5, §7.3)."""
     status = response.status_code
@@ -243,7 +224,7 @@ def classify(response: httpx.Response) -> Result:
     if status in (404, 410):
         return Result(Outcome.GONE, error_code=code)
     if status == 429 or status >= 500:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        retry_after = retry_after_seconds(response.headers.get("retry-after"), now=time.time())
         return Result(Outcome.RETRY, error_code=code, retry_after=retry_after)
     return Result(Outcome.FAILED, error_code=code)
 
