@@ -14,7 +14,7 @@ acknowledged are reminded every ``remind_after_seconds``. A step whose targets r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -135,7 +135,6 @@ class Policy:
     active: bool = True
     throttle_per_hour: int = 0  # low-severity alerts per recipient per hour before digesting
     updated_by: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise PolicyRuleViolation unless the policy is usable."""

@@ -10,6 +10,7 @@ by the escalation sweep, and the deliveries' derived ids make that repeat insert
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import logging
@@ -32,6 +33,7 @@ from binhyen.notifications.domain.policies import Policy, most_specific
 from binhyen.notifications.service import audience
 from binhyen.notifications.service.common import Context, derived_id
 from binhyen.notifications.service.events import alert_event, delivery_event, public_event
+from binhyen.notifications.store.alerts import Reach
 from binhyen.notifications.store.policies import policy_doc, policy_of
 
 log = logging.getLogger(__name__)
@@ -207,7 +209,7 @@ async def _insert(
     }
     if msg_type == "Cancel":
         doc["escalation"]["next_at"] = None
-    reach = _zero_reach()
+    reach = Reach(0, 0, 0, 0, None)
     entries = [alert_event(ctx, AlertRaised, doc, reach, now), public_event(ctx, doc, now)]
     if not await ctx.stores.alerts.insert(doc, entries):
         return False
@@ -276,12 +278,6 @@ def _expiry_seconds(occ: Occurrence, policy: Policy) -> int:
     return int(expires) if expires else policy.expires_after_seconds
 
 
-def _zero_reach() -> Any:
-    from binhyen.notifications.store.alerts import Reach
-
-    return Reach(0, 0, 0, 0, None)
-
-
 def _esc_doc(esc: rules.Escalation) -> Document:
     return {
         "step": esc.step,
@@ -296,19 +292,9 @@ def _esc_of(doc: Document) -> rules.Escalation:
     return rules.Escalation(
         step=int(e.get("step", -1)),
         round=int(e.get("round", 0)),
-        next_at=_aware(e.get("next_at")),
+        next_at=e.get("next_at"),
         reminders=int(e.get("reminders", 0)),
     )
-
-
-def _aware(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime) and value.tzinfo is None:
-        from datetime import UTC
-
-        return value.replace(tzinfo=UTC)
-    return value if isinstance(value, datetime) else None
 
 
 async def insert_manual(
@@ -352,14 +338,14 @@ async def advance(ctx: Context, alert_id: str) -> int:
         now = ctx.clock.now()
         pending = alert.get("pending_wave")
         if pending is not None:
-            since = _aware(alert.get("pending_since"))
+            since = alert.get("pending_since")
             if since is not None and now - since < timedelta(seconds=PENDING_GRACE_SECONDS):
                 return ran  # its writer is at it; after the grace, the sweep finishes it
             await _fan_out(ctx, alert, pending)
             await ctx.stores.alerts.change(alert_id, alert["version"], {"pending_wave": None}, [])
             ran += 1
             continue
-        expires = _aware(alert.get("expires_at"))
+        expires = alert.get("expires_at")
         if alert["status"] != "closed" and expires is not None and now >= expires:
             await close(ctx, alert_id, reason="expired")
             return ran
@@ -621,8 +607,6 @@ def _recipient_of(doc: Document) -> audience.Recipient:
 def link_token(key: str, alert_id: str, rkey: str) -> str:
     """The recipient's acknowledgement link token: a MAC of (alert, recipient), 22 characters."""
     mac = hmac.new(key.encode(), f"link|{alert_id}|{rkey}".encode(), hashlib.sha256).digest()
-    import base64
-
     return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
 
 
@@ -642,8 +626,8 @@ async def acknowledge(ctx: Context, alert_id: str, rkey: str, kind: str) -> bool
         return False
     recipient = await ctx.stores.recipients.get(alert_id, rkey)
     responder = bool(recipient and recipient.get("responder"))
-    for delivery in await ctx.stores.deliveries.of_alert(alert_id):
-        if delivery["rkey"] != rkey or delivery["status"] in ("failed", "skipped"):
+    for delivery in await ctx.stores.deliveries.of_recipient(alert_id, rkey):
+        if delivery["status"] in ("failed", "skipped"):
             continue
         status = "skipped" if delivery["status"] == "queued" else "acknowledged"
         changed = {**delivery, "status": status, "version": delivery["version"] + 1}

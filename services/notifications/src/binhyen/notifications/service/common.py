@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from binhyen.kit.auth import Principal, authorize
-from binhyen.kit.problems import Conflict, DomainError, Invalid, NotFound
+from binhyen.kit.problems import Invalid, NotFound
 from binhyen.kit.runtime import ServiceContext
 from binhyen.notifications.channels.base import Channel
 from binhyen.notifications.settings import Settings
@@ -57,14 +57,6 @@ class Context(ServiceContext):
     clock: Clock = field(default_factory=Clock)
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # this replica, for claims
     doors: Doors = field(default_factory=Doors)
-
-
-def domain_error(exc: Exception) -> DomainError:
-    """Map a domain rule violation to the problem it answers."""
-    field_ = getattr(exc, "field", None)
-    if getattr(exc, "status", 422) == 409:
-        return Conflict(str(exc), field=field_)
-    return Invalid(str(exc), field=field_)
 
 
 async def unit_path(ctx: Context, unit_id: str) -> tuple[str, ...] | None:

@@ -58,7 +58,6 @@ class Dispatcher:
         self._bell = asyncio.Event()
         self._alerts: dict[str, tuple[float, Document | None]] = {}
         self._endpoints: dict[str, tuple[float, Endpoint | None]] = {}
-        self.sent = 0
 
     async def start(self) -> None:
         """Take deliveries handed over by this replica, and sweep for the rest."""
@@ -91,10 +90,6 @@ class Dispatcher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def idle(self) -> bool:
-        """True if nothing is in flight here."""
-        return not self._inflight
-
     async def _sweep_loop(self) -> None:
         while True:
             try:
@@ -108,15 +103,7 @@ class Dispatcher:
     async def sweep_once(self) -> None:
         """Pick up due deliveries nobody holds, and move overdue ones to their next channel."""
         now = self.ctx.clock.now()
-        found = self.ctx.stores.deliveries.collection.find(
-            {
-                "status": "queued",
-                "due_at": {"$lte": now},
-                "$or": [{"claimed_until": None}, {"claimed_until": {"$lte": now}}],
-            },
-            {"_id": 1, "target_key": 1},
-        ).limit(5000)
-        self.submit([(d["_id"], d.get("target_key", "")) async for d in found])
+        self.submit(await self.ctx.stores.deliveries.due(now, 5000))
         for delivery in await self.ctx.stores.deliveries.overdue_sent(now, 500):
             await self._fall_back(delivery, now, reason="not_delivered_in_time")
 
@@ -280,7 +267,7 @@ class Dispatcher:
             ),
             ack_url=link,
             critical=bool(delivery.get("critical")),
-            ttl_seconds=max(60, int((_expires(alert) - self.ctx.clock.now()).total_seconds())),
+            ttl_seconds=max(60, int((alert["expires_at"] - self.ctx.clock.now()).total_seconds())),
         )
 
     async def _outcome(self, delivery: Document, result: Result) -> None:
@@ -289,7 +276,6 @@ class Dispatcher:
         if result.outcome == Outcome.DELIVERED:
             await self._record(delivery, "delivered", provider_id=result.provider_id, now=now)
             await ctx.stores.recipients.delivered(delivery["alert_id"], delivery["rkey"], now)
-            self.sent += 1
         elif result.outcome == Outcome.SENT:
             deadline = DELIVERY_DEADLINES.get(delivery["channel"], 300)
             await self._record(
@@ -299,7 +285,6 @@ class Dispatcher:
                 extra={"deliver_by": now + timedelta(seconds=deadline)},
                 now=now,
             )
-            self.sent += 1
         elif result.outcome == Outcome.RETRY and delivery["attempts"] < ctx.settings.max_attempts:
             delay = result.retry_after
             if delay is None:
@@ -397,15 +382,6 @@ class Dispatcher:
         if added:
             self.ctx.publish_new("deliveries", doc["_id"], doc["_outbox"])
             self.submit([(doc["_id"], doc["target_key"])])
-
-
-def _expires(alert: Document) -> datetime:
-    value: datetime = alert["expires_at"]
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value
 
 
 def _payload(ctx: Context, alert: Document, delivery: Document, code: str | None) -> Document:

@@ -8,6 +8,7 @@ with a compare-and-set on the alert.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from binhyen.kit.lease import Lease, LeasedWorker
 from binhyen.notifications.service import alerts
@@ -43,3 +44,5 @@ class EscalationWorker(LeasedWorker):
 
     async def _sweep(self) -> None:
         await sweep(self._ctx)
+        if self.runs % 100 == 0:  # throttle counters of hours long past
+            await self._ctx.stores.throttle.purge(self._ctx.clock.now() - timedelta(hours=2))

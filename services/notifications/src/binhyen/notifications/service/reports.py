@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from binhyen.kit.auth import Principal
@@ -27,13 +27,7 @@ async def listing(
 ) -> list[Document]:
     """The alerts of the hamlets under a unit, newest first."""
     await scoped_unit(ctx, unit_id, principal, "alerts:read")
-    found = ctx.stores.alerts.collection.find(
-        {"scope": unit_id, **({"sent_at": {"$lt": before}} if before else {})},
-        {"_outbox": 0},
-    )
-    alerts = [doc async for doc in found]
-    alerts.sort(key=lambda a: a["sent_at"], reverse=True)
-    return alerts[:limit]
+    return await ctx.stores.alerts.listing(unit_id=unit_id, limit=limit, before=before)
 
 
 async def reach(ctx: Context, alert_id: str, principal: Principal) -> tuple[Document, Reach]:
@@ -79,7 +73,7 @@ def cap_alert(ctx: Context, alert: Document) -> cap.Alert:
         cap.Reference(
             sender=ctx.settings.cap_sender,
             identifier=f"urn:uuid:{ref}",
-            sent=_aware(sent_of.get(ref, alert["sent_at"])),
+            sent=sent_of.get(ref, alert["sent_at"]),
         )
         for ref in alert.get("references", [])
     ]
@@ -93,7 +87,7 @@ def cap_alert(ctx: Context, alert: Document) -> cap.Alert:
                 urgency=info["urgency"],
                 severity=info["severity"],
                 certainty=info["certainty"],
-                expires=_aware(info["expires"]),
+                expires=info["expires"],
                 sender_name="Bình Yên",
                 headline=info["headline"],
                 description=info["description"],
@@ -105,7 +99,7 @@ def cap_alert(ctx: Context, alert: Document) -> cap.Alert:
     return cap.Alert(
         identifier=f"urn:uuid:{alert['_id']}",
         sender=ctx.settings.cap_sender,
-        sent=_aware(alert["sent_at"]),
+        sent=alert["sent_at"],
         status=alert["cap_status"],
         msg_type=alert["msg_type"],
         references=tuple(references),
@@ -124,7 +118,7 @@ async def atom(ctx: Context) -> bytes:
     active = [
         a
         for a in await ctx.stores.alerts.open_ones()
-        if _aware(a["expires_at"]) > now and a["cap_status"] == "Actual"
+        if a["expires_at"] > now and a["cap_status"] == "Actual"
     ]
     active.sort(key=lambda a: a["sent_at"], reverse=True)
     base = ctx.settings.base_url()
@@ -169,7 +163,7 @@ async def drill_report(
             if r.get("hamlet_id") == hamlet
             or (r["kind"] == "staff" and len(alert["hamlet_ids"]) == 1)
         ]
-        acks = [_aware(r["acked_at"]) for r in mine if r.get("acked_at")]
+        acks = [r["acked_at"] for r in mine if r.get("acked_at")]
         silent = [r for r in mine if not r.get("acked_at") and r["kind"] != "endpoint"]
         names: list[str] | None = None
         if principal.allows("people:read", path):
@@ -190,9 +184,7 @@ async def drill_report(
                 households=len({r["household_id"] for r in mine if r.get("household_id")}),
                 delivered=sum(1 for r in mine if r.get("delivered_at") or r.get("acked_at")),
                 acknowledged=len(acks),
-                seconds_to_first_ack=(first - _aware(alert["sent_at"])).total_seconds()
-                if first
-                else None,
+                seconds_to_first_ack=(first - alert["sent_at"]).total_seconds() if first else None,
                 not_answered=len(silent),
                 not_answered_names=names,
             )
@@ -200,7 +192,3 @@ async def drill_report(
     if not report:
         raise not_found(f"alert {alert_id}")
     return alert, report
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -35,7 +35,7 @@ class AlertStore:
     async def create_indexes(self) -> None:
         """Alerts are found by incident, by hamlet and by due escalation."""
         await self.collection.create_index("incident_id")
-        await self.collection.create_index("hamlet_ids")
+        await self.collection.create_index("scope")
         await self.collection.create_index("status")
 
     async def insert(self, doc: Document, entries: list[Document]) -> bool:
@@ -69,12 +69,10 @@ class AlertStore:
         return [doc async for doc in found]
 
     async def listing(
-        self, *, hamlet_ids: list[str] | None, limit: int, before: datetime | None = None
+        self, *, unit_id: str, limit: int, before: datetime | None = None
     ) -> list[Document]:
-        """Alerts of these hamlets (None: all), newest first."""
-        query: Document = {}
-        if hamlet_ids is not None:
-            query["hamlet_ids"] = {"$in": hamlet_ids}
+        """Alerts of the hamlets under a unit (its id is in their ``scope``), newest first."""
+        query: Document = {"scope": unit_id}
         if before is not None:
             query["sent_at"] = {"$lt": before}
         found = self.collection.find(query, {OUTBOX: 0}).sort("sent_at", -1).limit(limit)
@@ -125,10 +123,6 @@ class RecipientStore:
     async def get(self, alert_id: str, rkey: str) -> Document | None:
         """One recipient of an alert."""
         return await self.collection.find_one({"_id": f"{alert_id}:{rkey}"})
-
-    async def by_code(self, code: str) -> Document | None:
-        """The recipient an SMS reply code belongs to."""
-        return await self.collection.find_one({"code": code})
 
     async def delivered(self, alert_id: str, rkey: str, at: datetime) -> None:
         """Note the first delivery to a recipient."""
@@ -219,17 +213,17 @@ class DeliveryStore:
             found.pop(OUTBOX, None)
         return found
 
-    async def due_ids(self, now: datetime, limit: int) -> list[str]:
-        """Queued deliveries that are due and not held by a live claim."""
+    async def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(id, target key) of queued deliveries that are due and not held by a live claim."""
         found = self.collection.find(
             {
                 "status": "queued",
                 "due_at": {"$lte": now},
                 "$or": [{"claimed_until": None}, {"claimed_until": {"$lte": now}}],
             },
-            {"_id": 1},
+            {"_id": 1, "target_key": 1},
         ).limit(limit)
-        return [doc["_id"] async for doc in found]
+        return [(doc["_id"], doc.get("target_key", "")) async for doc in found]
 
     async def overdue_sent(self, now: datetime, limit: int) -> list[Document]:
         """Sent deliveries whose channel did not report delivery by its deadline."""
@@ -262,6 +256,11 @@ class DeliveryStore:
         if status:
             query["status"] = {"$in": status}
         return [doc async for doc in self.collection.find(query, {OUTBOX: 0})]
+
+    async def of_recipient(self, alert_id: str, rkey: str) -> list[Document]:
+        """One recipient's deliveries of an alert (every wave and channel)."""
+        found = self.collection.find({"alert_id": alert_id, "rkey": rkey}, {OUTBOX: 0})
+        return [doc async for doc in found]
 
     async def by_provider_id(self, channel: str, provider_id: str) -> Document | None:
         """The delivery a provider's report is about."""

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -48,7 +48,6 @@ class Preferences:
     quiet_until: time | None = None
     opted_out: bool = False
     updated_at: datetime | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class StaffStore:
@@ -87,10 +86,6 @@ class StaffStore:
         """Staff holding any role at one of these units."""
         found = self.collection.find({"units": {"$in": unit_ids}})
         return [_staff(doc) async for doc in found]
-
-    async def forget(self, subject: str) -> bool:
-        """Delete a person's contacts (account deactivated, or they asked)."""
-        return (await self.collection.delete_one({"_id": subject})).deleted_count > 0
 
 
 def _staff(doc: Document) -> StaffContact:
