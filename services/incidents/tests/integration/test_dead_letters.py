@@ -18,6 +18,7 @@ from binhyen.incidents.settings import Settings
 from binhyen.kit.consumer import H_OFFSET, H_PARTITION, H_TOPIC
 from binhyen.kit.kafka import start_producer
 from binhyen.kit.testing import Servers, TestIssuer, eventually, read_topic, serve
+from binhyen.kit.testing.settings import environment_of
 
 
 def _hamlet(unit_id: str) -> CloudEvent:
@@ -36,18 +37,7 @@ def _hamlet(unit_id: str) -> CloudEvent:
 
 
 def _dlq(settings: Settings, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "BINHYEN_INCIDENTS_" + name.upper(): str(value)
-        for name, value in {
-            "mongodb_uri": settings.mongodb_uri,
-            "mongodb_database": settings.mongodb_database,
-            "kafka_bootstrap": settings.kafka_bootstrap,
-            "topic_prefix": settings.topic_prefix,
-            "consumer_group": settings.consumer_group,
-            "environment": "test",
-            "auth_jwks_json": settings.auth_jwks_json,
-        }.items()
-    }
+    env = os.environ | environment_of(settings)
     return subprocess.run(
         [sys.executable, "-m", "binhyen.incidents", "dlq", *argv],
         env=env,

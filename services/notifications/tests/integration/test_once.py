@@ -4,7 +4,6 @@ the event that raised the alert — the receiver sees each (alert, recipient, ch
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -16,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
 from binhyen.contracts.topics import INCIDENTS
 from binhyen.kit.kafka import KafkaAccess, start_producer
 from binhyen.kit.testing import TestIssuer
+from binhyen.kit.testing.settings import environment_of
 from binhyen.kit.testing.waiting import eventually
 from binhyen.notifications.sample_world import COMMUNE, HAMLET, incident_reported, seed_world
 from binhyen.notifications.service.common import Context
@@ -36,37 +35,13 @@ def _free_port() -> int:
         return port
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    """The settings as the service's environment variables."""
-    env: dict[str, str] = {}
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, dict):
-            value = json.dumps(
-                {
-                    k: v.get_secret_value() if isinstance(v, SecretStr) else v
-                    for k, v in value.items()
-                }
-            )
-        elif isinstance(value, list | tuple):
-            if not value:
-                continue
-            value = json.dumps([str(v) for v in value])
-        env[f"BINHYEN_NOTIFICATIONS_{name.upper()}"] = str(value)
-    return env
-
-
 @contextlib.contextmanager
 def service(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """The notifications service as a process of its own (killable)."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "binhyen.notifications", "api"],
-            env=os.environ | _env(settings),
+            env=os.environ | environment_of(settings),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol, TypeVar
+
+from pydantic import SecretStr
 
 from binhyen.kit.settings import ServiceSettings
 from binhyen.kit.testing.servers import Servers
@@ -41,3 +44,30 @@ class MakeSettings(Protocol):
     """``make_settings(Settings, database_suffix=…, **overrides)``: the fixture's factory."""
 
     def __call__(self, kind: type[S], *, database_suffix: str = "", **overrides: Any) -> S: ...
+
+
+def environment_of(settings: ServiceSettings) -> dict[str, str]:
+    """The settings as the environment variables that give them to a service's process.
+
+    Secrets as their values, dicts and non-empty lists as JSON, unset values left out: what a
+    test needs to run the service (or one of its commands) as a process of its own.
+    """
+    prefix = str(type(settings).model_config.get("env_prefix", ""))
+    env: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value is None or (isinstance(value, list | tuple) and not value):
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, dict):
+            value = json.dumps(
+                {
+                    k: v.get_secret_value() if isinstance(v, SecretStr) else v
+                    for k, v in value.items()
+                }
+            )
+        elif isinstance(value, list | tuple):
+            value = json.dumps([str(v) for v in value])
+        env[f"{prefix}{name}".upper()] = str(value)
+    return env
