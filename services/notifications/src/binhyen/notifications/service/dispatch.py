@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 Document = dict[str, Any]
 
 # How long a channel has to report delivery before the next one is tried (seconds).
+# How long a stopping replica lets sends in flight finish before it cancels them.
+STOP_GRACE_SECONDS = 5.0
 # Four UCS-2 segments (Vietnamese needs UCS-2): what one SMS may cost at most.
 SMS_CHARACTERS = 4 * 67
 DELIVERY_DEADLINES = {"push": 120, "sms": 300, "zns": 300, "email": 900, "apprise": 300}
@@ -56,25 +58,37 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._bell = asyncio.Event()
+        self._stopping = False
+        self._timers: set[asyncio.TimerHandle] = set()
         self._alerts: dict[str, tuple[float, Document | None]] = {}
         self._endpoints: dict[str, tuple[float, Endpoint | None]] = {}
 
     async def start(self) -> None:
         """Take deliveries handed over by this replica, and sweep for the rest."""
+        self._stopping = False
         self.ctx.doors.dispatch = self.submit
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="dispatch-sweep")
 
     async def stop(self) -> None:
-        """Stop sweeping; let sends in flight finish (claims of the others expire)."""
+        """Stop sweeping and taking work; give sends in flight a moment, then cancel them.
+
+        Nothing is sent after this returns (the channels close next). A send cut short keeps
+        its claim until it expires; another replica then sends it again with the same id.
+        """
+        self._stopping = True
         self.ctx.doors.dispatch = lambda _items: None
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         if self._tasks:
-            _done, pending = await asyncio.wait(self._tasks, timeout=10)
+            _done, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
             for task in pending:
                 task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def wake(self) -> None:
         """Sweep now (tests, and after a retry's delay)."""
@@ -82,6 +96,8 @@ class Dispatcher:
 
     def submit(self, items: list[tuple[str, str]]) -> None:
         """Send these deliveries (id, target key) as soon as their slots allow."""
+        if self._stopping:
+            return  # the sweep of whichever replica runs next finds them
         for delivery_id, key in items:
             if delivery_id in self._inflight:
                 continue
@@ -129,6 +145,16 @@ class Dispatcher:
         if len(self._alerts) > 1000:
             self._alerts.clear()
         return alert
+
+    def _later(self, delay: float, items: list[tuple[str, str]]) -> None:
+        """Submit these again after ``delay`` seconds (unless stopped by then)."""
+
+        def fire() -> None:
+            self._timers.discard(timer)
+            self.submit(items)
+
+        timer = asyncio.get_running_loop().call_later(delay, fire)
+        self._timers.add(timer)
 
     async def _endpoint(self, endpoint_id: str) -> Endpoint | None:
         loop = asyncio.get_running_loop()
@@ -301,8 +327,7 @@ class Dispatcher:
                 extra={"due_at": now + timedelta(seconds=delay), "claimed_until": None},
                 now=now,
             )
-            loop = asyncio.get_running_loop()
-            loop.call_later(delay, self.submit, [(delivery["_id"], delivery["target_key"])])
+            self._later(delay, [(delivery["_id"], delivery["target_key"])])
         else:
             code = result.error_code or ("max_attempts" if result.outcome == Outcome.RETRY else "")
             await self._record(delivery, "failed", error_code=code or "failed", now=now)
