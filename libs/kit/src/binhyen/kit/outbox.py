@@ -328,8 +328,43 @@ class OutboxRelay:
         # them from here as well would put every such event on the topic twice.
         handed = self._handed.get(collection.name, {})
         ids = [doc_id for doc_id in ids if doc_id not in handed]
-        batches = [b for b in await asyncio.gather(*(self._claim(collection, i) for i in ids)) if b]
-        await self._run(batches)
+        if len(ids) == 1:
+            batch = await self._claim(collection, ids[0])
+            await self._run([batch] if batch else [])
+        elif ids:
+            await self._run(await self._claim_many(collection, ids))
+
+    async def _claim_many(
+        self, collection: AsyncCollection[Document], ids: list[Any]
+    ) -> list[_Batch]:
+        """Take the leases of these documents in one write, then read their outboxes.
+
+        Two commands for the batch instead of a find-and-modify per document: the embedded
+        server serialises read-modify-writes per collection, and a busy collection (one
+        event per delivery) spent most of its time on the relay's claims. The outbox and its
+        base are read once the lease is held, so no other relay changes them meanwhile
+        (writers only append, and the next pass takes what they add).
+        """
+        now = datetime.now(UTC)
+        token = uuid.uuid4().hex
+        claimed = await collection.update_many(
+            {
+                "_id": {"$in": ids},
+                f"{OUTBOX}.0": {"$exists": True},
+                PARKED: {"$exists": False},
+                _UNTIL: {"$not": {"$gt": now}},
+            },
+            {"$set": {_OWNER: token, _UNTIL: now + self._lease}},
+        )
+        if not claimed.modified_count:
+            return []
+        found = collection.find({"_id": {"$in": ids}, _OWNER: token}, {OUTBOX: 1, SENT: 1})
+        docs = {doc["_id"]: doc async for doc in found}
+        return [
+            _Batch(collection, i, int(docs[i].get(SENT) or 0), list(docs[i][OUTBOX]), token)
+            for i in ids
+            if i in docs and docs[i].get(OUTBOX)
+        ]
 
     async def _claim(self, collection: AsyncCollection[Document], doc_id: Any) -> _Batch | None:
         """Take the document's lease and read its outbox in the same atomic write."""
@@ -360,9 +395,12 @@ class OutboxRelay:
             # New documents whose entries all went out are cleared together (one write for
             # many); every other batch on its own.
             whole = [b for b in batches if b.claim is None and b.base == 0 and _all_sent(b)]
+            leased = [b for b in batches if b.claim is not None and _all_sent(b)]
+            done = {id(b) for b in whole + leased}
             await asyncio.gather(
                 self._finish_new(whole),
-                *(self._finish(b) for b in batches if not any(b is w for w in whole)),
+                self._finish_leased(leased),
+                *(self._finish(b) for b in batches if id(b) not in done),
             )
         failed = [b.error for b in batches if b.error is not None and not _permanent(b.error)]
         if failed:
@@ -412,6 +450,39 @@ class OutboxRelay:
             await batch.collection.update_one(
                 {"_id": batch.doc_id, _OWNER: batch.claim}, {"$unset": {_OWNER: "", _UNTIL: ""}}
             )
+
+    async def _finish_leased(self, batches: list[_Batch]) -> None:
+        """Remove the entries of claimed documents that all went out, many per write.
+
+        :meth:`_finish` for a group of documents with the same sequence base and count: the
+        same compare-and-set on the base, the lease given back; entries are pulled by value
+        (their ids are unique, so pulling another document's entries changes nothing).
+        """
+        groups: dict[tuple[str, int, int, str | None], list[_Batch]] = {}
+        for batch in batches:
+            key = (batch.collection.name, batch.base, batch.acked, batch.claim)
+            groups.setdefault(key, []).append(batch)
+        for (_, base, acked, claim), group in groups.items():
+            if len(group) == 1:
+                await self._finish(group[0])
+                continue
+            guard: Document = {SENT: base} if base else {SENT: {"$exists": False}}
+            for start in range(0, len(group), MAX_BULK):
+                chunk = group[start : start + MAX_BULK]
+                collection, ids = chunk[0].collection, [b.doc_id for b in chunk]
+                result = await collection.update_many(
+                    {"_id": {"$in": ids}, **guard},
+                    {
+                        "$pullAll": {OUTBOX: [e for b in chunk for e in b.entries]},
+                        "$set": {SENT: base + acked},
+                        "$unset": {_OWNER: "", _UNTIL: ""},
+                    },
+                )
+                if result.matched_count < len(chunk):
+                    # Another relay removed some of these meanwhile: give their leases back.
+                    await collection.update_many(
+                        {"_id": {"$in": ids}, _OWNER: claim}, {"$unset": {_OWNER: "", _UNTIL: ""}}
+                    )
 
     async def _finish_new(self, batches: list[_Batch]) -> None:
         """Remove the relayed entries of new documents, many documents per write.

@@ -38,11 +38,13 @@ from binhyen.notifications.store.endpoints import Endpoint
 log = logging.getLogger(__name__)
 Document = dict[str, Any]
 
-# How long a channel has to report delivery before the next one is tried (seconds).
 # How long a stopping replica lets sends in flight finish before it cancels them.
 STOP_GRACE_SECONDS = 5.0
+# A sweep tops the replica's backlog up to this many deliveries per global slot.
+SWEEP_BACKLOG_PER_SLOT = 5
 # Four UCS-2 segments (Vietnamese needs UCS-2): what one SMS may cost at most.
 SMS_CHARACTERS = 4 * 67
+# How long a channel has to report delivery before the next one is tried (seconds).
 DELIVERY_DEADLINES = {"push": 120, "sms": 300, "zns": 300, "email": 900, "apprise": 300}
 
 
@@ -119,7 +121,12 @@ class Dispatcher:
     async def sweep_once(self) -> None:
         """Pick up due deliveries nobody holds, and move overdue ones to their next channel."""
         now = self.ctx.clock.now()
-        self.submit(await self.ctx.stores.deliveries.due(now, 5000))
+        # Read only what this replica can still take on. Deliveries waiting here for a slot
+        # are still queued in the database: reading them again every sweep (thousands after
+        # a big fan-out) cost the database more than sending them.
+        room = SWEEP_BACKLOG_PER_SLOT * self.ctx.settings.dispatch_concurrency - len(self._inflight)
+        if room > 0:
+            self.submit(await self.ctx.stores.deliveries.due(now, min(room, 5000)))
         for delivery in await self.ctx.stores.deliveries.overdue_sent(now, 500):
             await self._fall_back(delivery, now, reason="not_delivered_in_time")
 
