@@ -31,6 +31,7 @@ from typing import Any
 
 from binhyen.notifications.channels.base import Message, Outcome, Result
 from binhyen.notifications.service import alerts as alert_cases
+from binhyen.notifications.service.batching import Batcher
 from binhyen.notifications.service.common import Context
 from binhyen.notifications.service.events import delivery_event
 from binhyen.notifications.store.endpoints import Endpoint
@@ -64,6 +65,9 @@ class Dispatcher:
         self._timers: set[asyncio.TimerHandle] = set()
         self._alerts: dict[str, tuple[float, Document | None]] = {}
         self._endpoints: dict[str, tuple[float, Endpoint | None]] = {}
+        # Claims and "recipient reached" notes of the deliveries in flight, written together.
+        self._claims: Batcher[str, Document] = Batcher(self._claim_batch)
+        self._reached: Batcher[str, bool] = Batcher(self._reached_batch)
 
     async def start(self) -> None:
         """Take deliveries handed over by this replica, and sweep for the rest."""
@@ -91,6 +95,18 @@ class Dispatcher:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self._claims.aclose()
+        await self._reached.aclose()
+
+    async def _claim_batch(self, ids: list[str]) -> dict[str, Document]:
+        ctx = self.ctx
+        return await ctx.stores.deliveries.claim_many(
+            ids, owner=ctx.owner, now=ctx.clock.now(), seconds=ctx.settings.dispatch_claim_seconds
+        )
+
+    async def _reached_batch(self, ids: list[str]) -> dict[str, bool]:
+        await self.ctx.stores.recipients.delivered_many(ids, self.ctx.clock.now())
+        return {}
 
     def wake(self) -> None:
         """Sweep now (tests, and after a retry's delay)."""
@@ -176,10 +192,8 @@ class Dispatcher:
 
     async def _attempt(self, delivery_id: str) -> None:
         ctx = self.ctx
+        delivery = await self._claims.get(delivery_id)
         now = ctx.clock.now()
-        delivery = await ctx.stores.deliveries.claim(
-            delivery_id, owner=ctx.owner, now=now, seconds=ctx.settings.dispatch_claim_seconds
-        )
         if delivery is None:
             return  # not due, taken by another replica, or finished
         alert = await self._alert(delivery["alert_id"])
@@ -308,7 +322,7 @@ class Dispatcher:
         now = ctx.clock.now()
         if result.outcome == Outcome.DELIVERED:
             await self._record(delivery, "delivered", provider_id=result.provider_id, now=now)
-            await ctx.stores.recipients.delivered(delivery["alert_id"], delivery["rkey"], now)
+            await self._reached.get(f"{delivery['alert_id']}:{delivery['rkey']}")
         elif result.outcome == Outcome.SENT:
             deadline = DELIVERY_DEADLINES.get(delivery["channel"], 300)
             await self._record(

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -130,6 +131,12 @@ class RecipientStore:
             {"_id": f"{alert_id}:{rkey}", "delivered_at": None}, {"$set": {"delivered_at": at}}
         )
 
+    async def delivered_many(self, ids: list[str], at: datetime) -> None:
+        """:meth:`delivered` for many recipients (by ``alert_id:rkey``) in one write."""
+        await self.collection.update_many(
+            {"_id": {"$in": ids}, "delivered_at": None}, {"$set": {"delivered_at": at}}
+        )
+
     async def acknowledge(self, alert_id: str, rkey: str, kind: str, at: datetime) -> bool:
         """Record an acknowledgement once; False if it was already acknowledged."""
         result = await self.collection.update_one(
@@ -212,6 +219,32 @@ class DeliveryStore:
         if found is not None:
             found.pop(OUTBOX, None)
         return found
+
+    async def claim_many(
+        self, ids: list[str], *, owner: str, now: datetime, seconds: float
+    ) -> dict[str, Document]:
+        """:meth:`claim` for many deliveries in one write (and one read): those taken."""
+        token = uuid.uuid4().hex  # tells this batch's claims from earlier ones of the owner
+        taken = await self.collection.update_many(
+            {
+                "_id": {"$in": ids},
+                "status": "queued",
+                "due_at": {"$lte": now},
+                "$or": [{"claimed_until": None}, {"claimed_until": {"$lte": now}}],
+            },
+            {
+                "$set": {
+                    "claimed_until": now + timedelta(seconds=seconds),
+                    "claimed_by": owner,
+                    "claim_token": token,
+                },
+                "$inc": {"attempts": 1},
+            },
+        )
+        if not taken.modified_count:
+            return {}
+        found = self.collection.find({"_id": {"$in": ids}, "claim_token": token}, {OUTBOX: 0})
+        return {doc["_id"]: doc async for doc in found}
 
     async def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(id, target key) of queued deliveries that are due and not held by a live claim."""
