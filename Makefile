@@ -19,8 +19,8 @@ test: lint pytest
 lint: sync asyncapi
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy libs/contracts/src libs/kit/src services/registry/src services/incidents/src services/notifications/src deploy/run.py deploy/local/localservers.py deploy/local/smoke.py deploy/local/make_secrets.py deploy/local/sms_sandbox.py bench
-	$(UV) run --frozen mypy libs/contracts/tests libs/kit/tests services/registry/tests services/incidents/tests services/notifications/tests tests
+	$(UV) run --frozen mypy libs/contracts/src libs/kit/src services/registry/src services/incidents/src services/notifications/src services/reporting/src deploy/run.py deploy/local/localservers.py deploy/local/smoke.py deploy/local/make_secrets.py deploy/local/sms_sandbox.py bench
+	$(UV) run --frozen mypy libs/contracts/tests libs/kit/tests services/registry/tests services/incidents/tests services/notifications/tests services/reporting/tests tests
 	$(UV) run --frozen lint-imports
 	$(UV) run --frozen binhyen-contracts --check
 

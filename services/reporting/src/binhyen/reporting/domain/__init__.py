@@ -1,0 +1,1 @@
+"""Pure rules of reporting: periods, the evaluation rule set, disclosure control."""
