@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,8 +72,13 @@ class Service:
 
 @pytest.fixture(scope="session")
 def services() -> dict[str, Service]:
-    """Every service of the repository (a directory of services/ with a pyproject.toml)."""
-    names = sorted(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
+    """Every runnable service: a directory of services/ whose pyproject.toml declares its
+    command (``[project.scripts]``). One still being built (no command yet) is not deployed."""
+    names = sorted(
+        p.parent.name
+        for p in (ROOT / "services").glob("*/pyproject.toml")
+        if tomllib.loads(p.read_text()).get("project", {}).get("scripts")
+    )
     assert names, "no service found under services/"
     found = {}
     for name in names:
