@@ -236,14 +236,12 @@ class Dispatcher:
             {"_id": 1},
         ).limit(50)  # fmt: skip
         others = [d["_id"] async for d in found if d["_id"] != delivery["_id"]]
-        claimed = []
-        for other_id in others:
-            other = await ctx.stores.deliveries.claim(
-                other_id, owner=ctx.owner, now=now, seconds=ctx.settings.dispatch_claim_seconds
-            )
-            if other is not None:
-                claimed.append(other)
-        return claimed
+        if not others:
+            return []
+        claimed = await ctx.stores.deliveries.claim_many(
+            others, owner=ctx.owner, now=now, seconds=ctx.settings.dispatch_claim_seconds
+        )  # one write for all of them, as the sweep's claims
+        return [claimed[i] for i in others if i in claimed]
 
     async def _digest_message(
         self, message: Message, delivery: Document, others: list[Document]

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -199,31 +198,11 @@ class DeliveryStore:
         """A delivery, or None."""
         return await self.collection.find_one({"_id": delivery_id}, {OUTBOX: 0})
 
-    async def claim(
-        self, delivery_id: str, *, owner: str, now: datetime, seconds: float
-    ) -> Document | None:
-        """Take a queued, due, unclaimed (or abandoned) delivery; count the attempt."""
-        found = await self.collection.find_one_and_update(
-            {
-                "_id": delivery_id,
-                "status": "queued",
-                "due_at": {"$lte": now},
-                "$or": [{"claimed_until": None}, {"claimed_until": {"$lte": now}}],
-            },
-            {
-                "$set": {"claimed_until": now + timedelta(seconds=seconds), "claimed_by": owner},
-                "$inc": {"attempts": 1},
-            },
-            return_document=ReturnDocument.AFTER,  # (FerretDB 1.x takes no projection here)
-        )
-        if found is not None:
-            found.pop(OUTBOX, None)
-        return found
-
     async def claim_many(
         self, ids: list[str], *, owner: str, now: datetime, seconds: float
     ) -> dict[str, Document]:
-        """:meth:`claim` for many deliveries in one write (and one read): those taken."""
+        """Take the queued, due, unclaimed (or abandoned) ones of these deliveries, counting an
+        attempt on each, in one write (and one read): those taken, by id."""
         token = uuid.uuid4().hex  # tells this batch's claims from earlier ones of the owner
         taken = await self.collection.update_many(
             {
