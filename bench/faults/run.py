@@ -52,7 +52,6 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from binhyen.contracts.topics import (
@@ -63,6 +62,7 @@ from binhyen.contracts.topics import (
     REGISTRY_PUBLIC,
     REGISTRY_UNITS,
 )
+from binhyen.kit.testing.kafka import consumer_lag
 from binhyen.kit.testing.servers import free_port, load_localservers
 from binhyen.kit.testing.tokens import TestIssuer
 from binhyen.kit.topics import create_topics, entries_of
@@ -455,32 +455,6 @@ async def outboxes_pending(mongo: AsyncMongoClient[Document], *dbs: str) -> int:
         for collection in await db.list_collection_names():
             pending += await db[collection].count_documents({"_outbox.0": {"$exists": True}})
     return pending
-
-
-async def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> int:
-    """Messages on these topics the consumer group has not committed yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        metadata = await consumer._client.fetch_all_metadata()
-        tps = []
-        for topic in topics:
-            partitions = metadata.partitions_for_topic(topic)
-            if not partitions:  # unknown is not "no lag"
-                raise RuntimeError(f"no partitions known for {topic}")
-            tps += [TopicPartition(topic, p) for p in partitions]
-        committed = await admin.list_consumer_group_offsets(group)
-        ends = await consumer.end_offsets(tps)
-        lag = 0
-        for tp in tps:
-            done = committed.get(tp)
-            lag += max(0, ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0))
-        return lag
-    finally:
-        await consumer.stop()
-        await admin.close()
 
 
 async def wait_recovered(

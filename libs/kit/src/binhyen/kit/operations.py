@@ -183,20 +183,24 @@ def service_main(
     | None = None,
     demo: Callable[[argparse.Namespace], None] | None = None,
     demo_options: Callable[[argparse.ArgumentParser], None] | None = None,
+    commands: dict[str, Callable[[ServiceSettings, list[str]], int]] | None = None,
     argv: Sequence[str] | None = None,
 ) -> None:
     """``python -m binhyen.<name> [api | demo | outbox … | dlq …]``, the same for every service.
 
     ``api`` (the default) serves; ``outbox`` and, for a service that consumes (``spec`` and
     ``subscriptions`` given), ``dlq`` are the operator commands; ``demo``, when the service
-    has one, loads demo data through its API.
+    has one, loads demo data through its API. ``commands`` adds a service's own operator
+    commands (``rebuild``): each gets the settings and its arguments, and returns the exit
+    status.
     """
-    commands = ["api"] + (["demo"] if demo else []) + ["outbox"]
+    own = dict(commands or {})
+    names = ["api"] + (["demo"] if demo else []) + ["outbox", *own]
     consumes = spec is not None and subscriptions is not None
     if consumes:
-        commands.append("dlq")
+        names.append("dlq")
     parser = argparse.ArgumentParser(prog=f"binhyen-{name}")
-    parser.add_argument("command", nargs="?", default="api", choices=commands)
+    parser.add_argument("command", nargs="?", default="api", choices=names)
     parser.add_argument(
         "args",
         nargs="*",
@@ -208,7 +212,7 @@ def service_main(
     # The demo's options (--url …) are read wherever they stand; what the parser does not
     # know (dlq replay --all) goes on to the operator command.
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command not in ("outbox", "dlq"):
+    if rest and args.command not in ("outbox", "dlq", *own):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.args = [*args.args, *rest]
     if args.command == "demo" and demo is not None:
@@ -217,6 +221,8 @@ def service_main(
     loaded = settings()
     if args.command == "outbox":
         raise SystemExit(outbox_command(loaded, args.args))
+    if args.command in own:
+        raise SystemExit(own[args.command](loaded, args.args))
     if args.command == "dlq" and spec is not None and subscriptions is not None:
         of = subscriptions
         raise SystemExit(dlq_command(loaded, spec(), lambda db: of(loaded, db), args.args))

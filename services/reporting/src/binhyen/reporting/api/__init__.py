@@ -1,0 +1,10 @@
+"""HTTP routes of the reporting service."""
+
+from fastapi import APIRouter
+
+from binhyen.reporting.api import generations, statistics
+
+
+def routers() -> list[APIRouter]:
+    """Every router of the service."""
+    return [statistics.router, generations.router]

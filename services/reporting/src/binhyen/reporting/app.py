@@ -1,0 +1,49 @@
+"""The reporting FastAPI app."""
+
+from fastapi import FastAPI
+
+from binhyen.contracts.spec import dead_letter_topic
+from binhyen.kit.runtime import Runtime, ServiceSpec, Worker, create_service_app
+from binhyen.reporting import api
+from binhyen.reporting.consumers import Follower
+from binhyen.reporting.service.common import Context
+from binhyen.reporting.settings import Settings
+from binhyen.reporting.store import Stores
+
+REPORTING_DEAD_LETTERS = dead_letter_topic("reporting")
+
+
+async def _context(rt: Runtime) -> Context:
+    settings = rt.settings
+    assert isinstance(settings, Settings)
+    stores = Stores.of(rt.db, group_prefix=settings.consumer_group)
+    await stores.create_indexes()
+    return Context(settings, rt.relay, stores)
+
+
+def _workers(rt: Runtime) -> list[Worker]:
+    ctx: Context = rt.context
+    return [Follower(ctx.settings, ctx.stores, ctx.topic(REPORTING_DEAD_LETTERS.name))]
+
+
+def service_spec() -> ServiceSpec:
+    """How reporting plugs into the shared runtime."""
+    return ServiceSpec(
+        name="reporting",
+        title="Bình Yên reporting",
+        description=(
+            "Statistics of every unit and period beside a year earlier, the yearly evaluation "
+            "of hamlets against Circular 124/2021/TT-BCA, exports and public statistics."
+        ),
+        routers=api.routers(),
+        topics=[],
+        dead_letters=REPORTING_DEAD_LETTERS,
+        context=_context,
+        workers=_workers,
+        follow_accounts=True,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Create the reporting app; clients open in its lifespan."""
+    return create_service_app(service_spec(), settings or Settings())
