@@ -118,6 +118,7 @@ def test_channels_say_whether_they_are_public() -> None:
         "binhyen.registry.public.v1",
         "binhyen.incidents.public.v1",
         "binhyen.notifications.public.v1",
+        "binhyen.reporting.public.v1",
     }
 
 

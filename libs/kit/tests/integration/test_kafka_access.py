@@ -19,6 +19,12 @@ from aiokafka.errors import (
 )
 from pydantic import SecretStr
 
+from binhyen.contracts.topics import (
+    INCIDENTS_DEAD_LETTERS,
+    REPORTING_DEAD_LETTERS,
+    REPORTING_EVALUATIONS,
+    REPORTING_READS,
+)
 from binhyen.kit.consumer import ConsumerRunner, Record
 from binhyen.kit.kafka import KafkaAccess, KafkaProbe, client_kwargs, start_producer
 from binhyen.kit.kafka_access import (
@@ -75,8 +81,8 @@ async def _read_one(access: KafkaAccess, topic: str, group: str) -> bytes | None
     consumer = AIOKafkaConsumer(
         topic, **client_kwargs(access), group_id=group, auto_offset_reset="earliest"
     )
-    await consumer.start()
     try:
+        await consumer.start()  # a refused group fails here: stop the consumer all the same
         async with asyncio.timeout(30):
             record = await consumer.getone()
         value: bytes | None = record.value
@@ -171,3 +177,39 @@ async def test_the_kit_consumer_and_probe_log_in_as_the_service(
         await eventually(lambda: len(seen) == 1, what="the record, read as incidents")
     finally:
         await runner.stop()
+
+
+async def test_reporting_reads_what_it_consumes_but_not_another_groups_dead_letters(
+    secure_kafka: KafkaAccess, topics: list[str]
+) -> None:
+    own = [REPORTING_EVALUATIONS.name, REPORTING_DEAD_LETTERS.name]
+    theirs = INCIDENTS_DEAD_LETTERS.name
+    await create_topics(secure_kafka, [TopicEntry(n, 1) for n in [*own, theirs]], wait_seconds=30)
+    admin = await start_producer(secure_kafka, client_id="admin")
+    try:
+        await admin.send_and_wait(theirs, b"{}", key=b"k")
+    finally:
+        await admin.stop()
+    password = SecretStr(uuid.uuid4().hex)
+    await grant_service(
+        secure_kafka,
+        "reporting",
+        reads=[spec.name for spec in REPORTING_READS],
+        group="binhyen-reporting",
+        password=password,
+    )
+    reporting = _as(secure_kafka, "reporting", password)
+    producer: AIOKafkaProducer = await start_producer(reporting, client_id="reporting")
+    try:
+        for name in own:  # its events and its dead letters
+            await producer.send_and_wait(name, b"{}", key=b"k")
+        with pytest.raises(TopicAuthorizationFailedError):
+            await producer.send_and_wait(INCIDENTS, b"{}", key=b"k")
+    finally:
+        await producer.stop()
+    assert await _read_one(reporting, INCIDENTS, "binhyen-reporting") == b"{}"
+    assert await _read_one(reporting, PUBLIC, "binhyen-reporting") == b"{}"
+    with pytest.raises(TopicAuthorizationFailedError):
+        await _read_one(reporting, theirs, "binhyen-reporting")
+    with pytest.raises(GroupAuthorizationFailedError):
+        await _read_one(reporting, INCIDENTS, "binhyen-incidents")

@@ -64,6 +64,24 @@ from binhyen.contracts.events.people import (
     PersonUpdated,
 )
 from binhyen.contracts.events.public import PublicTeam, PublicUnit, PublicUnitCounts
+from binhyen.contracts.events.reporting import (
+    CriterionCheck,
+    EvaluationCriterion,
+    EvaluationDecision,
+    EvaluationOpened,
+    EvaluationProposed,
+    EvaluationRecognised,
+    EvaluationRefused,
+    EvaluationReopened,
+    EvaluationRuleset,
+    EvaluationState,
+    HotspotSuggested,
+    HotspotSuggestion,
+    PublicStatistics,
+    StatisticsCell,
+    StatisticsCount,
+    StatisticsPeriod,
+)
 from binhyen.contracts.events.tasks import TaskAssigned, TaskUpdated
 from binhyen.contracts.events.units import (
     UnitDissolved,
@@ -253,6 +271,7 @@ def examples() -> dict[str, Example]:
         *_incident_examples(),
         *_public_examples(),
         *_notification_examples(),
+        *_reporting_examples(),
     ]
     return {sample.data.event_type: sample for sample in samples}
 
@@ -736,5 +755,159 @@ def _notification_examples() -> list[Example]:
             ),
             _at(13, 23, 40),
             1,
+        ),
+    ]
+
+
+_RULESET = EvaluationRuleset(
+    id="circular-124-2021",
+    version=1,
+    fingerprint="3f5c0a9e51d27b48c6e1f0a2b93d7c84e5a61f0b2c7d9e3a4b8f1c6d0e2a7b59",
+)
+_CHECKS: dict[str, list[tuple[str, str]]] = {
+    "C1": [
+        ("c1_party_cell_resolution", "attested"),
+        ("c1_enrolment_registered", "computed"),
+        ("c1_households_registered", "computed"),
+    ],
+    "C2": [("c2_law_implemented", "attested")],
+    "C3": [("c3_no_listed_events", "attested"), ("c3_no_prolonged_disputes", "computed")],
+    "C4": [
+        ("c4_fewer_incidents", "computed"),
+        ("c4_no_serious_crime", "computed"),
+        ("c4_no_drug_hotspot", "computed"),
+        ("c4_no_gambling_hotspot", "computed"),
+    ],
+    "C5": [
+        ("c5_security_team_active", "computed"),
+        ("c5_mediation_team_active", "computed"),
+        ("c5_self_management_models", "attested"),
+    ],
+}
+
+
+def _criteria(outcomes: dict[str, str]) -> list[EvaluationCriterion]:
+    """Every criterion of the rule set; a check not in ``outcomes`` is met."""
+    criteria = []
+    for code, checks in _CHECKS.items():
+        results = [
+            CriterionCheck.model_validate(
+                {"check_id": check, "kind": kind, "outcome": outcomes.get(check, "met")}
+            )
+            for check, kind in checks
+        ]
+        found = {r.outcome for r in results}
+        met = False if "not_met" in found else None if "pending" in found else True
+        criteria.append(EvaluationCriterion(code=code, met=met, checks=results))
+    return criteria
+
+
+def _evaluation(
+    kind: type[EvaluationState],
+    at: datetime,
+    version: int,
+    *,
+    criteria: list[EvaluationCriterion] | None = None,
+    **changes: object,
+) -> Example:
+    criteria = criteria or _criteria({})
+    verdicts = {c.met for c in criteria}
+    fields: dict[str, object] = {
+        "evaluation_id": f"{TAN_THANH}:2026",
+        "hamlet_id": TAN_THANH,
+        "unit_path": TAN_THANH_PATH,
+        "evaluation_year": 2026,
+        "ruleset": _RULESET,
+        "criteria": criteria,
+        "met": False if False in verdicts else None if None in verdicts else True,
+        **changes,
+        "version": version,
+    }
+    return Example(kind.model_validate(fields), at, version)
+
+
+def _reporting_examples() -> list[Example]:
+    pending = _criteria({"c2_law_implemented": "pending", "c5_self_management_models": "pending"})
+    unmet = _criteria({"c4_fewer_incidents": "not_met"})
+    decision = EvaluationDecision(
+        document_number="215/QĐ-UBND",
+        decided_on=date(2026, 11, 20),
+        signer_position="Chủ tịch Ủy ban nhân dân xã Kỳ Nam",
+    )
+    hotspot = [INCIDENT, example_id("incident:theft-2"), example_id("incident:theft-3")]
+    return [
+        _evaluation(EvaluationOpened, _at(3, 8, month=11), 1, status="draft", criteria=pending),
+        _evaluation(EvaluationProposed, _at(10, 9, month=11), 3, status="proposed"),
+        _evaluation(
+            EvaluationRecognised,
+            _at(20, 9, month=11),
+            4,
+            status="recognised",
+            decision=decision,
+        ),
+        _evaluation(
+            EvaluationRefused,
+            _at(20, 9, month=11),
+            4,
+            status="refused",
+            criteria=unmet,
+            reason="Số vụ trộm cắp tăng so với năm trước; chưa đủ điều kiện công nhận.",
+        ),
+        _evaluation(EvaluationReopened, _at(24, 8, month=11), 5, status="draft", criteria=unmet),
+        Example(
+            HotspotSuggested(
+                hotspot_id=f"{TAN_THANH}:theft:{hotspot[2]}",
+                hamlet_id=TAN_THANH,
+                unit_path=TAN_THANH_PATH,
+                category="theft",
+                group="crime",
+                window_days=30,
+                min_incidents=3,
+                first_at=_at(13, 20, 15),
+                last_at=_at(27, 22, 5),
+                incident_ids=hotspot,
+                count=3,
+                suggestion=HotspotSuggestion(
+                    vi=(
+                        "3 vụ trộm cắp tài sản tại thôn Tân Thành trong 30 ngày: đề nghị lập "
+                        "nhiệm vụ phòng ngừa trong kế hoạch của xã."
+                    ),
+                    en=(
+                        "3 thefts in Tân Thành hamlet within 30 days: consider a preventive "
+                        "task in the commune's plan."
+                    ),
+                ),
+                version=1,
+            ),
+            _at(27, 22, 10),
+            1,
+        ),
+        Example(
+            PublicStatistics(
+                unit_id=KY_NAM,
+                unit_path=TAN_THANH_PATH[:3],
+                period=StatisticsPeriod(
+                    key="2026-Q1",
+                    kind="quarter",
+                    starts_on=date(2026, 1, 1),
+                    ends_on=date(2026, 3, 31),
+                ),
+                cells=[
+                    StatisticsCell(group="crime", category=None, count=7, suppressed=False),
+                    StatisticsCell(group="crime", category="theft", count=None, suppressed=True),
+                    StatisticsCell(group="crime", category="assault", count=None, suppressed=True),
+                    StatisticsCell(group="dispute", category=None, count=4, suppressed=False),
+                    StatisticsCell(
+                        group="dispute", category="land_dispute", count=4, suppressed=False
+                    ),
+                    StatisticsCell(group="fire", category=None, count=0, suppressed=False),
+                    StatisticsCell(group="fire", category="house_fire", count=0, suppressed=False),
+                ],
+                total=StatisticsCount(count=11, suppressed=False),
+                published_at=_at(1, 0, 5, month=4),
+                sequence=3,
+            ),
+            _at(1, 0, 5, month=4),
+            3,
         ),
     ]

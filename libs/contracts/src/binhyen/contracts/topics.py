@@ -13,6 +13,7 @@ from binhyen.contracts.events import (
     organisations,
     people,
     public,
+    reporting,
     tasks,
     units,
 )
@@ -32,6 +33,9 @@ INCIDENTS_PUBLIC = incidents.PUBLIC_TOPIC
 NOTIFICATIONS_ALERTS = notifications.ALERTS_TOPIC
 NOTIFICATIONS_DELIVERIES = notifications.DELIVERIES_TOPIC
 NOTIFICATIONS_PUBLIC = notifications.PUBLIC_TOPIC
+REPORTING_EVALUATIONS = reporting.EVALUATIONS_TOPIC
+REPORTING_HOTSPOTS = reporting.HOTSPOTS_TOPIC
+REPORTING_PUBLIC = reporting.PUBLIC_TOPIC
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     REGISTRY_UNITS,
@@ -48,12 +52,26 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     NOTIFICATIONS_ALERTS,
     NOTIFICATIONS_DELIVERIES,
     NOTIFICATIONS_PUBLIC,
+    REPORTING_EVALUATIONS,
+    REPORTING_HOTSPOTS,
+    REPORTING_PUBLIC,
 )
 
 # Dead-letter topics, one per consumer group (a service that consumes has one).
 INCIDENTS_DEAD_LETTERS = dead_letter_topic("incidents")
 NOTIFICATIONS_DEAD_LETTERS = dead_letter_topic("notifications")
-DEAD_LETTER_TOPICS: tuple[TopicSpec, ...] = (INCIDENTS_DEAD_LETTERS, NOTIFICATIONS_DEAD_LETTERS)
+REPORTING_DEAD_LETTERS = dead_letter_topic("reporting")
+DEAD_LETTER_TOPICS: tuple[TopicSpec, ...] = (
+    INCIDENTS_DEAD_LETTERS,
+    NOTIFICATIONS_DEAD_LETTERS,
+    REPORTING_DEAD_LETTERS,
+)
+
+# What the reporting service consumes, so what its Kafka user is granted to read (besides its
+# own topics): every other service's topic. Other groups' dead letters are theirs alone.
+REPORTING_READS: tuple[TopicSpec, ...] = tuple(
+    spec for spec in CATALOGUE if spec.name.split(".")[1] != "reporting"
+)
 
 # Everything the deploy step creates (deploy/kafka/topics.json).
 DEPLOYED_TOPICS: tuple[TopicSpec, ...] = CATALOGUE + DEAD_LETTER_TOPICS
