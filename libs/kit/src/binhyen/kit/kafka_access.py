@@ -74,12 +74,19 @@ class Grant:
 
 
 def service_grants(
-    service: str, *, reads: Iterable[str], group: str | None, topic_prefix: str = ""
+    service: str,
+    *,
+    reads: Iterable[str],
+    group: str | None,
+    topic_prefix: str = "",
+    group_prefixed: bool = False,
 ) -> list[Grant]:
     """A service writes its own topics (``binhyen.<service>.``), reads what it consumes.
 
     It may read its own topics too: the operator's ``dlq`` commands read its dead letters
-    with the service's settings.
+    with the service's settings. ``group_prefixed`` grants every consumer group whose name
+    starts with ``group`` (reporting feeds each generation of its read model with a group
+    of its own: ``binhyen-reporting.g<N>``).
     """
     own = f"{topic_prefix}binhyen.{service}."
     grants = [
@@ -93,7 +100,8 @@ def service_grants(
             Grant(service, "topic", topic_prefix + topic, "describe"),
         ]
     if group:
-        grants.append(Grant(service, "group", group, "read"))
+        pattern: Literal["literal", "prefixed"] = "prefixed" if group_prefixed else "literal"
+        grants.append(Grant(service, "group", group, "read", pattern))
     return grants
 
 
@@ -184,6 +192,7 @@ async def grant_service(
     group: str | None,
     password: SecretStr | None = None,
     topic_prefix: str = "",
+    group_prefixed: bool = False,
 ) -> None:
     """Set a service's user (when a password is given) and its grants."""
     if not _NAME.match(service):
@@ -191,7 +200,14 @@ async def grant_service(
     if password is not None:
         await upsert_scram_user(access, service, password)
     await create_grants(
-        access, service_grants(service, reads=reads, group=group, topic_prefix=topic_prefix)
+        access,
+        service_grants(
+            service,
+            reads=reads,
+            group=group,
+            topic_prefix=topic_prefix,
+            group_prefixed=group_prefixed,
+        ),
     )
 
 
@@ -336,6 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     grant.add_argument("--reads", nargs="*", default=[], help="topics it consumes")
     grant.add_argument("--group", default=None, help="its consumer group")
     grant.add_argument(
+        "--group-prefixed",
+        action="store_true",
+        help="grant every consumer group whose name starts with --group",
+    )
+    grant.add_argument(
         "--password-file", type=Path, default=None, help="set the user's password from this file"
     )
     args = parser.parse_args(argv)
@@ -359,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.name,
                     reads=args.reads,
                     group=args.group,
+                    group_prefixed=args.group_prefixed,
                     password=password,
                     topic_prefix=args.prefix,
                 )

@@ -2,15 +2,18 @@
 
 from fastapi import FastAPI
 
-from binhyen.contracts.spec import dead_letter_topic
+from binhyen.contracts.topics import (
+    REPORTING_DEAD_LETTERS,
+    REPORTING_EVALUATIONS,
+    REPORTING_HOTSPOTS,
+    REPORTING_PUBLIC,
+)
 from binhyen.kit.runtime import Runtime, ServiceSpec, Worker, create_service_app
 from binhyen.reporting import api
 from binhyen.reporting.consumers import Follower
 from binhyen.reporting.service.common import Context
 from binhyen.reporting.settings import Settings
 from binhyen.reporting.store import Stores
-
-REPORTING_DEAD_LETTERS = dead_letter_topic("reporting")
 
 
 async def _context(rt: Runtime) -> Context:
@@ -36,7 +39,7 @@ def service_spec() -> ServiceSpec:
             "of hamlets against Circular 124/2021/TT-BCA, exports and public statistics."
         ),
         routers=api.routers(),
-        topics=[],
+        topics=[REPORTING_EVALUATIONS, REPORTING_HOTSPOTS, REPORTING_PUBLIC],
         dead_letters=REPORTING_DEAD_LETTERS,
         context=_context,
         workers=_workers,

@@ -15,15 +15,7 @@ import contextlib
 import logging
 
 from binhyen.contracts import CloudEvent, TopicSpec
-from binhyen.contracts.topics import (
-    INCIDENTS,
-    INCIDENTS_ESCALATIONS,
-    NOTIFICATIONS_ALERTS,
-    REGISTRY_ENROLMENTS,
-    REGISTRY_HOUSEHOLDS,
-    REGISTRY_ORGANISATIONS,
-    REGISTRY_UNITS,
-)
+from binhyen.contracts.topics import REGISTRY_ACCOUNTS, REPORTING_READS
 from binhyen.kit.consumer import ConsumerRunner, EventDispatcher
 from binhyen.kit.kafka import KafkaAccess
 from binhyen.kit.runtime import Subscription
@@ -34,16 +26,9 @@ from binhyen.reporting.store import ReadModel, Stores
 log = logging.getLogger(__name__)
 
 # Everything the read model is made of (the order does not matter: each document is guarded
-# by its aggregate's version, and facts are order-free).
-CONSUMED: tuple[TopicSpec, ...] = (
-    REGISTRY_UNITS,
-    REGISTRY_HOUSEHOLDS,
-    REGISTRY_ORGANISATIONS,
-    REGISTRY_ENROLMENTS,
-    INCIDENTS,
-    INCIDENTS_ESCALATIONS,
-    NOTIFICATIONS_ALERTS,
-)
+# by its aggregate's version, and facts are order-free). The accounts topic is read by the
+# runtime's own consumer (follow_accounts).
+CONSUMED: tuple[TopicSpec, ...] = tuple(t for t in REPORTING_READS if t != REGISTRY_ACCOUNTS)
 
 
 def handler_for(model: ReadModel) -> EventDispatcher:

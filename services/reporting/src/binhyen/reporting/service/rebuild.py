@@ -97,10 +97,12 @@ class Bar:
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
-    await consumer.topics()  # loads the cluster's metadata
+    metadata = await consumer._client.fetch_all_metadata()
     found: list[TopicPartition] = []
     for topic in topics:
-        parts = consumer.partitions_for_topic(topic) or set()
+        parts = metadata.partitions_for_topic(topic)
+        if not parts:  # a missing topic is a deployment error, not an empty history
+            raise RuntimeError(f"topic {topic} does not exist: run the topics deploy step")
         found.extend(TopicPartition(topic, p) for p in sorted(parts))
     return found
 

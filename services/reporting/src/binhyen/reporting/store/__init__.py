@@ -71,35 +71,74 @@ class ReadModel:
         for collection in self.collections.values():
             await collection.drop()
 
-    async def apply(self, changes: list[Change]) -> None:
+    async def apply(self, changes: list[Change], *, attempts: int = 3) -> None:
         """Write changes: each state only over an older version, facts always (idempotent).
 
-        One unordered bulk write per collection: a state refused because the stored
-        version is as new or newer (a duplicate key on the upsert) does not stop the others
-        nor the facts.
+        Per collection: one read of which documents exist (and their versions), one
+        ``insert_many`` of the new ones, one unordered ``bulk_write`` of the updates (the
+        state guarded by the version in the filter, so a newer state written meanwhile
+        wins). Nothing here relies on an upsert's duplicate-key error: FerretDB answers an
+        unordered bulk with such an error without the counts PyMongo reads. A document
+        another writer inserted between the read and the insert is retried as an update.
         """
-        by_collection: dict[str, list[UpdateOne]] = {}
+        by_collection: dict[str, list[Change]] = {}
         for change in changes:
-            ops = by_collection.setdefault(change.collection, [])
-            if change.version is not None:
-                ops.append(
-                    UpdateOne(
-                        {"_id": change.doc_id, "version": {"$not": {"$gte": change.version}}},
-                        {"$set": {**change.state, "version": change.version}},
-                        upsert=True,
-                    )
-                )
-            if change.facts:
-                ops.append(UpdateOne({"_id": change.doc_id}, {"$set": change.facts}, upsert=True))
-        for name, ops in by_collection.items():
-            if not ops:
-                continue
-            try:
-                await self.collections[name].bulk_write(ops, ordered=False)
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                    raise
+            by_collection.setdefault(change.collection, []).append(change)
+        for name, group in by_collection.items():
+            collection = self.collections[name]
+            ids = list({c.doc_id for c in group})
+            versions = {
+                d["_id"]: d.get("version")
+                async for d in collection.find({"_id": {"$in": ids}}, {"version": 1})
+            }
+            inserts: list[Document] = []
+            inserted: list[Change] = []
+            updates: list[UpdateOne] = []
+            for change in group:
+                if change.doc_id not in versions:
+                    inserts.append(_new_document(change))
+                    inserted.append(change)
+                    continue
+                if change.version is not None:
+                    stored = versions[change.doc_id]
+                    if stored is None or stored < change.version:
+                        updates.append(
+                            UpdateOne(
+                                {"_id": change.doc_id,
+                                 "version": {"$not": {"$gte": change.version}}},
+                                {"$set": {**change.state, "version": change.version}},
+                            )
+                        )  # fmt: skip
+                if change.facts:
+                    updates.append(UpdateOne({"_id": change.doc_id}, {"$set": change.facts}))
+            retry: list[Change] = []
+            if inserts:
+                try:
+                    await collection.insert_many(inserts, ordered=False)
+                except BulkWriteError as exc:
+                    errors = exc.details.get("writeErrors", [])
+                    if any(e.get("code") != DUPLICATE_KEY for e in errors) or attempts <= 1:
+                        raise
+                    retry = [inserted[e["index"]] for e in errors]
+            if updates:
+                await collection.bulk_write(updates, ordered=False)
+            if retry:
+                await self.apply(retry, attempts=attempts - 1)
+
+
+def _new_document(change: Change) -> Document:
+    """A document holding one change: its state and its facts (dotted paths unfolded)."""
+    doc: Document = {"_id": change.doc_id}
+    if change.version is not None:
+        doc.update(change.state)
+        doc["version"] = change.version
+    for path, value in change.facts.items():
+        *parents, leaf = path.split(".")
+        node = doc
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return doc
 
 
 @dataclass(frozen=True)
@@ -153,8 +192,8 @@ class Generations:
             "number": number,
             "status": status,
             "group": self.group(number),
-            "offsets": {},
-            "end_offsets": {},
+            "offsets": [],
+            "end_offsets": [],
             "events": 0,
             "started_at": now,
             "switched_at": now if status == "live" else None,
@@ -200,10 +239,11 @@ class Generations:
         self, number: int, *, offsets: dict[str, int], end_offsets: dict[str, int], events: int
     ) -> None:
         """Store the offsets a rebuild reached beside its data."""
+        # Topic names hold dots, which field names may not: offsets are kept as lists.
         await self.collection.update_one(
             {"_id": f"g{number}"},
-            {"$set": {"offsets": offsets, "end_offsets": end_offsets, "events": events,
-                      "progress_at": datetime.now(UTC)}},
+            {"$set": {"offsets": _listed(offsets), "end_offsets": _listed(end_offsets),
+                      "events": events, "progress_at": datetime.now(UTC)}},
         )  # fmt: skip
 
     async def switch(self, number: int) -> bool:
@@ -239,12 +279,22 @@ class Generations:
             number=int(doc["number"]),
             status=doc["status"],
             group=doc["group"],
-            offsets=dict(doc.get("offsets") or {}),
+            offsets=_mapped(doc.get("offsets")),
             events=int(doc.get("events") or 0),
             started_at=doc["started_at"],
             switched_at=doc.get("switched_at"),
-            end_offsets=dict(doc.get("end_offsets") or {}),
+            end_offsets=_mapped(doc.get("end_offsets")),
         )
+
+
+def _listed(offsets: dict[str, int]) -> list[Document]:
+    return [{"partition": key, "offset": value} for key, value in sorted(offsets.items())]
+
+
+def _mapped(stored: Any) -> dict[str, int]:
+    if not isinstance(stored, list):
+        return {}
+    return {entry["partition"]: int(entry["offset"]) for entry in stored}
 
 
 @dataclass(frozen=True)
