@@ -247,7 +247,9 @@ def test_chart_axis_steps_are_round_numbers(largest: float, step: float) -> None
 
 def test_crowded_and_empty_charts_and_long_paragraphs_still_render() -> None:
     labels = [f"Tổ dân phố {n}" for n in range(1, 26)]
-    crowded = BarChart("Biểu đồ 2. Theo tổ", labels, [Series("Năm 2026", [n * 40 for n in range(25)])])
+    crowded = BarChart(
+        "Biểu đồ 2. Theo tổ", labels, [Series("Năm 2026", [n * 40 for n in range(25)])]
+    )
     empty = BarChart("Biểu đồ 3. Không có vụ việc", ["Thôn An Hòa"], [Series("Năm 2026", [0])])
     long = Paragraph("Các thôn duy trì tốt mô hình tự quản về an ninh, trật tự. " * 120)
     report = _report([Section("I. CHUNG", [long, crowded, empty])])
