@@ -1,0 +1,1 @@
+"""Exports in office formats: PDF reports laid out as administrative documents, XLSX, CSV."""
