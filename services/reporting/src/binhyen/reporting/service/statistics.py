@@ -268,3 +268,44 @@ def beside(current: Any, previous: Any) -> Any:
 def tree_for(tree: UnitTree, unit_id: str) -> list[str]:
     """The units counted under ``unit_id`` (its subtree, merged units included)."""
     return tree.subtree(unit_id)
+
+
+@dataclass(frozen=True)
+class HamletRow:
+    """One hamlet's figures in a unit's table (merged hamlets folded into their successor)."""
+
+    unit_id: str
+    name: str
+    figures: Document  # as ``figures`` returns: every leaf {"current", "previous"}
+
+
+async def by_hamlet(
+    model: ReadModel, tree: UnitTree, unit_id: str, period: Period, group: str | None
+) -> list[HamletRow]:
+    """The figures of every active hamlet under ``unit_id`` (a hamlet: itself), by name."""
+    unit = tree.get(unit_id)
+    hamlets = [unit] if unit.level == "hamlet" else tree.hamlets(unit_id)
+    rows = []
+    for hamlet in hamlets:
+        scope = Scope(tree.subtree(hamlet.id), period, group)
+        rows.append(HamletRow(hamlet.id, hamlet.name, await figures(model, scope)))
+    return rows
+
+
+async def incident_rows(
+    model: ReadModel, tree: UnitTree, unit_ids: list[str], period: Period, group: str | None
+) -> list[Document]:
+    """The incidents of the units that occurred in the period, oldest first (no personal data:
+    no description, address, place or reporter)."""
+    found = await _load(model, INCIDENTS, "hamlet_id", unit_ids)
+    rows = [
+        i for i in found
+        if _within(i.get("occurred_at"), period) and (group is None or i.get("group") == group)
+    ]  # fmt: skip
+    rows.sort(key=lambda i: (_aware(i["occurred_at"]), i["_id"]))
+    for row in rows:
+        resolved = tree.resolved(row["hamlet_id"])
+        row["hamlet_name"] = resolved.name if resolved is not None else row["hamlet_id"]
+        row["acknowledged_at"] = acknowledged_at(row)
+        row["resolved_at"] = resolved_at(row)
+    return rows
