@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from binhyen.reporting.domain.computations import (
@@ -307,6 +307,15 @@ def test_a_dispute_reopened_in_the_period_is_prolonged_when_the_rule_set_says_so
     assert result.outcome == ("not_met" if counts and in_period else "met")
 
 
+def test_a_dispute_closed_after_the_year_counts_only_its_days_up_to_the_years_end() -> None:
+    opened = local(LAST - timedelta(days=10), 43_200)
+    late = dispute("d1", opened, local(LAST + timedelta(days=100)))
+    parameters = ProlongedDisputes(max_open_days=30, reopened_is_prolonged=True)
+    result = prolonged_disputes(parameters, facts(incidents=(late,)), DONE)
+    assert result.outcome == "met"  # 10 days in this year; the rest is next year's to judge
+    assert result.measured.en == "0 open over 30 days, 0 reopened; longest 10 days"
+
+
 # -- incidents_compared_with_previous_year -----------------------------------------------------
 
 
@@ -320,6 +329,10 @@ def test_a_dispute_reopened_in_the_period_is_prolonged_when_the_rule_set_says_so
     last_days=st.lists(st.integers(0, DAYS - 1), min_size=8, max_size=8),
     second=seconds_in_day,
 )
+@example(0, 0, "lower_than_previous_year", False, [0] * 9, [0] * 8, 0)  # none in either year
+@example(0, 0, "not_higher_than_previous_year", False, [0] * 9, [0] * 8, 0)
+@example(0, 0, "lower_than_previous_year", True, [0] * 9, [0] * 8, 0)
+@example(0, 1, "not_higher_than_previous_year", True, [0] * 9, [0] * 8, 0)
 def test_incidents_this_year_against_last_flip_at_the_previous_count(
     previous: int,
     step: int,
