@@ -6,92 +6,14 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from types import ModuleType
 
-import httpx
-
-from binhyen.contracts.topics import DEPLOYED_TOPICS
-from binhyen.kit.kafka import KafkaAccess, start_producer
-from binhyen.kit.runtime import Runtime
-from binhyen.kit.testing import TestIssuer, serve
-from binhyen.kit.testing.kafka import consumer_lag
+from binhyen.kit.testing import TestIssuer
 from binhyen.kit.testing.servers import Servers
-from binhyen.kit.testing.waiting import eventually
-from binhyen.kit.topics import create_topics, entries_of
-from binhyen.reporting.app import create_app
-from binhyen.reporting.consumers import CONSUMED
 from binhyen.reporting.sample_history import COMMUNE, MERGED_HAMLET, History, Published
 from binhyen.reporting.service import rebuild
 from binhyen.reporting.settings import Settings
 from binhyen.reporting.store import Stores
-
-PERIODS = ("EY2026", "EY2025", "2026-Q1", "2025-03", "2025-11-15..2026-02-10")
-
-
-def small_history() -> list[Published]:
-    """Four hamlets and a merged one over two evaluation years (about 1,100 events)."""
-    return History(seed=11, hamlets=4, households_per_hamlet=12).generate().events
-
-
-async def publish(settings: Settings, events: list[Published]) -> None:
-    """Send the events, each to its topic with its key, in the order given."""
-    producer = await start_producer(KafkaAccess.of(settings), client_id="test-history")
-    try:
-        for p in events:
-            await producer.send(settings.topic(p.topic), p.event.to_json(), key=p.key.encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
-
-
-async def caught_up(settings: Settings, generation: int = 1) -> None:
-    """Wait until generation's consumer group has committed every consumed record."""
-    group = f"{settings.consumer_group}.g{generation}"
-    topics = [settings.topic(t.name) for t in CONSUMED]
-
-    async def lag() -> bool:
-        return await consumer_lag(KafkaAccess.of(settings), group, topics) == 0
-
-    await eventually(lag, timeout=90, interval=0.3, what=f"{group} caught up")
-
-
-async def figures(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
-    """The commune's statistics for several periods, and a group filter."""
-    found: dict[str, Any] = {}
-    for period in PERIODS:
-        answer = await client.get(
-            "/api/v1/statistics", params={"unit_id": COMMUNE, "period": period}, headers=headers
-        )
-        assert answer.status_code == 200, answer.text
-        found[period] = answer.json()["figures"]
-    disputes = await client.get(
-        "/api/v1/statistics",
-        params={"unit_id": COMMUNE, "period": "EY2026", "group": "dispute"},
-        headers=headers,
-    )
-    assert disputes.status_code == 200, disputes.text
-    found["disputes"] = disputes.json()["figures"]
-    return found
-
-
-@asynccontextmanager
-async def deployment(
-    settings: Settings, servers: Servers, name: str
-) -> AsyncIterator[tuple[httpx.AsyncClient, Settings, Runtime]]:
-    """Reporting on topics and a database of its own (``name`` makes them distinct)."""
-    prefix = f"{settings.topic_prefix}{name}."
-    await create_topics(servers.kafka, entries_of(DEPLOYED_TOPICS), prefix=prefix)
-    own = settings.model_copy(
-        update={
-            "topic_prefix": prefix,
-            "mongodb_database": f"{settings.mongodb_database}_{name}",
-            "consumer_group": f"{settings.consumer_group}-{name}",
-        }
-    )
-    async with serve(create_app(own)) as (client, rt):
-        yield client, own, rt
 
 
 def shuffled_twice(events: list[Published], seed: int) -> list[Published]:
@@ -109,20 +31,20 @@ def shuffled_twice(events: list[Published], seed: int) -> list[Published]:
 
 
 async def test_events_twice_and_out_of_order_give_the_figures_of_once_in_order(
-    reporting_settings: Settings, servers: Servers, issuer: TestIssuer
+    reporting_settings: Settings, servers: Servers, issuer: TestIssuer, history: ModuleType
 ) -> None:
-    history = small_history()
+    events = history.small_history()
     headers = issuer.headers(("commune_officer", COMMUNE))
     async with (
-        deployment(reporting_settings, servers, "inorder") as (client_a, settings_a, _),
-        deployment(reporting_settings, servers, "twice") as (client_b, settings_b, _),
+        history.deployment(reporting_settings, servers, "inorder") as (client_a, settings_a, _),
+        history.deployment(reporting_settings, servers, "twice") as (client_b, settings_b, _),
     ):
-        await publish(settings_a, history)
-        await publish(settings_b, shuffled_twice(history, seed=3))
-        await caught_up(settings_a)
-        await caught_up(settings_b)
-        in_order = await figures(client_a, headers)
-        messy = await figures(client_b, headers)
+        await history.publish(settings_a, events)
+        await history.publish(settings_b, shuffled_twice(events, seed=3))
+        await history.caught_up(settings_a)
+        await history.caught_up(settings_b)
+        in_order = await history.figures(client_a, headers)
+        messy = await history.figures(client_b, headers)
     assert messy == in_order
     # The figures are not trivially equal: the history shows up in them.
     year = in_order["EY2026"]["incidents"]
@@ -133,19 +55,19 @@ async def test_events_twice_and_out_of_order_give_the_figures_of_once_in_order(
 
 
 async def test_a_merged_hamlet_counts_under_its_successor(
-    reporting_settings: Settings, servers: Servers, issuer: TestIssuer
+    reporting_settings: Settings, servers: Servers, issuer: TestIssuer, history: ModuleType
 ) -> None:
-    history = History(seed=5, hamlets=2, households_per_hamlet=3)
-    events = history.generate().events
+    world = History(seed=5, hamlets=2, households_per_hamlet=3)
+    events = world.generate().events
     merged_incidents = {
         p.key for p in events if p.topic.endswith("incidents.v1") and p.key
         and p.event.data["incident"]["hamlet_id"] == MERGED_HAMLET
     }  # fmt: skip
     assert merged_incidents
-    successor = history.hamlet_ids[0]
-    async with deployment(reporting_settings, servers, "merge") as (client, settings, _):
-        await publish(settings, events)
-        await caught_up(settings)
+    successor = world.hamlet_ids[0]
+    async with history.deployment(reporting_settings, servers, "merge") as (client, settings, _):
+        await history.publish(settings, events)
+        await history.caught_up(settings)
         headers = issuer.headers(("commune_officer", COMMUNE))
         params = {"unit_id": successor, "period": "2024-11-01..2026-10-31"}
         answer = await client.get("/api/v1/statistics", params=params, headers=headers)
@@ -161,14 +83,14 @@ async def test_a_merged_hamlet_counts_under_its_successor(
 
 
 async def test_a_rebuild_equals_the_live_model_and_reads_answer_during_it(
-    reporting_settings: Settings, servers: Servers, issuer: TestIssuer
+    reporting_settings: Settings, servers: Servers, issuer: TestIssuer, history: ModuleType
 ) -> None:
-    history = small_history()
+    events = history.small_history()
     headers = issuer.headers(("commune_officer", COMMUNE))
-    async with deployment(reporting_settings, servers, "rebuild") as (client, settings, rt):
-        await publish(settings, history)
-        await caught_up(settings)
-        live = await figures(client, headers)
+    async with history.deployment(reporting_settings, servers, "rebuild") as (client, settings, rt):
+        await history.publish(settings, events)
+        await history.caught_up(settings)
+        live = await history.figures(client, headers)
 
         answers: list[int] = []
         done = asyncio.Event()
@@ -197,13 +119,13 @@ async def test_a_rebuild_equals_the_live_model_and_reads_answer_during_it(
         progress = await client.get("/api/v1/rebuild", headers=headers)
         assert progress.status_code == 200
         assert progress.json()["current"] == 2
-        rebuilt = await figures(client, headers)
+        rebuilt = await history.figures(client, headers)
         assert rebuilt == live
         # New events after the switch reach the new generation (the follower moved over).
         more = History(seed=99, hamlets=4, households_per_hamlet=12, id_prefix="x").generate()
         more_events = more.events
         extra = [p for p in more_events if p.topic.endswith("incidents.v1")][:50]
-        await publish(settings, extra)
-        await caught_up(settings, generation=2)
-        after = await figures(client, headers)
+        await history.publish(settings, extra)
+        await history.caught_up(settings, generation=2)
+        after = await history.figures(client, headers)
         assert after != rebuilt

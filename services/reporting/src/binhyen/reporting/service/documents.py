@@ -174,7 +174,7 @@ def period_report(
             change(total_now, total_before),
             _c(totals["households"]["active"]),
             _c(totals["households"]["pledged"]),
-        ],  # fmt: skip
+        ],
         caption="Bảng 2. Tình hình theo thôn, khu dân cư",
     )
     teams, alerts = totals["teams"], totals["alerts"]
@@ -182,8 +182,8 @@ def period_report(
         f"Toàn {prefix.lower()} có {_c(teams['teams'])} tổ với {_c(teams['members'])} thành viên "
         f"(cùng kỳ: {_p(teams['teams'])} tổ, {_p(teams['members'])} thành viên). Đã phát "
         f"{_c(alerts['raised'])} lượt kẻng an ninh, trong đó "
-        f"{_c(alerts['by_cap_status']['Exercise'])} lượt diễn tập; thời gian phản hồi diễn tập (trung vị) "
-        f"{_minutes(_c(alerts['drill_response_minutes']['p50']))}."
+        f"{_c(alerts['by_cap_status']['Exercise'])} lượt diễn tập; thời gian phản hồi diễn tập "
+        f"(trung vị) {_minutes(_c(alerts['drill_response_minutes']['p50']))}."
     )
     parent_name = None
     if parent is not None:
