@@ -1,6 +1,8 @@
 """The reporting FastAPI app."""
 
 from fastapi import FastAPI
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 
 from binhyen.contracts.topics import (
     REPORTING_DEAD_LETTERS,
@@ -11,9 +13,10 @@ from binhyen.contracts.topics import (
 from binhyen.kit.runtime import Runtime, ServiceSpec, Worker, create_service_app
 from binhyen.reporting import api
 from binhyen.reporting.consumers import Follower
+from binhyen.reporting.service import evaluations, rulesets
 from binhyen.reporting.service.common import Context
 from binhyen.reporting.settings import Settings
-from binhyen.reporting.store import Stores
+from binhyen.reporting.store import Document, Stores
 
 
 async def _context(rt: Runtime) -> Context:
@@ -21,12 +24,19 @@ async def _context(rt: Runtime) -> Context:
     assert isinstance(settings, Settings)
     stores = Stores.of(rt.db, group_prefix=settings.consumer_group)
     await stores.create_indexes()
-    return Context(settings, rt.relay, stores)
+    await rulesets.create_indexes(rt.db)
+    ctx = Context(settings, rt.relay, stores)
+    await evaluations.create_indexes(ctx)
+    return ctx
 
 
 def _workers(rt: Runtime) -> list[Worker]:
     ctx: Context = rt.context
     return [Follower(ctx.settings, ctx.stores, ctx.topic(REPORTING_DEAD_LETTERS.name))]
+
+
+def _outbox(db: AsyncDatabase[Document]) -> list[AsyncCollection[Document]]:
+    return [db[evaluations.COLLECTION]]
 
 
 def service_spec() -> ServiceSpec:
@@ -41,6 +51,7 @@ def service_spec() -> ServiceSpec:
         routers=api.routers(),
         topics=[REPORTING_EVALUATIONS, REPORTING_HOTSPOTS, REPORTING_PUBLIC],
         dead_letters=REPORTING_DEAD_LETTERS,
+        outbox_collections=_outbox,
         context=_context,
         workers=_workers,
         follow_accounts=True,

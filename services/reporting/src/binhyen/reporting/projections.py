@@ -19,6 +19,7 @@ data.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -69,6 +70,12 @@ class Change:
         if other.version is not None and (self.version is None or other.version > self.version):
             self.version, self.state = other.version, other.state
         self.facts.update(other.facts)
+
+
+def member_key(person_id: str) -> str:
+    """A stand-in for a member that tells members apart and says nothing else (not the
+    registry's id: the read model has no use for it)."""
+    return hashlib.sha256(f"binhyen-reporting-member:{person_id}".encode()).hexdigest()[:20]
 
 
 def _day(value: date | None) -> datetime | None:
@@ -123,8 +130,8 @@ def _household(data: HouseholdState) -> Change:
 
 
 def _team(data: OrganisationState) -> Change:
-    # Members as periods only (who they are stays in the registry); shifts as facts, so the
-    # history of duty is kept even when the registry stops announcing old shifts.
+    # Members as periods and a stand-in key (who they are stays in the registry); shifts as
+    # facts, so the history of duty is kept when the registry stops announcing old shifts.
     state = {
         "unit_id": data.unit_id,
         "unit_path": list(data.unit_path),
@@ -134,7 +141,12 @@ def _team(data: OrganisationState) -> Change:
         "valid_from": _day(data.valid_from),
         "valid_to": _day(data.valid_to),
         "members": [
-            {"valid_from": _day(m.valid_from), "valid_to": _day(m.valid_to)} for m in data.members
+            {
+                "member": member_key(m.person_id),
+                "valid_from": _day(m.valid_from),
+                "valid_to": _day(m.valid_to),
+            }
+            for m in data.members
         ],
     }
     facts = {

@@ -2,9 +2,15 @@
 
 from fastapi import APIRouter
 
-from binhyen.reporting.api import exports, generations, statistics
+from binhyen.reporting.api import evaluations, exports, generations, rulesets, statistics
 
 
 def routers() -> list[APIRouter]:
     """Every router of the service."""
-    return [statistics.router, exports.router, generations.router]
+    return [
+        statistics.router,
+        exports.router,
+        evaluations.router,
+        rulesets.router,
+        generations.router,
+    ]

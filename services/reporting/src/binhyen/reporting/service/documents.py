@@ -313,3 +313,157 @@ def workbook(
             ),
         ),
     ]
+
+
+OUTCOME_NAMES = {"met": "Đạt", "not_met": "Không đạt", "pending": "Chưa xác định"}
+EVALUATION_STATUS_NAMES = {
+    "draft": "Đang đánh giá (dự thảo)",
+    "proposed": "Thôn đã đề nghị công nhận",
+    "recognised": "Đã công nhận",
+    "refused": "Không công nhận",
+}
+EVIDENCE_NAMES = {
+    "incident": "vụ việc",
+    "household": "hộ",
+    "enrolment": "đăng ký",
+    "team": "tổ",
+}
+
+
+def _evidence_line(check_label: str, evidence: Sequence[Any]) -> str:
+    parts = []
+    for item in evidence:
+        what = EVIDENCE_NAMES.get(item.kind, item.kind)
+        listed = ", ".join(item.ids[:10])
+        more = f" và {item.count - 10} khác" if item.count > 10 else ""
+        note = f" ({item.note.vi})" if item.note is not None else ""
+        parts.append(
+            f"{item.count} {what}{note}: {listed}{more}" if listed else f"{item.count} {what}{note}"
+        )
+    return f"{check_label}: " + "; ".join(parts)
+
+
+def evaluation_report(
+    evaluation: Any,
+    ruleset: Any,
+    hamlet: Unit,
+    commune: Unit | None,
+    figures: Document | None,
+    *,
+    issued_on: date,
+    number: int | None,
+    signer: str | None,
+) -> AdministrativeReport:
+    """A hamlet's yearly evaluation: every criterion and check, the evidence, the decision,
+    and (given ``figures`` of the evaluation year) incidents by group beside the year before."""
+    labels = {c.id: c.label.vi for crit in ruleset.criteria for c in crit.checks}
+    titles = {crit.code: crit.title.vi for crit in ruleset.criteria}
+    references = {
+        crit.code: f"Điều {crit.reference.article}"
+        + (f" khoản {crit.reference.clause}" if crit.reference.clause else "")
+        for crit in ruleset.criteria
+    }
+    year = evaluation.year
+    first, last = evaluation.first_day, evaluation.last_day
+    status_text = EVALUATION_STATUS_NAMES.get(evaluation.status, evaluation.status)
+    general = [
+        Paragraph(
+            f"Thôn {hamlet.name} được đánh giá theo bộ tiêu chí {evaluation.ruleset_id} "
+            f"(phiên bản {evaluation.ruleset_version}) cho năm đánh giá {year}, từ ngày "
+            f"{first.strftime('%d/%m/%Y')} đến ngày {last.strftime('%d/%m/%Y')}. "
+            f"Tình trạng: {status_text}."
+        )
+    ]
+    decision = evaluation.decision
+    if decision is not None:
+        verb = "công nhận" if evaluation.status == "recognised" else "không công nhận"
+        text = (
+            f"Quyết định số {decision.document_number} ngày {decision.date.strftime('%d/%m/%Y')} "
+            f"({decision.signer_position}) {verb} thôn đạt tiêu chuẩn \u201cAn toàn về an ninh, "
+            f"trật tự\u201d năm {year}."
+        )
+        if decision.reason:
+            text += f" Lý do: {decision.reason}"
+        general.append(Paragraph(text))
+    rows = []
+    for criterion in evaluation.results:
+        for n, judged in enumerate(criterion.checks):
+            rows.append(
+                [
+                    f"{criterion.code} ({references.get(criterion.code, '')})" if n == 0 else "",
+                    labels.get(judged.check_id, judged.check_id),
+                    OUTCOME_NAMES.get(judged.result.outcome, judged.result.outcome),
+                    judged.result.measured.vi,
+                    judged.result.threshold.vi,
+                ]
+            )
+    table = Table(
+        columns=[
+            Column("Tiêu chí", Align.LEFT, 1.1),
+            Column("Nội dung kiểm tra", Align.LEFT, 2.6),
+            Column("Kết quả", Align.CENTER, 1),
+            Column("Số liệu", Align.LEFT, 1.6),
+            Column("Yêu cầu", Align.LEFT, 1.6),
+        ],
+        rows=rows,
+        caption="Bảng 1. Kết quả đánh giá theo từng tiêu chí",
+    )
+    summary_rows = [
+        [c.code, titles.get(c.code, c.code), OUTCOME_NAMES.get(c.outcome, c.outcome)]
+        for c in evaluation.results
+    ]
+    summary = Table(
+        columns=[
+            Column("Tiêu chí", Align.CENTER, 0.8),
+            Column("Nội dung", Align.LEFT, 4),
+            Column("Kết quả", Align.CENTER, 1.2),
+        ],
+        rows=summary_rows,
+        caption="Bảng 2. Tổng hợp theo tiêu chí",
+    )
+    evidence = [
+        Paragraph(_evidence_line(labels.get(j.check_id, j.check_id), j.result.evidence))
+        for c in evaluation.results
+        for j in c.checks
+        if j.result.outcome != "met" and j.result.evidence
+    ] or [Paragraph("Không có vụ việc, hộ gia đình hay tổ nào làm một tiêu chí không đạt.")]
+    sections = [
+        Section("I. THÔNG TIN CHUNG", general),
+        Section("II. KẾT QUẢ ĐÁNH GIÁ", [summary, table]),
+        Section("III. MINH CHỨNG", evidence),
+    ]
+    if figures is not None:
+        groups = figures["incidents"]["by_group"]
+        sections.append(
+            Section(
+                "IV. TÌNH HÌNH VỤ VIỆC SO VỚI NĂM TRƯỚC",
+                [
+                    BarChart(
+                        title=f"Biểu đồ 1. Vụ việc theo lĩnh vực, năm {year} và năm {year - 1}",
+                        labels=[GROUP_NAMES[g] for g in groups],
+                        series=[
+                            Series(f"Năm {year}", [float(_c(v)) for v in groups.values()]),
+                            Series(f"Năm {year - 1}", [float(_p(v)) for v in groups.values()]),
+                        ],
+                        unit="vụ",
+                    )
+                ],
+            )
+        )
+    place = commune.name if commune is not None else hamlet.name
+    parent = f"UBND XÃ {commune.name}".upper() if commune is not None else None
+    return AdministrativeReport(
+        issuer=IssuingBody(name=STEERING_BODY, parent=parent),
+        symbol="BC-BCĐ",
+        number=number,
+        place=place,
+        issued_on=issued_on,
+        kind="BÁO CÁO",
+        title=(
+            f"Kết quả đánh giá thôn {hamlet.name} đạt tiêu chuẩn \u201cAn toàn về an ninh, "
+            f"trật tự\u201d năm {year}"
+        ),
+        sections=sections,
+        signature=Signature(position="TRƯỞNG BAN", signer=signer or UNSIGNED),
+        recipients=[f"Thôn {hamlet.name}", "Công an xã", "Lưu: VT"],
+    )
