@@ -7,11 +7,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from binhyen.contracts.topics import DEPLOYED_TOPICS
+from binhyen.contracts import CloudEvent
+from binhyen.contracts.events.enrolments import HamletEnrolled
+from binhyen.contracts.events.households import HouseholdPledged, PledgeState
+from binhyen.contracts.events.incidents import (
+    IncidentReported,
+    IncidentSnapshot,
+    IncidentTransitioned,
+    MediationSessionRecorded,
+)
+from binhyen.contracts.events.organisations import MemberState, OrganisationRegistered, ShiftState
+from binhyen.contracts.events.units import UnitRegistered
+from binhyen.contracts.topics import DEPLOYED_TOPICS, topic_for_event
+from binhyen.contracts.units import UnitKind
 from binhyen.kit.kafka import KafkaAccess, start_producer
 from binhyen.kit.runtime import Runtime
 from binhyen.kit.testing import serve
@@ -21,7 +34,7 @@ from binhyen.kit.testing.waiting import eventually
 from binhyen.kit.topics import create_topics, entries_of
 from binhyen.reporting.app import create_app
 from binhyen.reporting.consumers import CONSUMED
-from binhyen.reporting.sample_history import COMMUNE, History, Published
+from binhyen.reporting.sample_history import COMMUNE, PROVINCE, TOWN, History, Published
 from binhyen.reporting.settings import Settings
 
 PERIODS = ("EY2026", "EY2025", "2026-Q1", "2025-03", "2025-11-15..2026-02-10")
@@ -89,3 +102,98 @@ async def deployment(
     )
     async with serve(create_app(own)) as (client, rt):
         yield client, own, rt
+
+
+def _published(data: Any, at: datetime) -> Published:
+    event = CloudEvent.wrap(data, time=at)
+    return Published(topic_for_event(data).name, data.subject(), event)
+
+
+def good_hamlet(
+    hamlet_id: str = "h-good", name: str = "Thôn Mẫu", year: int = 2026
+) -> list[Published]:
+    """A hamlet of the sample commune that meets every computed check of evaluation year
+    ``year``: enrolled in February, every household pledged, no crime in either year, one
+    dispute mediated and resolved within days, an active security team (a duty shift) and
+    mediation team (the dispute's session)."""
+    path = [PROVINCE, TOWN, COMMUNE]
+    start = datetime(year - 1, 11, 1, tzinfo=UTC)
+    out = [
+        _published(
+            UnitRegistered(
+                unit_id=hamlet_id, kind=UnitKind.HAMLET, level=UnitKind.HAMLET.level, name=name,
+                parent_id=COMMUNE, ancestor_ids=path, valid_from=date(2020, 1, 1), version=1,
+            ),
+            start,
+        ),
+        _published(
+            HamletEnrolled(
+                enrolment_id=f"{hamlet_id}:{year}", unit_id=hamlet_id, year=year,
+                resolution_date=date(year, 2, 1), registered_on=date(year, 2, 10),
+                resolution_in_first_quarter=True, status="registered", version=1,
+            ),
+            datetime(year, 2, 10, 3, tzinfo=UTC),
+        ),
+    ]  # fmt: skip
+    for n in range(3):
+        pledge = PledgeState(year=year, signed_on=date(year, 1, 5), collected_by="u-1",
+                             commitments=["no_drugs"])  # fmt: skip
+        out.append(
+            _published(
+                HouseholdPledged(
+                    household_id=f"hh-{hamlet_id}-{n}", unit_id=hamlet_id, address="Số 1",
+                    status="active", pledges=[pledge], version=2, year=year,
+                ),
+                datetime(year, 1, 5, 3, tzinfo=UTC),
+            )
+        )  # fmt: skip
+    members = [
+        MemberState(membership_id=f"m-{hamlet_id}-{i}", person_id=f"p-{hamlet_id}-{i}",
+                    role="member", valid_from=date(2020, 1, 1))
+        for i in range(4)
+    ]  # fmt: skip
+    shift = ShiftState(
+        shift_id=f"s-{hamlet_id}", starts_at=datetime(year, 3, 1, 12, tzinfo=UTC),
+        ends_at=datetime(year, 3, 1, 20, tzinfo=UTC), person_ids=[members[0].person_id],
+    )  # fmt: skip
+    for kind in ("people_security", "mediation"):
+        out.append(
+            _published(
+                OrganisationRegistered(
+                    organisation_id=f"t-{kind}-{hamlet_id}", unit_id=hamlet_id,
+                    unit_path=[*path, hamlet_id], category="team", kind=kind, name=f"Tổ {kind}",
+                    status="active", valid_from=date(2020, 1, 1), members=members,
+                    shifts=[shift] if kind == "people_security" else [], version=1,
+                ),
+                start,
+            )
+        )  # fmt: skip
+    reported = datetime(year, 4, 2, 2, tzinfo=UTC)
+    snapshot = IncidentSnapshot(
+        incident_id=f"inc-{hamlet_id}", hamlet_id=hamlet_id, unit_path=[*path, hamlet_id],
+        category="neighbour_dispute", category_version=1, group="dispute", ba_khong=False,
+        severity="low", status="reported", description="-", occurred_at=reported,
+        reported_at=reported, reporter_kind="user", version=1,
+    )  # fmt: skip
+    out.append(_published(IncidentReported(incident=snapshot, actor="r", at=reported, seq=1),
+                          reported))  # fmt: skip
+    steps = [("acknowledge", "reported", "acknowledged"), ("assign", "acknowledged", "assigned"),
+             ("start", "assigned", "in_progress")]  # fmt: skip
+    at, seq = reported, 1
+    for action, before, after in steps:
+        at, seq = at + timedelta(hours=1), seq + 1
+        snapshot = snapshot.model_copy(update={"status": after, "version": seq})
+        out.append(_published(IncidentTransitioned(
+            incident=snapshot, actor="u", at=at, seq=seq, action=action,
+            from_status=before, to_status=after), at))  # fmt: skip
+    at, seq = at + timedelta(days=2), seq + 1
+    snapshot = snapshot.model_copy(update={"version": seq})
+    out.append(_published(MediationSessionRecorded(
+        incident=snapshot, actor="u", at=at, seq=seq, session_id=f"ms-{hamlet_id}",
+        held_at=at, outcome="agreement", mediator_count=2), at))  # fmt: skip
+    at, seq = at + timedelta(hours=2), seq + 1
+    snapshot = snapshot.model_copy(update={"status": "resolved", "version": seq})
+    out.append(_published(IncidentTransitioned(
+        incident=snapshot, actor="u", at=at, seq=seq, action="resolve",
+        from_status="in_progress", to_status="resolved"), at))  # fmt: skip
+    return out
