@@ -35,7 +35,7 @@ async def _scope(
     model = await ctx.stores.read_model()
     tree = await UnitTree.load(model)
     unit = tree.get(unit_id)
-    authorize(principal, "stats:read", unit.path, what=f"unit {unit_id}")
+    authorize(principal, "reports:read", unit.path, what=f"unit {unit_id}")
     return tree, unit, chosen
 
 

@@ -20,5 +20,5 @@ router = APIRouter(tags=["operations"])
 )
 async def rebuild_progress(ctx: ContextDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """Which generation serves, and, while a rebuild runs, how far it got (events, %)."""
-    require_permission(principal, "stats:read")
+    require_permission(principal, "reports:read")
     return await rebuild.progress(ctx.stores.generations)

@@ -50,7 +50,7 @@ async def read_statistics(
     model = await ctx.stores.read_model()
     tree = await UnitTree.load(model)
     unit = tree.get(unit_id)
-    authorize(principal, "stats:read", unit.path, what=f"unit {unit_id}")
+    authorize(principal, "reports:read", unit.path, what=f"unit {unit_id}")
     scope = statistics.Scope(tree.subtree(unit_id), chosen, group)
     return {
         "unit": {"id": unit.id, "name": unit.name, "level": unit.level, "path": list(unit.path)},
