@@ -87,7 +87,11 @@ class OrganisationState(EventData):
         ),
     )
     shifts: list[ShiftState] = Field(
-        default_factory=list, description="Duty shifts that have not ended at the event's time."
+        default_factory=list,
+        description=(
+            "Duty shifts that have not ended at the event's time, and those that ended in "
+            "the 400 days before it (the recent history of duty)."
+        ),
     )
     version: int = Field(ge=1, description="Version of the state; increases by one per change.")
 

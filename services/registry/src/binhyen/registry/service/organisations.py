@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from binhyen.contracts import CloudEvent
@@ -81,6 +81,11 @@ async def unit_path(stores: Stores, unit_id: str) -> tuple[str, ...] | None:
 
 # Events
 
+# Shifts that ended this long ago still ride on the team's events: a consumer that keeps the
+# history of duty (reporting's team activity over an evaluation year) sees a shift recorded
+# after it ended, and nothing grows without bound.
+SHIFT_HISTORY = timedelta(days=400)
+
 
 def organisation_state(org: Organisation, roster: Iterable[RosterEntry], now: datetime) -> Any:
     """The fields every organisation event carries: the full current state."""
@@ -115,7 +120,7 @@ def organisation_state(org: Organisation, roster: Iterable[RosterEntry], now: da
                 note=s.note,
             )
             for s in sorted(org.shifts, key=lambda s: (s.starts_at, s.id))
-            if s.ends_at > now
+            if s.ends_at > now - SHIFT_HISTORY
         ],
         "version": org.version,
     }
