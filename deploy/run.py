@@ -35,8 +35,10 @@ from binhyen.kit.topics import create_topics, load_topics  # noqa: E402
 from binhyen.notifications.demo import describe as describe_drill  # noqa: E402
 from binhyen.notifications.demo import run_drill_at  # noqa: E402
 from binhyen.registry.demo import DemoResult, load_demo_at  # noqa: E402
+from binhyen.reporting.demo import describe as describe_history  # noqa: E402
+from binhyen.reporting.demo import load_history_at  # noqa: E402
 
-SERVICES = {"registry": 8001, "incidents": 8002, "notifications": 8003}
+SERVICES = {"registry": 8001, "incidents": 8002, "notifications": 8003, "reporting": 8004}
 SMS_SANDBOX_PORT = 8009  # deploy/local/sms_sandbox.py: notifications' SMS provider here
 TOPICS_FILE = ROOT / "deploy" / "kafka" / "topics.json"
 # Local demo only: the registry creates this administrator at its first start; its password
@@ -236,6 +238,20 @@ def run_local() -> int:
             )
         )
         print(describe_drill(drill), file=sys.stderr)
+        print(
+            "loading two years of history (EY2025, EY2026) and waiting for reporting …",
+            file=sys.stderr,
+            flush=True,
+        )
+        history = asyncio.run(
+            load_history_at(
+                f"http://127.0.0.1:{SERVICES['reporting']}",
+                f"http://127.0.0.1:{SERVICES['registry']}",
+                f"http://127.0.0.1:{SERVICES['incidents']}",
+                password=demo_password(),
+            )
+        )
+        print(describe_history(history), file=sys.stderr)
         shown = password if make_secrets.ADMIN_PASSWORD in made else None
         print_urls(kafka.address, ferretdb.address, result, secrets, shown)
         while all(proc.poll() is None for proc in procs.values()):
@@ -264,6 +280,7 @@ def print_urls(
     registry = f"http://127.0.0.1:{SERVICES['registry']}"
     incidents = f"http://127.0.0.1:{SERVICES['incidents']}"
     notifications = f"http://127.0.0.1:{SERVICES['notifications']}"
+    reporting = f"http://127.0.0.1:{SERVICES['reporting']}"
     ids = demo.units
     print(
         f"""
@@ -271,11 +288,13 @@ Bình Yên is running (Ctrl-C stops everything this command started).
   registry       {registry}/docs
   incidents      {incidents}/docs
   notifications  {notifications}/docs
+  reporting      {reporting}/docs
   SMS sandbox    http://127.0.0.1:{SMS_SANDBOX_PORT}/  (what notifications "sent"; no phone gets it)
   Kafka          {kafka}
   MongoDB        {mongodb}  (FerretDB)
 
-Demo: Hà Tĩnh → Kỳ Anh → Kỳ Nam → Tân Thành, Quý Huệ; {demo.households} households.
+Demo: Hà Tĩnh → Kỳ Anh → Kỳ Nam → Tân Thành, Quý Huệ; {demo.households} households; for
+reporting a third hamlet, Hòa Lộc, and two years of history (EY2025, EY2026).
 Accounts (password {demo.password!r}): {", ".join(demo.accounts)}; administrator {ADMIN!r}
 ({admin}).
 Secrets of this installation (tip and link secrets, signing key): {secrets}
@@ -296,6 +315,10 @@ Incidents in Kỳ Nam (filter, search without diacritics, GeoJSON for maps):
 
 The drill gong struck in Tân Thành (log in as tan-thanh to read the report with names):
   curl -s "{notifications}/api/v1/alerts?unit_id={ids["tan-thanh"]}" \\
+    -H "Authorization: Bearer $TOKEN"
+
+Kỳ Nam's evaluation year 2026 beside 2025 (incidents, mediation, pledges, teams, alerts):
+  curl -s "{reporting}/api/v1/statistics?unit_id={ids["ky-nam"]}&period=EY2026" \\
     -H "Authorization: Bearer $TOKEN"
 """,
         flush=True,

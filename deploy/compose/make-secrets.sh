@@ -7,13 +7,14 @@
 set -eu
 cd /run/binhyen-secrets
 for name in kafka-admin-password kafka-registry-password kafka-incidents-password \
-            kafka-notifications-password mongodb-root-password mongodb-registry-password \
-            mongodb-incidents-password mongodb-notifications-password; do
+            kafka-notifications-password kafka-reporting-password mongodb-root-password \
+            mongodb-registry-password mongodb-incidents-password mongodb-notifications-password \
+            mongodb-reporting-password; do
   if [ ! -s "$name" ]; then
     python -c "import secrets; print(secrets.token_urlsafe(32))" > "$name"
   fi
 done
-for service in registry incidents notifications; do
+for service in registry incidents notifications reporting; do
   password=$(cat "mongodb-$service-password")
   echo "mongodb://binhyen-$service:$password@mongodb:27017/binhyen_$service?authSource=binhyen_$service" \
     > "mongodb-$service-uri"

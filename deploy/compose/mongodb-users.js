@@ -9,6 +9,7 @@ const services = {
   registry: "binhyen_registry",
   incidents: "binhyen_incidents",
   notifications: "binhyen_notifications",
+  reporting: "binhyen_reporting",
 };
 for (const [service, database] of Object.entries(services)) {
   const user = `binhyen-${service}`;

@@ -217,6 +217,35 @@ def test_compose_runs_every_service_after_the_topics_exist(services: dict[str, S
         assert spec["depends_on"]["mongodb"] == {"condition": "service_healthy"}
 
 
+def test_compose_demos_call_the_services_on_their_ports_one_after_another(
+    services: dict[str, Service],
+) -> None:
+    specs = compose()["services"]
+    demos = {
+        name: spec
+        for name, spec in specs.items()
+        if [spec.get("command", [])[i] for i in (0, 1, 3) if len(spec.get("command", [])) > 3]
+        == ["python", "-m", "demo"]
+    }
+    ports = {name: service.port for name, service in services.items()}
+    assert {spec["command"][2] for spec in demos.values()} == {
+        f"binhyen.{name}" for name in ("registry", "incidents", "notifications", "reporting")
+    }
+    for name, spec in demos.items():
+        urls = [word for word in spec["command"] if word.startswith("http://")]
+        assert urls, f"{name}: the demo is told where the services are"
+        for url in urls:
+            host, _, port = url.removeprefix("http://").partition(":")
+            assert host in specs and ports.get(host) == int(port), f"{name}: {url}"
+        # Each demo builds on the one before (accounts, hamlets, incidents): one at a time.
+        waits = [d for d, c in spec["depends_on"].items() if d in demos]
+        assert all(
+            spec["depends_on"][d] == {"condition": "service_completed_successfully"} for d in waits
+        ), name
+    last = specs["demo-reporting"]["depends_on"]
+    assert last["demo-notifications"] == {"condition": "service_completed_successfully"}
+
+
 def test_compose_creates_the_topics_once_kafka_answers() -> None:
     topics = compose()["services"]["topics"]
     command = topics["command"]

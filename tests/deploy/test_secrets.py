@@ -19,6 +19,7 @@ from binhyen.incidents.settings import Settings as IncidentsSettings
 from binhyen.kit.testing.servers import load_module
 from binhyen.notifications.settings import Settings as NotificationsSettings
 from binhyen.registry.settings import Settings as RegistrySettings
+from binhyen.reporting.settings import Settings as ReportingSettings
 
 if TYPE_CHECKING:
     from tests.deploy.conftest import Service
@@ -112,13 +113,18 @@ def test_first_start_makes_private_secret_files_and_keeps_them(
 
 
 def test_make_run_points_the_services_at_the_secret_files(
-    run: ModuleType, make_secrets: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    services: dict[str, Service],
+    run: ModuleType,
+    make_secrets: ModuleType,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     directory = tmp_path / "secrets"
     make_secrets.ensure_secrets(directory)
     monkeypatch.delenv("BINHYEN_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD", raising=False)
     servers = {"kafka": "127.0.0.1:1", "mongodb": "mongodb://127.0.0.1:2/"}
-    for name in ("registry", "incidents", "notifications"):
+    assert {name: s.port for name, s in services.items()} == run.SERVICES, "make run runs them all"
+    for name in run.SERVICES:
         env = run.service_env(name, run.SERVICES[name], secrets=directory, **servers)
         for variable, value in env.items():
             if SECRET_NAME.search(variable) and "MONGODB_URI" not in variable:
@@ -133,6 +139,12 @@ def test_make_run_points_the_services_at_the_secret_files(
     assert notifications.base_url() == f"http://127.0.0.1:{run.SERVICES['notifications']}"
     assert notifications.http_port == run.SERVICES["notifications"]
     assert notifications.auth_issuer == f"http://127.0.0.1:{run.SERVICES['registry']}"
+    reporting = ReportingSettings()
+    assert reporting.http_port == run.SERVICES["reporting"]
+    assert reporting.auth_jwks_url == notifications.auth_jwks_url, "the registry's keys"
+    metrics = (directory / make_secrets.METRICS_TOKEN).read_text().strip()
+    assert reporting.metrics_token is not None
+    assert reporting.metrics_token.get_secret_value() == metrics
     assert registry.signing_key_pem is not None
     assert registry.bootstrap_admin_password is not None
     password = registry.bootstrap_admin_password.get_secret_value()

@@ -1,10 +1,10 @@
-"""python -m binhyen.reporting [api | rebuild [--force] | outbox … | dlq …]."""
+"""python -m binhyen.reporting [api | demo | rebuild [--force] | outbox … | dlq …]."""
 
 import argparse
 import asyncio
 from typing import Any
 
-from binhyen.kit.operations import service_main
+from binhyen.kit.operations import demo_password, service_main
 from binhyen.kit.runtime import serve_forever
 from binhyen.kit.settings import ServiceSettings
 from binhyen.reporting import consumers
@@ -12,6 +12,23 @@ from binhyen.reporting.app import create_app, service_spec
 from binhyen.reporting.service import rebuild
 from binhyen.reporting.settings import Settings
 from binhyen.reporting.store import Generations, Stores
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from binhyen.reporting import demo
+
+    result = asyncio.run(
+        demo.load_history_at(
+            args.url, args.registry_url, args.incidents_url, password=demo_password()
+        )
+    )
+    print(demo.describe(result))
+
+
+def _demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default="http://127.0.0.1:8004", help="reporting URL (demo)")
+    parser.add_argument("--registry-url", default="http://127.0.0.1:8001", help="registry URL")
+    parser.add_argument("--incidents-url", default="http://127.0.0.1:8002", help="incidents URL")
 
 
 def _subscriptions(settings: ServiceSettings, db: Any) -> Any:
@@ -53,7 +70,7 @@ def _serve(settings: ServiceSettings) -> None:
 
 
 def main() -> None:
-    """Run the service with settings from the environment, or an operator tool."""
+    """Run the service with settings from the environment, the demo history, or an operator tool."""
     service_main(
         "reporting",
         settings=Settings,
@@ -61,6 +78,8 @@ def main() -> None:
         spec=service_spec,
         subscriptions=_subscriptions,
         commands={"rebuild": _rebuild},
+        demo=_demo,
+        demo_options=_demo_options,
     )
 
 
