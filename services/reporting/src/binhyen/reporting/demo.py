@@ -76,6 +76,7 @@ class HistoryResult:
     hamlets: list[HamletFigures]
     generation: int
     reporting_url: str
+    evaluations: list[EvaluationLine]
 
 
 class _Api:
@@ -237,8 +238,8 @@ async def _pledge(registry: _Api, household_id: str, years: list[int], n: int) -
 
 async def _shifts(registry: _Api, hamlets: dict[str, str]) -> None:
     """A duty shift a quarter for each hamlet's security and mediation teams."""
-    # The registry announces only shifts that have not ended, so reporting sees none of these
-    # past ones yet; they are in the registry for when it announces what is recorded late.
+    # The registry's team events carry the shifts that ended in the last 400 days, so
+    # reporting records these past ones as the team's activity (criterion 5).
     for slug, hamlet_id in hamlets.items():
         for kind in TEAMS:
             listed = await registry.call(
@@ -401,17 +402,88 @@ async def _wait_counted(reporting: _Api, commune: str, deadline: float) -> None:
         await asyncio.sleep(1)
 
 
+# A one-page scan stands in for the documents the commune attaches.
+SCAN = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+EVALUATION_YEAR = 2026
+DECISION = {"document_number": "125/QĐ-UBND", "date": "2026-11-20",
+            "signer_position": "Chủ tịch UBND xã Kỳ Nam"}  # fmt: skip
+INTENDED = {"tan-thanh": "recognised", "quy-hue": "refused", "hoa-loc": "refused"}
+ATTESTATIONS: list[dict[str, Any]] = [
+    {"check_id": "c1_party_cell_resolution", "document_number": "01-NQ/CB",
+     "date": "2026-01-20", "signer": "Bí thư chi bộ thôn", "scan": True},
+    {"check_id": "c2_law_implemented", "document_number": "12/BC-T", "date": "2026-10-20",
+     "signer": "Trưởng thôn", "scan": True},
+    {"check_id": "c3_no_listed_events", "date": "2026-10-25", "signer": "Trưởng Công an xã",
+     "statements": ["anti_party_activity", "sabotage", "illegal_religion",
+                    "exploiting_beliefs_or_disputes", "separatism", "prolonged_disputes",
+                    "incitement"]},
+    {"check_id": "c5_self_management_models", "date": "2026-06-15", "signer": "Trưởng thôn",
+     "scan": True},
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EvaluationLine:
+    """A demo hamlet's evaluation for EY2026: its state and the checks it failed."""
+
+    name: str
+    state: str
+    failed: tuple[str, ...]
+
+
+async def _evaluate(api: _Api, slug: str, hamlet_id: str) -> EvaluationLine:
+    """Open, attest, propose and decide one hamlet's evaluation (again: finds where it got)."""
+    evaluation_id = f"{hamlet_id}:{EVALUATION_YEAR}"
+    path = f"/api/v1/evaluations/{evaluation_id}"
+    evaluation = await api.call(
+        "POST", "/api/v1/evaluations", {"hamlet_id": hamlet_id, "year": EVALUATION_YEAR}
+    )
+    if evaluation["status"] == "draft":
+        evaluation = await api.call("POST", f"{path}/judge")
+        attested = {a["check_id"] for a in evaluation.get("attestations") or []}
+        for body in ATTESTATIONS:
+            if body["check_id"] in attested:
+                continue
+            payload = {k: v for k, v in body.items() if k != "scan"}
+            if body.get("scan"):
+                upload = await api.client.post(f"{path}/files", content=SCAN, headers=api.auth)
+                if upload.is_error:
+                    raise RuntimeError(f"upload → {upload.status_code}: {upload.text}")
+                payload["attached_file"] = upload.json()["file_id"]
+            evaluation = await api.call("POST", f"{path}/attestations", payload)
+        evaluation = await api.call("POST", f"{path}/propose")
+    failed = tuple(
+        check["check_id"]
+        for criterion in evaluation["results"]
+        for check in criterion["checks"]
+        if check["result"]["outcome"] != "met"
+    )
+    if evaluation["status"] == "proposed":
+        if INTENDED[slug] == "recognised" and not failed:
+            evaluation = await api.call("POST", f"{path}/recognise", DECISION)
+        else:
+            reason = "Chưa đạt: " + ", ".join(failed) if failed else "Chưa đạt"
+            evaluation = await api.call(
+                "POST", f"{path}/refuse", {**DECISION, "document_number": "126/QĐ-UBND",
+                                           "reason": reason},
+            )  # fmt: skip
+    return EvaluationLine(HAMLETS[slug], evaluation["status"], failed)
+
+
 async def evaluate_demo_hamlets(
     reporting: httpx.AsyncClient, auth: dict[str, str], hamlets: dict[str, str]
-) -> None:
-    """Evaluate the demo hamlets for EY2026 — nothing yet: the lead adds the steps here.
-
-    Once reporting's evaluation API exists, this opens each hamlet's EY2026 evaluation, attests
-    the criteria the commune attests, proposes it, and decides as the history intends: Tân
-    Thành recognised; Quý Huệ refused (pledges below 100 %, more crimes and social evils than
-    in EY2025); Hòa Lộc refused (a serious crime). ``hamlets`` maps the slugs of ``HAMLETS``
-    to unit ids; ``auth`` carries the commune officer's token.
+) -> list[EvaluationLine]:
+    """Evaluate the demo hamlets for EY2026 as the commune would: open each evaluation, attest
+    what the commune attests (with a scanned document), propose it, and decide: recognised
+    when every check is met (Tân Thành, as the history intends), refused with the failed
+    checks as the reason otherwise (Quý Huệ: pledges below 100 %, more crimes and social
+    evils than in EY2025; Hòa Lộc: a serious crime). Running it again finds the decisions.
     """
+    api = _Api(reporting, auth["Authorization"].removeprefix("Bearer "))
+    return [await _evaluate(api, slug, hamlets[slug]) for slug in HAMLETS]
 
 
 async def load_history(
@@ -446,10 +518,10 @@ async def load_history(
     await _incidents(filing, police, hamlets, teams)
     reader = _Api(reporting, token)
     await _wait_counted(reader, commune, deadline)
-    await evaluate_demo_hamlets(reporting, reader.auth, hamlets)
+    evaluations = await evaluate_demo_hamlets(reporting, reader.auth, hamlets)
     whole, generation = await _figures(reader, "Kỳ Nam", commune)
     rows = [(await _figures(reader, HAMLETS[slug], hamlets[slug]))[0] for slug in HAMLETS]
-    return HistoryResult(whole, rows, generation, str(reporting.base_url).rstrip("/"))
+    return HistoryResult(whole, rows, generation, str(reporting.base_url).rstrip("/"), evaluations)
 
 
 async def load_history_at(
@@ -484,6 +556,10 @@ def describe(result: HistoryResult) -> str:
             f"  {row.name:<11}{row.incidents[0]:>7}{row.incidents[1]:>7}   "
             f"{f'{before} → {now}{serious}':<21}{row.pledged}/{row.households}"
         )
+    lines.append(f"evaluations of EY{EVALUATION_YEAR} (Circular 124/2021/TT-BCA):")
+    for line in result.evaluations:
+        failed = f" — not met: {', '.join(line.failed)}" if line.failed else ""
+        lines.append(f"  {line.name:<11}{line.state}{failed}")
     lines.append(
         f"statistics (token of {OFFICER}): {result.reporting_url}/api/v1/statistics"
         f"?unit_id={result.commune.unit_id}&period={PERIOD}"
