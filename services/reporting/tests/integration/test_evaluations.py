@@ -167,7 +167,7 @@ async def test_a_hamlet_is_judged_attested_proposed_and_recognised_or_refused(
             "NFC", "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
         )
         for heading in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "II. KẾT QUẢ ĐÁNH GIÁ",
-                        "Bảng 1. Kết quả đánh giá theo từng tiêu chí", "125/QĐ-UBND"):  # fmt: skip
+                        "Bảng 2. Kết quả đánh giá theo từng tiêu chí", "125/QĐ-UBND"):  # fmt: skip
             assert heading in text, heading
 
         events = await read_topic(

@@ -243,8 +243,11 @@ def _section(pdf: _ReportPdf, section: Section) -> None:
     pdf.set_font(FONT, "B", BODY_SIZE)
     height = _line(BODY_SIZE)
     lines = _wrapped(pdf, pdf.epw, height, section.heading)
-    # A heading never ends a page: keep it with the start of what follows.
-    if pdf.will_page_break(height * (len(lines) + 3)):
+    # A heading never ends a page: keep it with the start of what follows (a chart is never
+    # split, so with all of it).
+    first = section.blocks[0] if section.blocks else None
+    start = _chart_height() if isinstance(first, BarChart) else height * 3
+    if pdf.will_page_break(height * len(lines) + start):
         pdf.add_page()
     pdf.set_x(pdf.l_margin)
     pdf.multi_cell(pdf.epw, height, section.heading, align="L", new_x="LMARGIN")
@@ -333,12 +336,17 @@ def nice_step(largest: float, ticks: int = 5) -> float:
     return 10.0 * power  # pragma: no cover - the loop always returns
 
 
+def _chart_height() -> float:
+    """The height a chart takes, title to legend."""
+    return _line(HEADER_SIZE) + 7 + 55.0 + 2 + 2 * _line(CHART_SIZE) + 7.0 + PARAGRAPH_GAP
+
+
 def _chart(pdf: _ReportPdf, chart: BarChart) -> None:
     title_h = _line(HEADER_SIZE)
     plot_h = 55.0
     label_h = 2 * _line(CHART_SIZE)
     legend_h = 7.0
-    total = title_h + 7 + plot_h + 2 + label_h + legend_h + PARAGRAPH_GAP
+    total = _chart_height()
     if pdf.will_page_break(total):
         pdf.add_page()
     top = pdf.get_y()

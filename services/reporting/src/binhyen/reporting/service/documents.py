@@ -406,7 +406,7 @@ def evaluation_report(
             Column("Yêu cầu", Align.LEFT, 1.6),
         ],
         rows=rows,
-        caption="Bảng 1. Kết quả đánh giá theo từng tiêu chí",
+        caption="Bảng 2. Kết quả đánh giá theo từng tiêu chí",
     )
     summary_rows = [
         [c.code, titles.get(c.code, c.code), OUTCOME_NAMES.get(c.outcome, c.outcome)]
@@ -419,7 +419,7 @@ def evaluation_report(
             Column("Kết quả", Align.CENTER, 1.2),
         ],
         rows=summary_rows,
-        caption="Bảng 2. Tổng hợp theo tiêu chí",
+        caption="Bảng 1. Tổng hợp theo tiêu chí",
     )
     evidence = [
         Paragraph(_evidence_line(labels.get(j.check_id, j.check_id), j.result.evidence))
