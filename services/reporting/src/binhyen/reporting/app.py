@@ -12,8 +12,10 @@ from binhyen.kit.runtime import Runtime, ServiceSpec, Worker, create_service_app
 from binhyen.reporting import api
 from binhyen.reporting.consumers import Follower
 from binhyen.reporting.service.common import Context
+from binhyen.reporting.service.hotspots import HotspotWorker
 from binhyen.reporting.settings import Settings
 from binhyen.reporting.store import Stores
+from binhyen.reporting.store.hotspots import HOTSPOTS
 
 
 async def _context(rt: Runtime) -> Context:
@@ -26,7 +28,12 @@ async def _context(rt: Runtime) -> Context:
 
 def _workers(rt: Runtime) -> list[Worker]:
     ctx: Context = rt.context
-    return [Follower(ctx.settings, ctx.stores, ctx.topic(REPORTING_DEAD_LETTERS.name))]
+    hotspots = HotspotWorker(ctx)
+    dead_letters = ctx.topic(REPORTING_DEAD_LETTERS.name)
+    return [
+        Follower(ctx.settings, ctx.stores, dead_letters, on_hamlets=hotspots.look_at),
+        hotspots,
+    ]
 
 
 def service_spec() -> ServiceSpec:
@@ -41,6 +48,7 @@ def service_spec() -> ServiceSpec:
         routers=api.routers(),
         topics=[REPORTING_EVALUATIONS, REPORTING_HOTSPOTS, REPORTING_PUBLIC],
         dead_letters=REPORTING_DEAD_LETTERS,
+        outbox_collections=lambda db: [db[HOTSPOTS]],
         context=_context,
         workers=_workers,
         follow_accounts=True,

@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
-from binhyen.kit.auth import CurrentPrincipal, authorize
+from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.text import SafeText
+from binhyen.reporting.api.access import authorize_staff
 from binhyen.reporting.api.common import PROBLEMS, ContextDep, PeriodQuery, period_of
 from binhyen.reporting.api.statistics import Group
 from binhyen.reporting.domain.periods import LOCAL, Period
@@ -35,7 +36,7 @@ async def _scope(
     model = await ctx.stores.read_model()
     tree = await UnitTree.load(model)
     unit = tree.get(unit_id)
-    authorize(principal, "stats:read", unit.path, what=f"unit {unit_id}")
+    authorize_staff(principal, "stats:read", unit.path, what=f"unit {unit_id}")
     return tree, unit, chosen
 
 

@@ -6,8 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from binhyen.kit.auth import CurrentPrincipal, authorize
+from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.text import SafeText
+from binhyen.reporting.api.access import authorize_staff
 from binhyen.reporting.api.common import PROBLEMS, ContextDep, PeriodQuery, period_of
 from binhyen.reporting.domain import periods
 from binhyen.reporting.service import statistics
@@ -50,7 +51,7 @@ async def read_statistics(
     model = await ctx.stores.read_model()
     tree = await UnitTree.load(model)
     unit = tree.get(unit_id)
-    authorize(principal, "stats:read", unit.path, what=f"unit {unit_id}")
+    authorize_staff(principal, "stats:read", unit.path, what=f"unit {unit_id}")
     scope = statistics.Scope(tree.subtree(unit_id), chosen, group)
     return {
         "unit": {"id": unit.id, "name": unit.name, "level": unit.level, "path": list(unit.path)},
