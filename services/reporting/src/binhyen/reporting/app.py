@@ -13,9 +13,11 @@ from binhyen.reporting import api
 from binhyen.reporting.consumers import Follower
 from binhyen.reporting.service.common import Context
 from binhyen.reporting.service.hotspots import HotspotWorker
+from binhyen.reporting.service.public import PublicStatisticsPublisher
 from binhyen.reporting.settings import Settings
 from binhyen.reporting.store import Stores
 from binhyen.reporting.store.hotspots import HOTSPOTS
+from binhyen.reporting.store.public import PUBLIC_STATISTICS
 
 
 async def _context(rt: Runtime) -> Context:
@@ -33,6 +35,7 @@ def _workers(rt: Runtime) -> list[Worker]:
     return [
         Follower(ctx.settings, ctx.stores, dead_letters, on_hamlets=hotspots.look_at),
         hotspots,
+        PublicStatisticsPublisher(ctx),
     ]
 
 
@@ -48,7 +51,7 @@ def service_spec() -> ServiceSpec:
         routers=api.routers(),
         topics=[REPORTING_EVALUATIONS, REPORTING_HOTSPOTS, REPORTING_PUBLIC],
         dead_letters=REPORTING_DEAD_LETTERS,
-        outbox_collections=lambda db: [db[HOTSPOTS]],
+        outbox_collections=lambda db: [db[HOTSPOTS], db[PUBLIC_STATISTICS]],
         context=_context,
         workers=_workers,
         follow_accounts=True,

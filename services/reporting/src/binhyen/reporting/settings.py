@@ -64,3 +64,9 @@ class Settings(ServiceSettings):
     hotspot_lease_seconds: float = Field(
         60.0, gt=0, description="Lease of the replica that sweeps for hotspots."
     )
+    public_publish_seconds: float = Field(
+        3600.0, gt=0, description="How often the public statistics of every unit are published."
+    )
+    public_lease_seconds: float = Field(
+        120.0, gt=0, description="Lease of the replica that publishes public statistics."
+    )

@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from binhyen.reporting.api import exports, generations, hotspots, statistics
+from binhyen.reporting.api import exports, generations, hotspots, public, statistics
 
 
 def routers() -> list[APIRouter]:
     """Every router of the service."""
-    return [statistics.router, exports.router, generations.router, hotspots.router]
+    return [statistics.router, exports.router, generations.router, hotspots.router, public.router]

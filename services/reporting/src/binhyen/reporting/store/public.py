@@ -1,0 +1,48 @@
+"""Public statistics as last published: one document per unit and period, with its outbox.
+
+The document keeps the content of the last event, so an event goes out only when the
+content changed; the number of events relayed from it is the sequence number agencies see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from binhyen.kit.outbox import push_outbox, with_outbox
+
+Document = dict[str, Any]
+PUBLIC_STATISTICS = "public_statistics"
+
+
+class PublicStatisticsStore:
+    """The ``public_statistics`` collection, keyed ``<unit id>:<period key>``."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection: AsyncCollection[Document] = db[PUBLIC_STATISTICS]
+
+    async def contents(self, keys: Sequence[str]) -> dict[str, Document]:
+        """The stored version and content of each key that has been published."""
+        found = self.collection.find({"_id": {"$in": list(keys)}}, {"version": 1, "content": 1})
+        return {doc["_id"]: doc async for doc in found}
+
+    async def insert(self, doc: Document, entries: Sequence[Document]) -> bool:
+        """Store the first publication of a key; False if another replica did it first."""
+        try:
+            await self.collection.insert_one(with_outbox(doc, entries))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def revise(
+        self, key: str, version: int, fields: Document, entries: Sequence[Document]
+    ) -> bool:
+        """Write new content over ``version`` with its event; False if it changed meanwhile."""
+        result = await self.collection.update_one(
+            {"_id": key, "version": version}, push_outbox({"$set": fields}, entries)
+        )
+        return result.modified_count == 1
