@@ -15,8 +15,12 @@ from binhyen.reporting import api
 from binhyen.reporting.consumers import Follower
 from binhyen.reporting.service import evaluations, rulesets
 from binhyen.reporting.service.common import Context
+from binhyen.reporting.service.hotspots import HotspotWorker
+from binhyen.reporting.service.public import PublicStatisticsPublisher
 from binhyen.reporting.settings import Settings
 from binhyen.reporting.store import Document, Stores
+from binhyen.reporting.store.hotspots import HOTSPOTS
+from binhyen.reporting.store.public import PUBLIC_STATISTICS
 
 
 async def _context(rt: Runtime) -> Context:
@@ -32,11 +36,17 @@ async def _context(rt: Runtime) -> Context:
 
 def _workers(rt: Runtime) -> list[Worker]:
     ctx: Context = rt.context
-    return [Follower(ctx.settings, ctx.stores, ctx.topic(REPORTING_DEAD_LETTERS.name))]
+    hotspots = HotspotWorker(ctx)
+    dead_letters = ctx.topic(REPORTING_DEAD_LETTERS.name)
+    return [
+        Follower(ctx.settings, ctx.stores, dead_letters, on_hamlets=hotspots.look_at),
+        hotspots,
+        PublicStatisticsPublisher(ctx),
+    ]
 
 
 def _outbox(db: AsyncDatabase[Document]) -> list[AsyncCollection[Document]]:
-    return [db[evaluations.COLLECTION]]
+    return [db[evaluations.COLLECTION], db[HOTSPOTS], db[PUBLIC_STATISTICS]]
 
 
 def service_spec() -> ServiceSpec:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from binhyen.contracts import CloudEvent, TopicSpec
 from binhyen.contracts.topics import REGISTRY_ACCOUNTS, REPORTING_READS
@@ -24,6 +25,9 @@ from binhyen.reporting.settings import Settings
 from binhyen.reporting.store import ReadModel, Stores
 
 log = logging.getLogger(__name__)
+HamletsTouched = Callable[[set[str]], None]
+"""Told the hamlets whose incidents the live consumer just changed: an incident applied, a
+hamlet merged into another (the hotspot sweep listens)."""
 
 # Everything the read model is made of (the order does not matter: each document is guarded
 # by its aggregate's version, and facts are order-free). The accounts topic is read by the
@@ -31,13 +35,28 @@ log = logging.getLogger(__name__)
 CONSUMED: tuple[TopicSpec, ...] = tuple(t for t in REPORTING_READS if t != REGISTRY_ACCOUNTS)
 
 
-def handler_for(model: ReadModel) -> EventDispatcher:
+def handler_for(model: ReadModel, on_hamlets: HamletsTouched | None = None) -> EventDispatcher:
     """Apply each consumed event to ``model`` (unknown types are counted and skipped)."""
 
     async def apply(event: CloudEvent) -> None:
-        await model.apply(projections.changes(event))
+        changes = projections.changes(event)
+        await model.apply(changes)
+        if on_hamlets is not None and (hamlets := touched(changes)):
+            on_hamlets(hamlets)
 
     return EventDispatcher({t: apply for spec in CONSUMED for t in spec.event_types})
+
+
+def touched(changes: list[projections.Change]) -> set[str]:
+    """The hamlets whose incidents these changes move: theirs, or a merged one's and its
+    successor's."""
+    found: set[str] = set()
+    for change in changes:
+        if change.collection == projections.INCIDENTS and change.state.get("hamlet_id"):
+            found.add(change.state["hamlet_id"])
+        elif change.collection == projections.UNITS and change.state.get("successor_id"):
+            found.update((change.doc_id, change.state["successor_id"]))
+    return found
 
 
 def subscriptions(stores: Stores, model: ReadModel) -> list[Subscription]:
@@ -48,10 +67,17 @@ def subscriptions(stores: Stores, model: ReadModel) -> list[Subscription]:
 class Follower:
     """Runs the current generation's consumer; follows the pointer when a rebuild moves it."""
 
-    def __init__(self, settings: Settings, stores: Stores, dead_letters: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        stores: Stores,
+        dead_letters: str,
+        on_hamlets: HamletsTouched | None = None,
+    ) -> None:
         self.settings = settings
         self.stores = stores
         self.dead_letters = dead_letters
+        self.on_hamlets = on_hamlets
         self.generation: int | None = None
         self._runner: ConsumerRunner | None = None
         self._task: asyncio.Task[None] | None = None
@@ -82,7 +108,7 @@ class Follower:
             bootstrap=KafkaAccess.of(settings),
             group_id=self.stores.generations.group(generation),
             topics=[settings.topic(t.name) for t in CONSUMED],
-            handler=handler_for(model),
+            handler=handler_for(model, self.on_hamlets),
             client_id=f"reporting-g{generation}",
             dead_letters=self.dead_letters,
             max_attempts=settings.consumer_max_attempts,

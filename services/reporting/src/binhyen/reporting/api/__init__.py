@@ -2,7 +2,15 @@
 
 from fastapi import APIRouter
 
-from binhyen.reporting.api import evaluations, exports, generations, rulesets, statistics
+from binhyen.reporting.api import (
+    evaluations,
+    exports,
+    generations,
+    hotspots,
+    public,
+    rulesets,
+    statistics,
+)
 
 
 def routers() -> list[APIRouter]:
@@ -12,5 +20,7 @@ def routers() -> list[APIRouter]:
         exports.router,
         evaluations.router,
         rulesets.router,
+        hotspots.router,
+        public.router,
         generations.router,
     ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from binhyen.kit.auth import Forbidden, Principal, authorize
 from binhyen.kit.problems import Invalid, problem_responses
 from binhyen.kit.runtime import context_of
 from binhyen.kit.text import SafeText
@@ -14,6 +16,20 @@ from binhyen.reporting.domain.periods import Period
 from binhyen.reporting.service.common import Context
 
 PROBLEMS = problem_responses()
+
+
+def authorize_reports(principal: Principal, unit_path: Collection[str], *, what: str) -> None:
+    """``reports:read`` on the unit (404 outside the caller's grants); those who may read only
+    public figures (agencies) are told where those are."""
+    try:
+        authorize(principal, "reports:read", unit_path, what=what)
+    except Forbidden as exc:
+        if principal.allows("public:read", unit_path):
+            raise Forbidden(
+                f"{exc.detail}: agencies read the public statistics, small counts suppressed "
+                "(/api/v1/public/statistics)"
+            ) from exc
+        raise
 
 
 async def _context(request: Request) -> Context:

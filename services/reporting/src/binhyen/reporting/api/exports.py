@@ -9,9 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
-from binhyen.kit.auth import CurrentPrincipal, authorize
+from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.text import SafeText
-from binhyen.reporting.api.common import PROBLEMS, ContextDep, PeriodQuery, period_of
+from binhyen.reporting.api.common import (
+    PROBLEMS,
+    ContextDep,
+    PeriodQuery,
+    authorize_reports,
+    period_of,
+)
 from binhyen.reporting.api.statistics import Group
 from binhyen.reporting.domain.periods import LOCAL, Period
 from binhyen.reporting.exports import csv as csv_export
@@ -35,7 +41,7 @@ async def _scope(
     model = await ctx.stores.read_model()
     tree = await UnitTree.load(model)
     unit = tree.get(unit_id)
-    authorize(principal, "reports:read", unit.path, what=f"unit {unit_id}")
+    authorize_reports(principal, unit.path, what=f"unit {unit_id}")
     return tree, unit, chosen
 
 

@@ -6,9 +6,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from binhyen.kit.auth import CurrentPrincipal, authorize
+from binhyen.kit.auth import CurrentPrincipal
 from binhyen.kit.text import SafeText
-from binhyen.reporting.api.common import PROBLEMS, ContextDep, PeriodQuery, period_of
+from binhyen.reporting.api.common import (
+    PROBLEMS,
+    ContextDep,
+    PeriodQuery,
+    authorize_reports,
+    period_of,
+)
 from binhyen.reporting.domain import periods
 from binhyen.reporting.service import statistics
 from binhyen.reporting.service.units import UnitTree
@@ -50,7 +56,7 @@ async def read_statistics(
     model = await ctx.stores.read_model()
     tree = await UnitTree.load(model)
     unit = tree.get(unit_id)
-    authorize(principal, "reports:read", unit.path, what=f"unit {unit_id}")
+    authorize_reports(principal, unit.path, what=f"unit {unit_id}")
     scope = statistics.Scope(tree.subtree(unit_id), chosen, group)
     return {
         "unit": {"id": unit.id, "name": unit.name, "level": unit.level, "path": list(unit.path)},

@@ -31,6 +31,7 @@ from binhyen.reporting.domain.periods import Period
 from binhyen.reporting.projections import ALERTS, HOUSEHOLDS, INCIDENTS, TEAMS
 from binhyen.reporting.service.units import UnitTree
 from binhyen.reporting.store import ReadModel
+from binhyen.reporting.store.hotspots import Hotspots
 
 Document = dict[str, Any]
 NOT_COUNTED = frozenset({"rejected", "duplicate"})
@@ -220,6 +221,19 @@ def alert_figures(alerts: list[Document], period: Period) -> Document:
     }
 
 
+def hotspot_figures(hotspots: list[Document], period: Period) -> Document:
+    """Standing hotspots whose episode (from the incident that made it one to its last
+    incident) touches the period, by category (``service.hotspots`` finds and stores them)."""
+    touching = [
+        h for h in hotspots
+        if _aware(h["started_at"]) < period.end and _aware(h["last_at"]) >= period.start
+    ]  # fmt: skip
+    return {
+        "total": len(touching),
+        "by_category": dict(sorted(Counter(h["category"] for h in touching).items())),
+    }
+
+
 async def _load(model: ReadModel, collection: str, field: str, ids: list[str]) -> list[Document]:
     if not ids:
         return []
@@ -246,6 +260,11 @@ async def figures(model: ReadModel, scope: Scope) -> Document:
         ("households", household_figures, households),
         ("teams", team_figures, teams),
         ("alerts", alert_figures, alerts),
+        (
+            "hotspots",
+            hotspot_figures,
+            await Hotspots(model.db).of_hamlets(ids, active_only=True, group=scope.group),
+        ),
     ):
         now[name] = compute(docs, scope.period)
         before[name] = compute(docs, previous)
