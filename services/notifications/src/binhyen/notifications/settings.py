@@ -53,6 +53,14 @@ class Settings(ServiceSettings):
             "(refused in prod)."
         ),
     )
+    incident_alert_max_age_hours: float = Field(
+        24.0,
+        gt=0,
+        description=(
+            "A report of an incident that happened longer ago than this raises no alert "
+            "(it is not an emergency any more)."
+        ),
+    )
     escalation_sweep_seconds: float = Field(
         5.0, gt=0, description="How often due escalation steps and reminders are looked for."
     )

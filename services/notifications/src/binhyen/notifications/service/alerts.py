@@ -96,7 +96,23 @@ class Occurrence:
 
 
 async def raise_for(ctx: Context, occ: Occurrence) -> list[str]:
-    """Raise the alerts the most specific matching policies call for; their ids."""
+    """Raise the alerts the most specific matching policies call for; their ids.
+
+    A report filed long after the incident happened (``incident_alert_max_age_hours``: a theft
+    noticed days later, a history entered after the fact) sounds no gong: the incident is
+    handled through incidents, not by calling the team out now.
+    """
+    if occ.kind == "incident_reported" and occ.occurred_at is not None:
+        age = ctx.clock.now() - occ.occurred_at
+        if age > timedelta(hours=ctx.settings.incident_alert_max_age_hours):
+            log.info(
+                "incident too old for the gong",
+                extra={
+                    "incident_id": occ.incident_id,
+                    "age_hours": round(age.total_seconds() / 3600),
+                },
+            )
+            return []
     path = occ.paths.get(occ.hamlet_ids[0], occ.hamlet_ids)
     candidates = await ctx.stores.policies.for_units([*path, "*"])
     matching = [
