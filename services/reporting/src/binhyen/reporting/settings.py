@@ -28,6 +28,15 @@ class Settings(ServiceSettings):
     rebuild_batch: int = Field(
         5000, ge=1, le=100_000, description="Events a rebuild folds into one write per document."
     )
+    rebuild_fold_documents: int = Field(
+        50_000,
+        ge=100,
+        le=5_000_000,
+        description=(
+            "Documents a rebuild folds in memory before writing them (bounds its memory; the "
+            "larger, the fewer documents are written more than once)."
+        ),
+    )
     rebuild_switch_lag: int = Field(
         0,
         ge=0,

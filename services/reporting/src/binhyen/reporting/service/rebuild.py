@@ -33,7 +33,7 @@ from binhyen.kit.mongo import create_mongo_client
 from binhyen.reporting import projections
 from binhyen.reporting.consumers import CONSUMED
 from binhyen.reporting.settings import Settings
-from binhyen.reporting.store import Generations, Stores
+from binhyen.reporting.store import Generations, ReadModel, Stores
 
 Document = dict[str, Any]
 
@@ -160,59 +160,117 @@ async def _replay(
     await admin.start()
     model = generations.model(number)
     bar = Bar(out)
-    events = skipped = 0
+    count = _Count()
     try:
         partitions = await _partitions(consumer, [settings.topic(t.name) for t in CONSUMED])
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
         end: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        reached = dict(await consumer.beginning_offsets(partitions))
+
+        async def progress() -> None:
+            await generations.record_progress(
+                number,
+                offsets={_key(tp): pos for tp, pos in reached.items()},
+                end_offsets={_key(tp): off for tp, off in end.items()},
+                events=count.events,
+            )
+            bar.show(sum(min(reached[tp], end[tp]) for tp in partitions), sum(end.values()),
+                     count.events)  # fmt: skip
+
+        # 1. Partition by partition, up to the end it had when the rebuild started, folding up to
+        # ``rebuild_fold_documents`` documents in memory before writing: an aggregate's events
+        # all sit in one partition, so most documents are written once, by an insert.
+        for tp in partitions:
+            if reached[tp] >= end[tp]:
+                continue
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            pending: dict[tuple[str, str], projections.Change] = {}
+            while reached[tp] < end[tp]:
+                batch = await consumer.getmany(
+                    tp, timeout_ms=1000, max_records=settings.rebuild_batch
+                )
+                count.fold(pending, batch.get(tp, []))
+                position = await consumer.position(tp)
+                if len(pending) >= settings.rebuild_fold_documents or position >= end[tp]:
+                    await _flush(model, pending)
+                    reached[tp] = position
+                    await consumer.commit({tp: position})
+                    await progress()
+        # 2. What came in meanwhile, every partition at once, until caught up with the end and
+        # with the live generation; then switch.
+        consumer.assign(partitions)
+        for tp in partitions:
+            consumer.seek(tp, reached[tp])
         checked = time.monotonic()
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=settings.rebuild_batch)
-            parsed: list[CloudEvent] = []
+            pending = {}
             for records in batches.values():
-                for record in records:
-                    if record.value is None:
-                        continue  # a tombstone of a compacted topic
-                    try:
-                        parsed.append(parse_event(record.value))
-                    except ValidationError:
-                        skipped += 1  # the live consumer dead-letters these; a rebuild skips
-            changes, invalid = projections.fold(_known(parsed))
-            await model.apply(changes)
-            skipped += invalid
-            events += len(parsed)
-            reached = {tp: await consumer.position(tp) for tp in partitions}
+                count.fold(pending, records)
+            await _flush(model, pending)
+            for tp in batches:
+                reached[tp] = await consumer.position(tp)
             if batches:
                 await consumer.commit({tp: reached[tp] for tp in batches})
             if time.monotonic() - checked > 2 or not batches:
                 end = await consumer.end_offsets(partitions)
                 checked = time.monotonic()
-            offsets = {_key(tp): pos for tp, pos in reached.items()}
-            await generations.record_progress(
-                number,
-                offsets=offsets,
-                end_offsets={_key(tp): off for tp, off in end.items()},
-                events=events,
-            )
-            done = sum(min(reached[tp], end[tp]) for tp in partitions)
-            bar.show(done, sum(end.values()), events)
+            await progress()
             lag = sum(max(0, end[tp] - reached[tp]) for tp in partitions)
             if lag > settings.rebuild_switch_lag:
                 continue
             live = await _live_offsets(admin, live_group)
+            offsets = {_key(tp): pos for tp, pos in reached.items()}
             if any(offsets.get(k, 0) < v for k, v in live.items()):
                 continue  # the live generation is ahead somewhere: go on reading
             await consumer.commit(reached)
-            bar.show(done, sum(end.values()), events, final=True)
-            if skipped:
-                print(f"{skipped} events skipped: their data does not validate", file=out)
+            bar.show(sum(min(reached[tp], end[tp]) for tp in partitions), sum(end.values()),
+                     count.events, final=True)  # fmt: skip
+            if count.skipped:
+                print(f"{count.skipped} events skipped: their data does not validate", file=out)
             return await generations.switch(number)
     finally:
         await consumer.stop()
         await admin.close()
 
 
-def _known(events: list[CloudEvent]) -> list[CloudEvent]:
-    wanted = {t for spec in CONSUMED for t in spec.event_types}
-    return [e for e in events if e.type in wanted]
+FLUSH_CHUNK = 2000  # documents per look-up and write
+
+
+class _Count:
+    """Events read and skipped, and the folding of records into pending changes."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.skipped = 0
+        self.wanted = {t for spec in CONSUMED for t in spec.event_types}
+
+    def fold(self, pending: dict[tuple[str, str], projections.Change], records: Any) -> None:
+        """Parse records and fold their changes into ``pending`` (one change per document)."""
+        parsed: list[CloudEvent] = []
+        for record in records:
+            if record.value is None:
+                continue  # a tombstone of a compacted topic
+            try:
+                event = parse_event(record.value)
+            except ValidationError:
+                self.skipped += 1  # the live consumer dead-letters these; a rebuild skips them
+                continue
+            self.events += 1
+            if event.type in self.wanted:
+                parsed.append(event)
+        changes, invalid = projections.fold(parsed)
+        self.skipped += invalid
+        for change in changes:
+            key = (change.collection, change.doc_id)
+            if key in pending:
+                pending[key].fold(change)
+            else:
+                pending[key] = change
+
+
+async def _flush(model: ReadModel, pending: dict[tuple[str, str], projections.Change]) -> None:
+    changes = list(pending.values())
+    pending.clear()
+    for start in range(0, len(changes), FLUSH_CHUNK):
+        await model.apply(changes[start : start + FLUSH_CHUNK])
