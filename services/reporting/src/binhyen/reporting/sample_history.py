@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -82,7 +83,7 @@ class Published:
 
 @dataclass
 class History:
-    """Generates the events; read ``events`` after ``generate()``."""
+    """Generates the events: read ``events`` after ``generate()``, or stream ``iter_events()``."""
 
     seed: int = 7
     hamlets: int = 4
@@ -101,14 +102,14 @@ class History:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _emit(self, data: EventData, at: datetime) -> None:
+    def _emit(self, data: EventData, at: datetime) -> Published:
         self._counter += 1
         event = CloudEvent.wrap(
             data,
             event_id=str(uuid.uuid5(NAMESPACE, f"{self.seed}:{self._counter}")),
             time=at,
         )
-        self.events.append(Published(topic_for_event(data).name, data.subject(), event))
+        return Published(topic_for_event(data).name, data.subject(), event)
 
     def path(self, hamlet: str) -> list[str]:
         """The hamlet's unit path."""
@@ -117,15 +118,25 @@ class History:
     # -- the world --------------------------------------------------------------------------
 
     def generate(self) -> History:
-        """Make every event (in the order the services would publish them)."""
+        """Make every event (in the order the services would publish them) into ``events``."""
+        self.events = list(self.iter_events())
+        return self
+
+    def iter_events(self) -> Iterator[Published]:
+        """The same events as ``generate()``, one at a time (a million need not fit in memory).
+
+        Each iteration starts afresh from the seed, so it gives the same events every time.
+        """
+        self.rng = random.Random(self.seed)
+        self._counter = 0
         start = datetime(self.first_year - 1, 11, 1, tzinfo=UTC)
-        self._units(start)
+        yield from self._units(start)
         for hamlet in [*self.hamlet_ids, MERGED_HAMLET]:
-            self._households(hamlet, start)
-            self._teams(hamlet, start)
+            yield from self._households(hamlet, start)
+            yield from self._teams(hamlet, start)
         for year in range(self.first_year, self.last_year + 1):
             for hamlet in self.hamlet_ids:
-                self._enrolment(hamlet, year)
+                yield self._enrolment(hamlet, year)
         merge_at = start + (self.until - start) / 2
         number = 0
         for hamlet in [*self.hamlet_ids, MERGED_HAMLET]:
@@ -137,13 +148,12 @@ class History:
                 number += 1
                 latest = merge_at if hamlet == MERGED_HAMLET else self.until
                 reported = start + (latest - start) * self.rng.random()
-                self._incident(f"{self.id_prefix}inc-{number:06d}", hamlet, reported)
-        self._merge(merge_at)
-        self._alerts(start)
-        return self
+                yield from self._incident(f"{self.id_prefix}inc-{number:06d}", hamlet, reported)
+        yield self._merge(merge_at)
+        yield from self._alerts(start)
 
-    def _unit(self, unit_id: str, kind: UnitKind, name: str, ancestors: list[str]) -> None:
-        self._emit(
+    def _unit(self, unit_id: str, kind: UnitKind, name: str, ancestors: list[str]) -> Published:
+        return self._emit(
             UnitRegistered(
                 unit_id=unit_id,
                 kind=kind,
@@ -157,19 +167,19 @@ class History:
             datetime(2020, 1, 1, tzinfo=UTC),
         )
 
-    def _units(self, start: datetime) -> None:
-        self._unit(PROVINCE, UnitKind.PROVINCE, "Hà Tĩnh", [])
-        self._unit(TOWN, UnitKind.TOWN, "Kỳ Anh", [PROVINCE])
-        self._unit(COMMUNE, UnitKind.COMMUNE, "Kỳ Nam", [PROVINCE, TOWN])
+    def _units(self, start: datetime) -> Iterator[Published]:
+        yield self._unit(PROVINCE, UnitKind.PROVINCE, "Hà Tĩnh", [])
+        yield self._unit(TOWN, UnitKind.TOWN, "Kỳ Anh", [PROVINCE])
+        yield self._unit(COMMUNE, UnitKind.COMMUNE, "Kỳ Nam", [PROVINCE, TOWN])
         for i, hamlet in enumerate(self.hamlet_ids):
             name = HAMLET_NAMES[i % len(HAMLET_NAMES)]
             if i >= len(HAMLET_NAMES):
                 name = f"{name} {i // len(HAMLET_NAMES) + 1}"
-            self._unit(hamlet, UnitKind.HAMLET, name, [PROVINCE, TOWN, COMMUNE])
-        self._unit(MERGED_HAMLET, UnitKind.HAMLET, "Đông Lộc", [PROVINCE, TOWN, COMMUNE])
+            yield self._unit(hamlet, UnitKind.HAMLET, name, [PROVINCE, TOWN, COMMUNE])
+        yield self._unit(MERGED_HAMLET, UnitKind.HAMLET, "Đông Lộc", [PROVINCE, TOWN, COMMUNE])
 
-    def _merge(self, at: datetime) -> None:
-        self._emit(
+    def _merge(self, at: datetime) -> Published:
+        return self._emit(
             UnitMerged(
                 unit_id=MERGED_HAMLET,
                 kind=UnitKind.HAMLET,
@@ -187,12 +197,12 @@ class History:
             at,
         )
 
-    def _households(self, hamlet: str, start: datetime) -> None:
+    def _households(self, hamlet: str, start: datetime) -> Iterator[Published]:
         for n in range(self.households_per_hamlet):
             household = f"hh-{hamlet}-{n:04d}"
             common = {"household_id": household, "unit_id": hamlet,
                       "address": f"Số {n + 1}", "status": "active"}  # fmt: skip
-            self._emit(HouseholdRegistered(**common, version=1), start)
+            yield self._emit(HouseholdRegistered(**common, version=1), start)
             pledges: list[PledgeState] = []
             version = 1
             for year in range(self.first_year, self.last_year + 1):
@@ -205,12 +215,12 @@ class History:
                 pledges = [*pledges, PledgeState(year=year, signed_on=signed, collected_by="u-1",
                                                  commitments=["no_drugs"])]  # fmt: skip
                 version += 1
-                self._emit(
+                yield self._emit(
                     HouseholdPledged(**common, pledges=pledges, version=version, year=year),
                     datetime(signed.year, signed.month, signed.day, 3, tzinfo=UTC),
                 )
 
-    def _teams(self, hamlet: str, start: datetime) -> None:
+    def _teams(self, hamlet: str, start: datetime) -> Iterator[Published]:
         for kind, size in (("people_security", 5), ("mediation", 3)):
             team = f"t-{kind}-{hamlet}"
             members = [
@@ -223,7 +233,7 @@ class History:
                 "category": "team", "kind": kind, "name": f"Tổ {kind} {hamlet}",
                 "status": "active", "valid_from": date(2020, 1, 1), "members": members,
             }  # fmt: skip
-            self._emit(OrganisationRegistered(**common, version=1), start)
+            yield self._emit(OrganisationRegistered(**common, version=1), start)
             if kind != "people_security":
                 continue
             version, shifts = 1, list[ShiftState]()
@@ -237,17 +247,17 @@ class History:
                     person_ids=[members[version % size].person_id],
                 )
                 shifts = [*shifts[-3:], shift]
-                self._emit(
+                yield self._emit(
                     OrganisationChanged(**common, shifts=shifts, version=version,
                                         change="shift_added"),
                     week,
                 )  # fmt: skip
                 week += timedelta(days=28)
 
-    def _enrolment(self, hamlet: str, year: int) -> None:
+    def _enrolment(self, hamlet: str, year: int) -> Published:
         late = hamlet == self.hamlet_ids[-1] and year == self.last_year  # registers in April
         registered = date(year, 4, 10) if late else date(year, 2, 15)
-        self._emit(
+        return self._emit(
             HamletEnrolled(
                 enrolment_id=f"{hamlet}:{year}",
                 unit_id=hamlet,
@@ -261,7 +271,7 @@ class History:
             datetime(registered.year, registered.month, registered.day, 2, tzinfo=UTC),
         )
 
-    def _incident(self, incident_id: str, hamlet: str, reported: datetime) -> None:
+    def _incident(self, incident_id: str, hamlet: str, reported: datetime) -> Iterator[Published]:
         rng = self.rng
         weights = [c[3] for c in CATEGORIES]
         category, group, ba_khong, _ = rng.choices(CATEGORIES, weights=weights)[0]
@@ -285,10 +295,12 @@ class History:
             version=1,
         )
         seq = 1
-        self._emit(IncidentReported(incident=snapshot, actor="rr", at=reported, seq=1), reported)
+        yield self._emit(
+            IncidentReported(incident=snapshot, actor="rr", at=reported, seq=1), reported
+        )
         at = reported
 
-        def step(action: str, to: str, minutes: float, **extra: object) -> None:
+        def step(action: str, to: str, minutes: float, **extra: object) -> Iterator[Published]:
             nonlocal snapshot, seq, at
             at = at + timedelta(minutes=minutes)
             if at >= self.until:
@@ -298,7 +310,7 @@ class History:
                 update={"status": to, "version": snapshot.version + 1, **extra}
             )
             seq += 1
-            self._emit(
+            yield self._emit(
                 IncidentTransitioned(
                     incident=snapshot, actor="u-officer", at=at, seq=seq, action=action,
                     from_status=before, to_status=to,
@@ -307,13 +319,13 @@ class History:
             )  # fmt: skip
 
         if rng.random() < 0.08:
-            step("reject", "rejected", rng.randrange(10, 300))
+            yield from step("reject", "rejected", rng.randrange(10, 300))
             return
-        step("acknowledge", "acknowledged", rng.randrange(3, 240))
+        yield from step("acknowledge", "acknowledged", rng.randrange(3, 240))
         team = f"t-people_security-{hamlet}"
-        step("assign", "assigned", rng.randrange(5, 120),
-             assignee=AssigneeRef(kind="team", id=team))  # fmt: skip
-        step("start", "in_progress", rng.randrange(5, 600))
+        yield from step("assign", "assigned", rng.randrange(5, 120),
+                        assignee=AssigneeRef(kind="team", id=team))  # fmt: skip
+        yield from step("start", "in_progress", rng.randrange(5, 600))
         if group == "dispute" and at < self.until:
             sessions = rng.randrange(1, 4)
             for n in range(sessions):
@@ -324,7 +336,7 @@ class History:
                 seq += 1
                 snapshot = snapshot.model_copy(update={"version": snapshot.version + 1})
                 outcome = "agreement" if n == sessions - 1 and rng.random() < 0.7 else "adjourned"
-                self._emit(
+                yield self._emit(
                     MediationSessionRecorded(
                         incident=snapshot, actor="u-officer", at=held, seq=seq,
                         session_id=f"ms-{incident_id}-{n}", held_at=held,
@@ -336,20 +348,22 @@ class History:
                 seq += 1
                 snapshot = snapshot.model_copy(update={"version": snapshot.version + 1})
                 concluded = "agreement" if rng.random() < 0.7 else "no_agreement"
-                self._emit(
+                yield self._emit(
                     MediationConcluded(incident=snapshot, actor="u-officer", at=at, seq=seq,
                                        outcome=concluded, sessions=sessions),
                     at,
                 )  # fmt: skip
-        step("resolve", "resolved", rng.randrange(60, 60 * 24 * 20), resolution="Đã xử lý")
+        yield from step(
+            "resolve", "resolved", rng.randrange(60, 60 * 24 * 20), resolution="Đã xử lý"
+        )
         if rng.random() < 0.06:
-            step("reopen", "reopened", rng.randrange(60, 60 * 24 * 5))
-            step("acknowledge", "acknowledged", rng.randrange(5, 120))
-            step("assign", "assigned", rng.randrange(5, 60))
-            step("start", "in_progress", rng.randrange(5, 60))
-            step("resolve", "resolved", rng.randrange(60, 60 * 24 * 10))
+            yield from step("reopen", "reopened", rng.randrange(60, 60 * 24 * 5))
+            yield from step("acknowledge", "acknowledged", rng.randrange(5, 120))
+            yield from step("assign", "assigned", rng.randrange(5, 60))
+            yield from step("start", "in_progress", rng.randrange(5, 60))
+            yield from step("resolve", "resolved", rng.randrange(60, 60 * 24 * 10))
 
-    def _alerts(self, start: datetime) -> None:
+    def _alerts(self, start: datetime) -> Iterator[Published]:
         number = 0
         for hamlet in self.hamlet_ids:
             for quarter in range(8):
@@ -375,12 +389,14 @@ class History:
                 }  # fmt: skip
                 raised = Reach(recipients=recipients, households=self.households_per_hamlet,
                                delivered=0, acknowledged=0)  # fmt: skip
-                self._emit(AlertRaised(**common, status="active", reach=raised, version=1), sent)
+                yield self._emit(
+                    AlertRaised(**common, status="active", reach=raised, version=1), sent
+                )
                 first_ack = sent + timedelta(minutes=self.rng.randrange(2, 25))
                 acked = Reach(recipients=recipients, households=self.households_per_hamlet,
                               delivered=delivered, acknowledged=self.rng.randrange(1, 6),
                               first_ack_at=first_ack)  # fmt: skip
-                self._emit(
+                yield self._emit(
                     AlertAcknowledged(**common, status="acknowledged", reach=acked, version=2),
                     first_ack,
                 )
