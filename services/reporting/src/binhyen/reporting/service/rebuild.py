@@ -33,7 +33,7 @@ from binhyen.kit.mongo import create_mongo_client
 from binhyen.reporting import projections
 from binhyen.reporting.consumers import CONSUMED
 from binhyen.reporting.settings import Settings
-from binhyen.reporting.store import Generations, ReadModel, Stores
+from binhyen.reporting.store import LOOKUP_IDS, Generations, ReadModel, Stores
 
 Document = dict[str, Any]
 
@@ -234,7 +234,7 @@ async def _replay(
         await admin.close()
 
 
-FLUSH_CHUNK = 2000  # documents per look-up and write
+FLUSH_CHUNK = LOOKUP_IDS  # documents per look-up (an indexed $in) and write
 
 
 class _Count:

@@ -20,6 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from binhyen.kit.mongo import MAX_BULK
 from binhyen.reporting.projections import (
     ALERTS,
     COLLECTIONS,
@@ -33,6 +34,7 @@ from binhyen.reporting.projections import (
 
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
+LOOKUP_IDS = 500  # documents per apply(): the embedded server's indexed $in holds 500 values
 POINTER = "pointer"  # the _id of the document that names the current generation
 
 # Look-ups statistics make: equality and $in on a top-level field (FerretDB as built by
@@ -75,11 +77,15 @@ class ReadModel:
         """Write changes: each state only over an older version, facts always (idempotent).
 
         Per collection: one read of which documents exist (and their versions), one
-        ``insert_many`` of the new ones, one unordered ``bulk_write`` of the updates (the
-        state guarded by the version in the filter, so a newer state written meanwhile
-        wins). Nothing here relies on an upsert's duplicate-key error: FerretDB answers an
-        unordered bulk with such an error without the counts PyMongo reads. A document
-        another writer inserted between the read and the insert is retried as an update.
+        ``insert_many`` of the new ones, unordered ``bulk_write``s of the updates (the state
+        guarded by the version in the filter, so a newer state written meanwhile wins), at
+        most ``MAX_BULK`` statements each (FerretDB v1 never answers an update command of
+        100 statements or more). Callers pass at most ``LOOKUP_IDS`` documents: the
+        embedded server uses the ``_id`` index for an ``$in`` of at most 500 values.
+
+        Nothing here relies on an upsert's duplicate-key error: FerretDB answers an unordered
+        bulk with such an error without the counts PyMongo reads. A document another writer
+        inserted between the read and the insert is retried as an update.
         """
         by_collection: dict[str, list[Change]] = {}
         for change in changes:
@@ -120,8 +126,8 @@ class ReadModel:
                     if any(e.get("code") != DUPLICATE_KEY for e in errors) or attempts <= 1:
                         raise
                     retry = [inserted[e["index"]] for e in errors]
-            if updates:
-                await collection.bulk_write(updates, ordered=False)
+            for start in range(0, len(updates), MAX_BULK):
+                await collection.bulk_write(updates[start : start + MAX_BULK], ordered=False)
             if retry:
                 await self.apply(retry, attempts=attempts - 1)
 
