@@ -197,3 +197,18 @@ def good_hamlet(
         incident=snapshot, actor="u", at=at, seq=seq, action="resolve",
         from_status="in_progress", to_status="resolved"), at))  # fmt: skip
     return out
+
+
+def reported(
+    incident_id: str, hamlet: str, at: datetime, *, category: str = "theft", severity: str = "high"
+) -> Published:
+    """An incident of ``category`` (group crime) reported in ``hamlet`` 20 minutes after ``at``."""
+    snapshot = IncidentSnapshot(
+        incident_id=incident_id, hamlet_id=hamlet, unit_path=[PROVINCE, TOWN, COMMUNE, hamlet],
+        category=category, category_version=1, group="crime", ba_khong=False,
+        severity=severity, status="reported", description="(thử nghiệm)", occurred_at=at,
+        reported_at=at + timedelta(minutes=20), reporter_kind="user",
+        reporter_ref=f"rr-{incident_id}", version=1,
+    )  # fmt: skip
+    data = IncidentReported(incident=snapshot, actor="rr", at=snapshot.reported_at, seq=1)
+    return _published(data, snapshot.reported_at)

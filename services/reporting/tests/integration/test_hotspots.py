@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.incidents import IncidentReported, IncidentSnapshot
-from binhyen.contracts.topics import REPORTING_HOTSPOTS, topic_for_event
+from binhyen.contracts.topics import REPORTING_HOTSPOTS
 from binhyen.kit.kafka import KafkaAccess
 from binhyen.kit.testing import TestIssuer
 from binhyen.kit.testing.kafka import read_topic
 from binhyen.kit.testing.servers import Servers
 from binhyen.kit.testing.waiting import eventually, outboxes_empty
-from binhyen.reporting.sample_history import COMMUNE, MERGED_HAMLET, PROVINCE, TOWN, Published
+from binhyen.reporting.sample_history import COMMUNE, MERGED_HAMLET, PROVINCE, TOWN
 from binhyen.reporting.service import hotspots, rebuild
 from binhyen.reporting.settings import Settings
 from binhyen.reporting.store.hotspots import HOTSPOTS
@@ -25,29 +23,6 @@ from binhyen.reporting.store.hotspots import HOTSPOTS
 # Domestic violence never occurs in the generated history: these are the only ones.
 CATEGORY = "domestic_violence"
 QUY_HUE, TAN_THANH = "h-002", "h-001"  # the second and first hamlets of the history
-
-
-def reported(incident_id: str, hamlet: str, at: datetime) -> Published:
-    """An incident of CATEGORY reported in ``hamlet`` at ``at``."""
-    snapshot = IncidentSnapshot(
-        incident_id=incident_id,
-        hamlet_id=hamlet,
-        unit_path=[PROVINCE, TOWN, COMMUNE, hamlet],
-        category=CATEGORY,
-        category_version=1,
-        group="crime",
-        ba_khong=False,
-        severity="high",
-        status="reported",
-        description="(thử nghiệm)",
-        occurred_at=at,
-        reported_at=at + timedelta(minutes=20),
-        reporter_kind="user",
-        reporter_ref=f"rr-{incident_id}",
-        version=1,
-    )
-    data = IncidentReported(incident=snapshot, actor="rr", at=snapshot.reported_at, seq=1)
-    return Published(topic_for_event(data).name, incident_id, CloudEvent.wrap(data))
 
 
 def day(month: int, d: int, year: int = 2026) -> datetime:
@@ -79,13 +54,16 @@ async def test_a_hotspot_is_suggested_once_per_version_never_again_after_a_sweep
     quiet = reporting_settings.model_copy(
         update={"hotspot_sweep_seconds": 3600.0, "hotspot_wake_delay_seconds": 0.2}
     )
-    cluster = [reported(f"dv-q{n}", QUY_HUE, day(3, 10 + 4 * n)) for n in range(3)]
+    cluster = [
+        history.reported(f"dv-q{n}", QUY_HUE, day(3, 10 + 4 * n), category=CATEGORY)
+        for n in range(3)
+    ]
     # Two in Đông Lộc before it was merged into Tân Thành, one in Tân Thành: a hotspot of
     # Tân Thành once the merge counts Đông Lộc's history under it.
     merged = [
-        reported("dv-m0", MERGED_HAMLET, day(6, 1, 2025)),
-        reported("dv-m1", MERGED_HAMLET, day(6, 5, 2025)),
-        reported("dv-m2", TAN_THANH, day(6, 9, 2025)),
+        history.reported("dv-m0", MERGED_HAMLET, day(6, 1, 2025), category=CATEGORY),
+        history.reported("dv-m1", MERGED_HAMLET, day(6, 5, 2025), category=CATEGORY),
+        history.reported("dv-m2", TAN_THANH, day(6, 9, 2025), category=CATEGORY),
     ]
     quy_hue_id = f"{QUY_HUE}:{CATEGORY}:dv-q2"
     tan_thanh_id = f"{TAN_THANH}:{CATEGORY}:dv-m2"
@@ -116,7 +94,9 @@ async def test_a_hotspot_is_suggested_once_per_version_never_again_after_a_sweep
         assert merged_event["hamlet_id"] == TAN_THANH
 
         # A fourth within the window: version 2, and nothing else new.
-        await history.publish(settings, [reported("dv-q3", QUY_HUE, day(3, 25))])
+        await history.publish(
+            settings, [history.reported("dv-q3", QUY_HUE, day(3, 25), category=CATEGORY)]
+        )
         await history.caught_up(settings)
         second = await suggestions(
             settings, until=lambda events: any(e["data"]["version"] == 2 for e in events)

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.incidents import IncidentReported, IncidentSnapshot
-from binhyen.contracts.topics import REPORTING_PUBLIC, topic_for_event
+from binhyen.contracts.topics import REPORTING_PUBLIC
 from binhyen.kit.kafka import KafkaAccess
 from binhyen.kit.testing import TestIssuer
 from binhyen.kit.testing.kafka import read_topic
 from binhyen.kit.testing.servers import Servers
 from binhyen.kit.testing.waiting import eventually, outboxes_empty
-from binhyen.reporting.sample_history import COMMUNE, PROVINCE, TOWN, Published
+from binhyen.reporting.sample_history import COMMUNE
 from binhyen.reporting.service import public
 from binhyen.reporting.settings import Settings
 from binhyen.reporting.store.public import PUBLIC_STATISTICS
@@ -29,29 +27,6 @@ QUARTERS = ("2026-Q3", "2026-Q2", "2026-Q1", "2025-Q4", "2025-Q3", "2025-Q2", "2
             "2024-Q4")  # fmt: skip
 HAMLETS = ("h-001", "h-002", "h-003", "h-004")  # the merged Đông Lộc is not published
 KEYS = {f"{unit}:{quarter}" for unit in (COMMUNE, *HAMLETS) for quarter in QUARTERS}
-
-
-def theft(incident_id: str, hamlet: str, at: datetime) -> Published:
-    """A theft reported in ``hamlet`` at ``at``."""
-    snapshot = IncidentSnapshot(
-        incident_id=incident_id,
-        hamlet_id=hamlet,
-        unit_path=[PROVINCE, TOWN, COMMUNE, hamlet],
-        category="theft",
-        category_version=1,
-        group="crime",
-        ba_khong=True,
-        severity="medium",
-        status="reported",
-        description="(thử nghiệm)",
-        occurred_at=at,
-        reported_at=at + timedelta(minutes=30),
-        reporter_kind="user",
-        reporter_ref=f"rr-{incident_id}",
-        version=1,
-    )
-    data = IncidentReported(incident=snapshot, actor="rr", at=snapshot.reported_at, seq=1)
-    return Published(topic_for_event(data).name, incident_id, CloudEvent.wrap(data))
 
 
 async def published(settings: Settings, at_least: int) -> list[dict[str, Any]]:
@@ -127,7 +102,7 @@ async def test_each_closed_quarter_is_published_once_as_the_endpoint_shows_it_sm
                     assert cell["count"] == incidents["by_group"][cell["group"]]["current"]
 
         # A late report of a theft in 2026-Q3 changes nothing published: it is frozen.
-        late = theft("pub-late", "h-001", datetime(2026, 9, 10, 3, tzinfo=UTC))
+        late = history.reported("pub-late", "h-001", datetime(2026, 9, 10, 3, tzinfo=UTC))
         await history.publish(settings, [late])
         await history.caught_up(settings)
         assert (await public.publish(rt.context, now=NOW)).published == 0
