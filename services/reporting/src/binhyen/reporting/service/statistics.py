@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,7 +31,7 @@ from binhyen.reporting.domain import periods
 from binhyen.reporting.domain.periods import Period
 from binhyen.reporting.projections import ALERTS, HOUSEHOLDS, INCIDENTS, TEAMS
 from binhyen.reporting.service.units import UnitTree
-from binhyen.reporting.store import ReadModel
+from binhyen.reporting.store import LOOKUP_IDS, ReadModel
 from binhyen.reporting.store.hotspots import Hotspots
 
 Document = dict[str, Any]
@@ -235,41 +236,65 @@ def hotspot_figures(hotspots: list[Document], period: Period) -> Document:
 
 
 async def _load(model: ReadModel, collection: str, field: str, ids: list[str]) -> list[Document]:
-    if not ids:
-        return []
-    return [d async for d in model[collection].find({field: {"$in": ids}})]
+    # In look-ups of at most LOOKUP_IDS values: the embedded server uses the index for those.
+    found: list[Document] = []
+    for start in range(0, len(ids), LOOKUP_IDS):
+        chunk = ids[start : start + LOOKUP_IDS]
+        found.extend([d async for d in model[collection].find({field: {"$in": chunk}})])
+    return found
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The documents of a subtree that figures are computed from."""
+
+    incidents: list[Document]
+    households: list[Document]
+    teams: list[Document]
+    alerts: list[Document]
+    hotspots: list[Any]
+
+
+async def load(model: ReadModel, ids: list[str], group: str | None) -> Loaded:
+    """Read the subtree's documents once (FerretDB decodes each one: the cost of a figure)."""
+    incidents = await _load(model, INCIDENTS, "hamlet_id", ids)
+    if group is not None:
+        incidents = [i for i in incidents if i.get("group") == group]
+    wanted = set(ids)
+    return Loaded(
+        incidents=incidents,
+        households=await _load(model, HOUSEHOLDS, "unit_id", ids),
+        teams=await _load(model, TEAMS, "unit_id", ids),
+        alerts=[
+            a
+            async for a in model[ALERTS].find({})
+            if wanted.intersection(a.get("hamlet_ids") or [])
+        ],
+        hotspots=await Hotspots(model.db).of_hamlets(ids, active_only=True, group=group),
+    )
+
+
+def compute(loaded: Loaded, period: Period) -> Document:
+    """Every figure of the period from loaded documents, beside the same period a year earlier."""
+    previous = periods.previous_year(period)
+    now: Document = {}
+    before: Document = {}
+    for name, figure, docs in (
+        ("incidents", incident_figures, loaded.incidents),
+        ("households", household_figures, loaded.households),
+        ("teams", team_figures, loaded.teams),
+        ("alerts", alert_figures, loaded.alerts),
+        ("hotspots", hotspot_figures, loaded.hotspots),
+    ):
+        now[name] = figure(docs, period)
+        before[name] = figure(docs, previous)
+    paired: Document = beside(now, before)
+    return paired
 
 
 async def figures(model: ReadModel, scope: Scope) -> Document:
     """Every figure of the scope's period, each beside the same period a year earlier."""
-    ids = scope.unit_ids
-    incidents = await _load(model, INCIDENTS, "hamlet_id", ids)
-    if scope.group is not None:
-        incidents = [i for i in incidents if i.get("group") == scope.group]
-    households = await _load(model, HOUSEHOLDS, "unit_id", ids)
-    teams = await _load(model, TEAMS, "unit_id", ids)
-    wanted = set(ids)
-    alerts = [
-        a async for a in model[ALERTS].find({}) if wanted.intersection(a.get("hamlet_ids") or [])
-    ]
-    previous = periods.previous_year(scope.period)
-    now: Document = {}
-    before: Document = {}
-    for name, compute, docs in (
-        ("incidents", incident_figures, incidents),
-        ("households", household_figures, households),
-        ("teams", team_figures, teams),
-        ("alerts", alert_figures, alerts),
-        (
-            "hotspots",
-            hotspot_figures,
-            await Hotspots(model.db).of_hamlets(ids, active_only=True, group=scope.group),
-        ),
-    ):
-        now[name] = compute(docs, scope.period)
-        before[name] = compute(docs, previous)
-    paired: Document = beside(now, before)
-    return paired
+    return compute(await load(model, scope.unit_ids, scope.group), scope.period)
 
 
 def beside(current: Any, previous: Any) -> Any:
@@ -301,14 +326,43 @@ class HamletRow:
 async def by_hamlet(
     model: ReadModel, tree: UnitTree, unit_id: str, period: Period, group: str | None
 ) -> list[HamletRow]:
-    """The figures of every active hamlet under ``unit_id`` (a hamlet: itself), by name."""
+    """The figures of every active hamlet under ``unit_id`` (a hamlet: itself), by name.
+
+    The subtree is read once and split by the hamlet each document counts under now.
+    """
     unit = tree.get(unit_id)
     hamlets = [unit] if unit.level == "hamlet" else tree.hamlets(unit_id)
-    rows = []
+    whole = await load(model, tree.subtree(unit_id), group)
+    home: dict[str, str] = {}
     for hamlet in hamlets:
-        scope = Scope(tree.subtree(hamlet.id), period, group)
-        rows.append(HamletRow(hamlet.id, hamlet.name, await figures(model, scope)))
-    return rows
+        for member in tree.subtree(hamlet.id):
+            home[member] = hamlet.id
+
+    def split(docs: list[Any], key: Callable[[Any], list[str]]) -> dict[str, list[Any]]:
+        parts: dict[str, list[Any]] = {h.id: [] for h in hamlets}
+        for doc in docs:
+            for hamlet_id in dict.fromkeys(home[u] for u in key(doc) if u in home):
+                parts[hamlet_id].append(doc)
+        return parts
+
+    incidents = split(whole.incidents, lambda d: [d.get("hamlet_id", "")])
+    households = split(whole.households, lambda d: [d.get("unit_id", "")])
+    teams = split(whole.teams, lambda d: [d.get("unit_id", "")])
+    alerts = split(whole.alerts, lambda d: list(d.get("hamlet_ids") or []))
+    hotspots = split(whole.hotspots, lambda h: [h.get("hamlet_id", "")])
+    return [
+        HamletRow(
+            h.id,
+            h.name,
+            compute(
+                Loaded(
+                    incidents[h.id], households[h.id], teams[h.id], alerts[h.id], hotspots[h.id]
+                ),
+                period,
+            ),
+        )
+        for h in hamlets
+    ]
 
 
 async def incident_rows(
