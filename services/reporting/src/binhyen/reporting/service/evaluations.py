@@ -46,10 +46,12 @@ from binhyen.reporting.domain.evaluation import (
     Evaluation,
     EvaluationRuleViolation,
 )
+from binhyen.reporting.domain.facts import HamletFacts
 from binhyen.reporting.service import rulesets
 from binhyen.reporting.service.common import Context
 from binhyen.reporting.service.facts import hamlet_facts
 from binhyen.reporting.service.units import UnitTree
+from binhyen.reporting.store import ReadModel
 
 Document = dict[str, Any]
 COLLECTION = "evaluations"
@@ -159,15 +161,20 @@ async def get(ctx: Context, principal: Principal, evaluation_id: str) -> Evaluat
     return from_document(doc)
 
 
-async def _facts_for(ctx: Context, hamlet_id: str, year: int) -> Any:
-    model = await ctx.stores.read_model()
-    tree = await UnitTree.load(model)
+async def _facts_for(
+    ctx: Context, hamlet_id: str, year: int, *, model: ReadModel | None = None,
+    tree: UnitTree | None = None,
+) -> HamletFacts:  # fmt: skip
+    """The hamlet's facts (422 unless it is an active hamlet); the caller's model and tree
+    are reused when it already read them."""
+    model = model or await ctx.stores.read_model()
+    tree = tree or await UnitTree.load(model)
     unit = tree.get(hamlet_id)
     if unit.level != "hamlet":
         raise Invalid(f"hamlet_id: {hamlet_id} is a {unit.level}, not a hamlet", field="hamlet_id")
     if unit.status != "active":
         raise Invalid(f"hamlet_id: {hamlet_id} is {unit.status}", field="hamlet_id")
-    return unit, await hamlet_facts(model, tree, hamlet_id, year)
+    return await hamlet_facts(model, tree, hamlet_id, year)
 
 
 async def open_or_get(
@@ -184,7 +191,7 @@ async def open_or_get(
     )
     if existing is not None:
         return from_document(existing), False
-    _, facts = await _facts_for(ctx, hamlet_id, year)
+    facts = await _facts_for(ctx, hamlet_id, year, model=model, tree=tree)
     ruleset = await rulesets.current(ctx.stores.db)
     try:
         opened = domain.open_evaluation(ruleset, facts, by=principal.subject, now=now)
@@ -255,7 +262,7 @@ async def reevaluate(
     ruleset = await rulesets.current(ctx.stores.db)
 
     async def judge(evaluation: Evaluation) -> Evaluation:
-        _, facts = await _facts_for(ctx, evaluation.hamlet.id, evaluation.year)
+        facts = await _facts_for(ctx, evaluation.hamlet.id, evaluation.year)
         return domain.reevaluate(evaluation, ruleset, facts, by=principal.subject, now=now)
 
     return await change(

@@ -309,11 +309,6 @@ def beside(current: Any, previous: Any) -> Any:
     return {"current": current, "previous": previous}
 
 
-def tree_for(tree: UnitTree, unit_id: str) -> list[str]:
-    """The units counted under ``unit_id`` (its subtree, merged units included)."""
-    return tree.subtree(unit_id)
-
-
 @dataclass(frozen=True)
 class HamletRow:
     """One hamlet's figures in a unit's table (merged hamlets folded into their successor)."""
