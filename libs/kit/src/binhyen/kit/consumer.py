@@ -53,6 +53,10 @@ Record: TypeAlias = ConsumerRecord[bytes, bytes]
 RecordHandler = Callable[[Record], Awaitable[None]]
 EventHandler = Callable[[CloudEvent], Awaitable[None]]
 TRANSIENT: tuple[type[BaseException], ...] = (ConnectionFailure,)
+# A graceful stop (handlers' grace, a commit, leaving the group) normally takes a second;
+# this bounds it below Kubernetes' 30 s termination grace, with room for the relay's stop.
+STOP_GRACE_SECONDS = 15.0
+ABORT_DISCONNECT_SECONDS = 2.0
 
 UNKNOWN_EVENTS = Counter(
     "binhyen_consumer_unknown_events_total",
@@ -235,13 +239,29 @@ class ConsumerRunner:
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self._group}")
 
-    async def stop(self) -> None:
-        """Finish the handler calls in flight, commit what was handled, leave the group."""
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Finish the handler calls in flight, commit what was handled, leave the group.
+
+        Bounded by ``grace_seconds``: a broker that stopped answering or a rebalance that
+        does not end would otherwise hold shutdown for the client's request timeouts (40 s
+        each, one after another) — past the orchestrator's patience, and a test's. Past the
+        grace the runner aborts as a crash would: what was handled but not committed is
+        delivered again, and the handlers are idempotent.
+        """
         self._stopping.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task = self._task
+        if task is None:
+            return
+        done, _ = await asyncio.wait({task}, timeout=grace_seconds)
+        if not done:
+            log.warning(
+                "consumer did not stop in time, aborting",
+                extra={"group": self._group, "grace_seconds": grace_seconds},
+            )
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self._task = None
 
     async def abort(self) -> None:
         """Stop at once, mid-message, without committing: what a crash does."""
@@ -278,9 +298,10 @@ class ConsumerRunner:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     self._drop_workers()  # aborted: no commit, no grace
+                    await self._disconnect(ABORT_DISCONNECT_SECONDS)
                 else:
                     await self._release_all(commit=True)
-                await self._disconnect()
+                    await self._disconnect()
 
     def _drop_workers(self) -> None:
         for worker in self._workers.values():
@@ -308,13 +329,27 @@ class ConsumerRunner:
         await dlq.start()
         consumer.subscribe(self._topics, listener=_Rebalance(self, consumer))
 
-    async def _disconnect(self) -> None:
+    async def _disconnect(self, within: float | None = None) -> None:
+        """Close both clients (the consumer leaves the group); ``within`` bounds each close.
+
+        A stop cancelled mid-close (its grace ran out) still closes the other client, briefly,
+        and then lets the cancellation through.
+        """
         consumer, dlq = self._consumer, self._dlq
         self._consumer = self._dlq = None
+        cancelled = False
         for client in (consumer, dlq):
-            if client is not None:
-                with contextlib.suppress(Exception):
+            if client is None:
+                continue
+            try:
+                async with asyncio.timeout(ABORT_DISCONNECT_SECONDS if cancelled else within):
                     await client.stop()
+            except asyncio.CancelledError:
+                cancelled = True
+            except Exception as exc:
+                log.info("Kafka client not closed cleanly", extra={"error": type(exc).__name__})
+        if cancelled:
+            raise asyncio.CancelledError
 
     # -- fetching and committing -----------------------------------------------------------
 

@@ -236,8 +236,9 @@ async def open_runtime(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIte
     finally:
         for worker in reversed(rt.workers):
             await worker.stop()
-        for runner in rt.consumers:
-            await runner.stop()
+        # Side by side: stopped one after another, each leaving member sends the others of
+        # its group through a rebalance just before they leave too.
+        await asyncio.gather(*(runner.stop() for runner in rt.consumers))
         if rt.relay is not None:
             await rt.relay.stop()
         await rt.kafka.close()
