@@ -8,8 +8,11 @@ it; reporting's statistics show all of it, and its hamlet evaluation is judged f
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import openpyxl
 
 from binhyen.incidents.app import create_app as create_incidents
 from binhyen.incidents.sample_world import report_body
@@ -108,6 +111,17 @@ async def test_reporting_counts_what_the_registry_and_incidents_announce(
         assert incidents_now["by_group"]["crime"]["current"] == 1
         assert incidents_now["time_to_acknowledge_minutes"]["count"]["current"] == 1
         assert figures["households"]["active"]["current"] == 1
+
+        # The workbook names the category as the incidents service announced it (events of
+        # incidents carry only its code).
+        book = await rep.get(
+            "/api/v1/statistics.xlsx", params={"unit_id": commune, "period": period}
+        )
+        assert book.status_code == 200, book.text
+        sheet = openpyxl.load_workbook(io.BytesIO(book.content), read_only=True)["Vụ việc"]
+        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        column = rows[0].index("Loại")
+        assert [r[column] for r in rows[1:]] == ["Trộm cắp tài sản"]
 
         evaluation = await rep.post("/api/v1/evaluations", json={"hamlet_id": hamlet,
                                                                  "year": year})  # fmt: skip

@@ -117,6 +117,7 @@ def test_channels_say_whether_they_are_public() -> None:
     assert public == {
         "binhyen.registry.public.v1",
         "binhyen.incidents.public.v1",
+        "binhyen.incidents.categories.v1",
         "binhyen.notifications.public.v1",
         "binhyen.reporting.public.v1",
     }

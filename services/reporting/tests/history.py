@@ -16,6 +16,7 @@ from binhyen.contracts import CloudEvent
 from binhyen.contracts.events.enrolments import HamletEnrolled
 from binhyen.contracts.events.households import HouseholdPledged, PledgeState
 from binhyen.contracts.events.incidents import (
+    CategoryDefined,
     IncidentReported,
     IncidentSnapshot,
     IncidentTransitioned,
@@ -197,6 +198,17 @@ def good_hamlet(
         incident=snapshot, actor="u", at=at, seq=seq, action="resolve",
         from_status="in_progress", to_status="resolved"), at))  # fmt: skip
     return out
+
+
+def category(
+    code: str, name_vi: str, name_en: str, *, group: str = "crime", version: int = 1
+) -> Published:
+    """The incidents service announcing a category of its catalogue (as it is at ``version``)."""
+    data = CategoryDefined(
+        code=code, name_vi=name_vi, name_en=name_en, group=group, ba_khong=False,
+        default_severity="high", active=True, version=version, sequence=version,
+    )  # fmt: skip
+    return _published(data, datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=version))
 
 
 def reported(

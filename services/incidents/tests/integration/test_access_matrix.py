@@ -192,13 +192,13 @@ async def _site(world: World) -> Site:
 
 
 async def _snapshot(world: World) -> dict[str, list[str]]:
-    return await snapshot(world.rt.db, ["incidents"])
+    # The catalogue too (its relay fields change as its events go out: they are left out).
+    return await snapshot(world.rt.db, ["incidents", "categories"])
 
 
 async def test_nobody_outside_the_scope_reads_or_changes_an_incident(world: World) -> None:
     site = await _site(world)
     before = await _snapshot(world)
-    categories = await world.rt.db["categories"].find({}).to_list()
     failures: list[str] = []
     for who, grants in OUTSIDERS:
         headers = world.headers(*grants) if grants else {}
@@ -234,4 +234,3 @@ async def test_nobody_outside_the_scope_reads_or_changes_an_incident(world: Worl
                 failures.append(f"{who}: GET {url} shows the report's text or location")
     assert not failures, "\n".join(failures)
     assert await _snapshot(world) == before
-    assert await world.rt.db["categories"].find({}).to_list() == categories

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from binhyen.reporting.domain.hotspots import Occurrence
 from binhyen.reporting.rulesets import shipped_ruleset
+from binhyen.reporting.service.categories import CategoryName
 from binhyen.reporting.service.hotspots import Rule, find, rules_of, suggestion
 
 START = datetime(2026, 3, 1, 2, tzinfo=UTC)
@@ -56,7 +57,7 @@ def test_the_default_rule_follows_its_settings() -> None:
 def test_a_suggestion_says_how_many_of_what_where_and_within_which_window() -> None:
     said = suggestion(
         count=3,
-        category="theft",
+        name=CategoryName("crime", "Trộm cắp tài sản", "Theft"),
         hamlet_name="Tân Thành",
         hamlet_kind="hamlet",
         window_days=30,
@@ -75,7 +76,7 @@ def test_a_suggestion_says_how_many_of_what_where_and_within_which_window() -> N
 def test_an_episode_longer_than_its_window_gives_its_days() -> None:
     said = suggestion(
         count=5,
-        category="neighbour_dispute",
+        name=CategoryName("dispute", "Mâu thuẫn hàng xóm, gia đình", "Neighbour or family dispute"),
         hamlet_name="Xóm Bắc",
         hamlet_kind="residential_group",
         window_days=30,

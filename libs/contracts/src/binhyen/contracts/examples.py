@@ -24,6 +24,7 @@ from binhyen.contracts.events.households import (
 )
 from binhyen.contracts.events.incidents import (
     AssigneeRef,
+    CategoryDefined,
     DeadlineMissed,
     GeoPoint,
     HandoffRecord,
@@ -642,6 +643,22 @@ def _public_examples() -> list[Example]:
             _at(14, 0, 30),
         ),
     ]
+    samples.append(
+        (
+            CategoryDefined(
+                code="theft",
+                name_vi="Trộm cắp tài sản",
+                name_en="Theft",
+                group="crime",
+                ba_khong=False,
+                default_severity="medium",
+                active=True,
+                version=2,
+                sequence=2,
+            ),
+            _at(2, 9, month=1),
+        )
+    )
     # Public payloads repeat the envelope's sequence number in data.
     return [Example(data, time, data.sequence or 1) for data, time in samples]
 

@@ -30,6 +30,7 @@ REGISTRY_ACCOUNTS = accounts.TOPIC
 INCIDENTS = incidents.TOPIC
 INCIDENTS_ESCALATIONS = incidents.ESCALATIONS_TOPIC
 INCIDENTS_PUBLIC = incidents.PUBLIC_TOPIC
+INCIDENTS_CATEGORIES = incidents.CATEGORIES_TOPIC
 NOTIFICATIONS_ALERTS = notifications.ALERTS_TOPIC
 NOTIFICATIONS_DELIVERIES = notifications.DELIVERIES_TOPIC
 NOTIFICATIONS_PUBLIC = notifications.PUBLIC_TOPIC
@@ -49,6 +50,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     INCIDENTS,
     INCIDENTS_ESCALATIONS,
     INCIDENTS_PUBLIC,
+    INCIDENTS_CATEGORIES,
     NOTIFICATIONS_ALERTS,
     NOTIFICATIONS_DELIVERIES,
     NOTIFICATIONS_PUBLIC,
@@ -69,7 +71,8 @@ DEAD_LETTER_TOPICS: tuple[TopicSpec, ...] = (
 
 # What the reporting service consumes, so what its Kafka user is granted to read (besides its
 # own topics): the state of units, households, teams and enrolments, incidents and their
-# hand-overs, alerts, and accounts (to refuse deactivated tokens). Not people, nor
+# hand-overs, the category catalogue (names of the codes incidents carry), alerts, and
+# accounts (to refuse deactivated tokens). Not people, nor
 # deliveries: its read model keeps no personal data, so it does not read it either.
 REPORTING_READS: tuple[TopicSpec, ...] = (
     REGISTRY_UNITS,
@@ -79,6 +82,7 @@ REPORTING_READS: tuple[TopicSpec, ...] = (
     REGISTRY_ACCOUNTS,
     INCIDENTS,
     INCIDENTS_ESCALATIONS,
+    INCIDENTS_CATEGORIES,
     NOTIFICATIONS_ALERTS,
 )
 

@@ -6,14 +6,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from binhyen.contracts.topics import (
     INCIDENTS,
+    INCIDENTS_CATEGORIES,
     INCIDENTS_DEAD_LETTERS,
     INCIDENTS_ESCALATIONS,
     INCIDENTS_PUBLIC,
 )
 from binhyen.incidents import api, consumers
-from binhyen.incidents.domain.categories import DEFAULT_CATALOGUE
+from binhyen.incidents.domain.categories import DEFAULT_CATALOGUE, Category
 from binhyen.incidents.service.common import Context, ReadCache
 from binhyen.incidents.service.deadlines import DeadlineScheduler
+from binhyen.incidents.service.events import category_outbox
 from binhyen.incidents.settings import Settings
 from binhyen.incidents.store import Document, Stores
 from binhyen.kit.runtime import Runtime, ServiceSpec, Subscription, Worker, create_service_app
@@ -24,8 +26,16 @@ async def _context(rt: Runtime) -> Context:
     assert isinstance(settings, Settings)
     stores = Stores.of(rt.db)
     await stores.create_indexes()
+
+    def announce(category: Category) -> list[Document]:
+        return category_outbox(settings, category)
+
     if settings.seed_categories:
-        await stores.categories.seed(DEFAULT_CATALOGUE)
+        await stores.categories.seed(DEFAULT_CATALOGUE, announce)
+    # Categories stored before the catalogue had a topic are announced once.
+    await stores.categories.announce_unannounced(announce)
+    if rt.relay is not None:
+        rt.relay.wake("categories")
     return Context(settings, rt.relay, stores, cache=ReadCache(settings.reference_cache_seconds))
 
 
@@ -46,7 +56,7 @@ def _subscriptions(rt: Runtime) -> list[Subscription]:
 
 
 def _outbox(db: AsyncDatabase[Document]) -> list[AsyncCollection[Document]]:
-    return [db["incidents"]]
+    return [db["incidents"], db["categories"]]
 
 
 def service_spec() -> ServiceSpec:
@@ -59,7 +69,7 @@ def service_spec() -> ServiceSpec:
             "lifecycle, mediation, hand-off to the police, deadlines, maps and Open311."
         ),
         routers=api.routers(),
-        topics=[INCIDENTS, INCIDENTS_ESCALATIONS, INCIDENTS_PUBLIC],
+        topics=[INCIDENTS, INCIDENTS_ESCALATIONS, INCIDENTS_PUBLIC, INCIDENTS_CATEGORIES],
         dead_letters=INCIDENTS_DEAD_LETTERS,
         outbox_collections=_outbox,
         subscriptions=_subscriptions,

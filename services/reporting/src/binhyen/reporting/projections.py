@@ -30,6 +30,7 @@ from binhyen.contracts import CloudEvent
 from binhyen.contracts.events.enrolments import EnrolmentState
 from binhyen.contracts.events.households import HouseholdState
 from binhyen.contracts.events.incidents import (
+    CategoryDefined,
     DeadlineMissed,
     IncidentEvent,
     IncidentHandedToPolice,
@@ -44,15 +45,16 @@ from binhyen.contracts.events.units import UnitState
 Document = dict[str, Any]
 
 # The read model's collections (each exists once per generation, see store.generations).
-UNITS, HOUSEHOLDS, TEAMS, ENROLMENTS, INCIDENTS, ALERTS = (
+UNITS, HOUSEHOLDS, TEAMS, ENROLMENTS, INCIDENTS, ALERTS, CATEGORIES = (
     "units",
     "households",
     "teams",
     "enrolments",
     "incidents",
     "alerts",
+    "categories",
 )
-COLLECTIONS = (UNITS, HOUSEHOLDS, TEAMS, ENROLMENTS, INCIDENTS, ALERTS)
+COLLECTIONS = (UNITS, HOUSEHOLDS, TEAMS, ENROLMENTS, INCIDENTS, ALERTS, CATEGORIES)
 
 
 @dataclass
@@ -101,6 +103,8 @@ def changes(event: CloudEvent) -> list[Change]:
         return [_handoff(data)]
     if isinstance(data, AlertState):
         return [_alert(data)]
+    if isinstance(data, CategoryDefined):
+        return [_category(data)]
     return []
 
 
@@ -241,6 +245,18 @@ def _alert(data: AlertState) -> Change:
         },
     }
     return Change(ALERTS, data.alert_id, data.version, state)
+
+
+def _category(data: CategoryDefined) -> Change:
+    # The names the documents give the codes incidents carry.
+    state = {
+        "name_vi": data.name_vi,
+        "name_en": data.name_en,
+        "group": data.group,
+        "ba_khong": data.ba_khong,
+        "active": data.active,
+    }
+    return Change(CATEGORIES, data.code, data.version, state)
 
 
 def fold(events: list[CloudEvent]) -> tuple[list[Change], int]:

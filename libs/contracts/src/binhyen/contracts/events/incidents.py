@@ -6,6 +6,8 @@
 - ``binhyen.incidents.escalations.v1`` (internal, for the police): hand-off records.
 - ``binhyen.incidents.public.v1`` (public): category, severity, status, hamlet and
   time of each incident, nothing else.
+- ``binhyen.incidents.categories.v1`` (public): the category catalogue — each category's
+  code, names, group and default severity — so subscribers name what incidents carry by code.
 """
 
 from datetime import datetime
@@ -292,4 +294,40 @@ PUBLIC_TOPIC = TopicSpec(
     compacted=True,
     visibility="public",
     event_types=(PublicIncident.event_type,),
+)
+
+
+class CategoryDefined(Sequenced):
+    """A category of the catalogue as it is now: added, revised, retired or brought back.
+
+    Incidents carry their category's code and group; this is where the code gets its names.
+    """
+
+    event_type: ClassVar[str] = "vn.binhyen.incident.category.v1"
+    source: ClassVar[str] = SOURCE
+
+    code: str = Field(description="Category code, as incidents carry it.")
+    name_vi: str = Field(description="Name in Vietnamese (Unicode NFC).")
+    name_en: str = Field(description="Name in English.")
+    group: str = Field(description="crime, social_evil, traffic, dispute, fire or other.")
+    ba_khong: bool = Field(description="Counts under the Ba Không movement (drugs, gambling…).")
+    default_severity: Severity = Field(description="Severity a report gets unless it says.")
+    active: bool = Field(description="False once retired: no new reports, history keeps it.")
+    version: int = Field(ge=1, description="Version of the category; +1 per revision.")
+
+    def subject(self) -> str:
+        """Return the category code."""
+        return self.code
+
+
+CATEGORIES_TOPIC = TopicSpec(
+    name="binhyen.incidents.categories.v1",
+    key="category code",
+    description=(
+        "The incident category catalogue: each category's latest definition (names, group, "
+        "Ba Không, default severity, retired or not). Reference data, no personal data."
+    ),
+    compacted=True,
+    visibility="public",
+    event_types=(CategoryDefined.event_type,),
 )

@@ -12,6 +12,7 @@ from binhyen.incidents.domain.categories import (
 )
 from binhyen.incidents.domain.deadlines import DeadlinePolicy, PolicyRuleViolation, check_policy
 from binhyen.incidents.service.common import Context, check_version, domain_error, lost_race
+from binhyen.incidents.service.events import category_outbox
 from binhyen.kit.auth import EVERYWHERE, Forbidden, Principal
 from binhyen.kit.problems import Conflict, NotFound
 
@@ -47,8 +48,10 @@ async def create_category(ctx: Context, category: Category, *, principal: Princi
         checked = define_category(replace(category, version=1))
     except CategoryRuleViolation as exc:
         raise domain_error(exc) from exc
-    if not await ctx.stores.categories.insert(checked):
+    entries = category_outbox(ctx.settings, checked)
+    if not await ctx.stores.categories.insert(checked, entries):
         raise Conflict(f"category {category.code} exists; edit it instead", field="code")
+    ctx.publish_new("categories", checked.code, entries)
     ctx.cache.forget(("category", checked.code))
     return checked
 
@@ -64,8 +67,10 @@ async def revise_category(
         revised = revise(current, category)
     except CategoryRuleViolation as exc:
         raise domain_error(exc) from exc
-    if not await ctx.stores.categories.replace(current, revised):
+    entries = category_outbox(ctx.settings, revised)
+    if not await ctx.stores.categories.replace(current, revised, entries):
         raise lost_race(f"category {category.code}")
+    ctx.publish_pending("categories", revised.code)
     ctx.cache.forget(("category", revised.code))
     return revised
 

@@ -8,10 +8,12 @@ from typing import Any
 
 from binhyen.contracts import CloudEvent, EventData
 from binhyen.contracts.events.incidents import (
+    CATEGORIES_TOPIC,
     ESCALATIONS_TOPIC,
     PUBLIC_TOPIC,
     TOPIC,
     AssigneeRef,
+    CategoryDefined,
     DeadlineMissed,
     GeoPoint,
     HandoffRecord,
@@ -27,10 +29,12 @@ from binhyen.contracts.events.incidents import (
     PublicIncident,
     ReporterUnmasked,
 )
+from binhyen.incidents.domain.categories import Category
 from binhyen.incidents.domain.deadlines import Deadline
 from binhyen.incidents.domain.incidents import ACTIONS, Entry, Handoff, Incident
 from binhyen.incidents.service.common import Context, reporter_ref
 from binhyen.kit.outbox import outbox_entry
+from binhyen.kit.settings import ServiceSettings
 
 Document = dict[str, Any]
 
@@ -195,3 +199,18 @@ def message_outbox(
 
 def _event(ctx: Context, data: EventData, topic: str, at: datetime) -> Document:
     return outbox_entry(CloudEvent.wrap(data, time=at), ctx.topic(topic))
+
+
+def category_outbox(settings: ServiceSettings, category: Category) -> list[Document]:
+    """The outbox entry announcing a category as it is now (on the public catalogue topic)."""
+    event = CategoryDefined(
+        code=category.code,
+        name_vi=category.name_vi,
+        name_en=category.name_en,
+        group=category.group,
+        ba_khong=category.ba_khong,
+        default_severity=category.default_severity,
+        active=category.active,
+        version=category.version,
+    )
+    return [outbox_entry(CloudEvent.wrap(event), settings.topic(CATEGORIES_TOPIC.name))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,9 +14,11 @@ from pymongo.errors import DuplicateKeyError
 
 from binhyen.incidents.domain.categories import Category, Question
 from binhyen.incidents.domain.deadlines import DeadlinePolicy, Targets
+from binhyen.kit.outbox import OUTBOX, SENT, push_outbox, with_outbox
 
 Document = dict[str, Any]
 POLICY_ID = "deadline_policy"
+Announce = Callable[[Category], Sequence[Document]]  # the outbox entries of a category's state
 
 
 def category_document(category: Category) -> Document:
@@ -67,18 +70,31 @@ class CategoryStore:
         """Categories are read by code (_id) or all at once."""
         await self.collection.create_index([("group", ASCENDING)], name="group")
 
-    async def seed(self, categories: tuple[Category, ...]) -> int:
-        """Insert the categories that do not exist yet; return how many were added."""
+    async def seed(self, categories: tuple[Category, ...], announce: Announce) -> int:
+        """Insert the categories that do not exist yet (each announced); return how many."""
         added = 0
         for category in categories:
-            try:
-                await self.collection.insert_one(
-                    category_document(category) | {"created_at": datetime.now(UTC), "history": []}
-                )
+            if await self.insert(category, announce(category)):
                 added += 1
-            except DuplicateKeyError:
-                continue
         return added
+
+    async def announce_unannounced(self, announce: Announce) -> list[str]:
+        """Announce the categories stored before the catalogue had a topic; return their codes.
+
+        A category never relayed has neither sent nor pending entries. The write is a
+        compare-and-set on its version, so a revision racing it announces itself instead.
+        """
+        never = {SENT: {"$exists": False}, f"{OUTBOX}.0": {"$exists": False}}
+        announced: list[str] = []
+        async for doc in self.collection.find(never):
+            category = to_category(doc)
+            result = await self.collection.update_one(
+                {"_id": category.code, "version": category.version, **never},
+                push_outbox({}, announce(category)),
+            )
+            if result.modified_count == 1:
+                announced.append(category.code)
+        return announced
 
     async def get(self, code: str, version: int | None = None) -> Category | None:
         """The current category (or one of its versions), or None."""
@@ -97,25 +113,29 @@ class CategoryStore:
         categories = [to_category(d) for d in docs]
         return sorted(categories, key=lambda c: (c.group, c.code))
 
-    async def insert(self, category: Category) -> bool:
-        """Add a new category; False if the code exists."""
+    async def insert(self, category: Category, outbox: Sequence[Document] = ()) -> bool:
+        """Add a new category with its outbox entries; False if the code exists."""
+        doc = category_document(category) | {"created_at": datetime.now(UTC), "history": []}
         try:
-            await self.collection.insert_one(
-                category_document(category) | {"created_at": datetime.now(UTC), "history": []}
-            )
+            await self.collection.insert_one(with_outbox(doc, outbox))
         except DuplicateKeyError:
             return False
         return True
 
-    async def replace(self, current: Category, revised: Category) -> bool:
-        """Store a new version unless someone changed the category meanwhile."""
+    async def replace(
+        self, current: Category, revised: Category, outbox: Sequence[Document] = ()
+    ) -> bool:
+        """Store a new version (and its outbox entries) unless someone changed it meanwhile."""
         old = category_document(current)
         del old["_id"]
         new = category_document(revised)
         del new["_id"]
         result = await self.collection.update_one(
             {"_id": current.code, "version": current.version},
-            {"$set": {**new, "updated_at": datetime.now(UTC)}, "$push": {"history": old}},
+            push_outbox(
+                {"$set": {**new, "updated_at": datetime.now(UTC)}, "$push": {"history": old}},
+                outbox,
+            ),
         )
         return result.modified_count == 1
 

@@ -1,14 +1,17 @@
-"""Names and groups of incident categories, as the incidents service ships them.
+"""Names of incident categories, as the incidents service announces them.
 
-Events carry a category's code and group, never its name, and services never import each
-other: the default catalogue of the incidents service is repeated here, for the texts of
-hotspot suggestions and so that public statistics always list the same categories. A
-category a deployment added is known by its code (and the group its incidents carry).
+Events of incidents carry a category's code and group, never its name; the catalogue comes
+on ``binhyen.incidents.categories.v1`` and is projected into the read model (``categories``)
+like any other state, so a category a commune added or renamed is named as it is now.
+A code the read model has not heard of yet is named by itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from binhyen.reporting.projections import CATEGORIES
+from binhyen.reporting.store import ReadModel
 
 
 @dataclass(frozen=True)
@@ -20,31 +23,29 @@ class CategoryName:
     en: str
 
 
-CATALOGUE: dict[str, CategoryName] = {
-    "theft": CategoryName("crime", "Trộm cắp tài sản", "Theft"),
-    "assault": CategoryName("crime", "Cố ý gây thương tích, đánh nhau", "Assault or fight"),
-    "domestic_violence": CategoryName("crime", "Bạo lực gia đình", "Domestic violence"),
-    "drugs": CategoryName("social_evil", "Ma túy", "Drugs"),
-    "gambling": CategoryName("social_evil", "Đánh bạc, cá độ", "Gambling for money"),
-    "traffic_violation": CategoryName(
-        "traffic", "Vi phạm an toàn giao thông", "Traffic-safety violation"
-    ),
-    "traffic_accident": CategoryName("traffic", "Tai nạn giao thông", "Traffic accident"),
-    "land_dispute": CategoryName("dispute", "Tranh chấp đất đai", "Land dispute"),
-    "neighbour_dispute": CategoryName(
-        "dispute", "Mâu thuẫn hàng xóm, gia đình", "Neighbour or family dispute"
-    ),
-    "fire": CategoryName("fire", "Cháy", "Fire"),
-    "explosion": CategoryName("fire", "Nổ", "Explosion"),
-    "suspicious_person": CategoryName("other", "Người lạ, đối tượng khả nghi", "Suspicious person"),
-    "public_disorder": CategoryName("other", "Gây rối trật tự công cộng", "Public disorder"),
-}
+@dataclass(frozen=True)
+class Categories:
+    """The catalogue the read model holds, by code."""
 
+    known: dict[str, CategoryName]
 
-def name_of(code: str) -> CategoryName:
-    """The category's names; an unknown code is named by itself."""
-    known = CATALOGUE.get(code)
-    if known is not None:
-        return known
-    words = code.replace("_", " ")
-    return CategoryName("other", words, words)
+    @classmethod
+    async def load(cls, model: ReadModel) -> Categories:
+        """Read the catalogue (a few dozen documents)."""
+        known = {
+            doc["_id"]: CategoryName(
+                str(doc.get("group") or "other"),
+                str(doc.get("name_vi") or doc["_id"]),
+                str(doc.get("name_en") or ""),
+            )
+            async for doc in model[CATEGORIES].find({})
+        }
+        return cls(known)
+
+    def name_of(self, code: str) -> CategoryName:
+        """The category's names; an unknown code is named by itself."""
+        known = self.known.get(code)
+        if known is not None:
+            return CategoryName(known.group, known.vi, known.en or known.vi)
+        words = code.replace("_", " ")
+        return CategoryName("other", words, words)

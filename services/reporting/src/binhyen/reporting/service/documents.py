@@ -289,7 +289,7 @@ def workbook(
             [
                 SheetColumn("Mã", 38),
                 SheetColumn("Thôn", 20),
-                SheetColumn("Loại", 18),
+                SheetColumn("Loại", 30),
                 SheetColumn("Lĩnh vực", 22),
                 SheetColumn("Mức độ", 14),
                 SheetColumn("Trạng thái", 16),
@@ -301,7 +301,7 @@ def workbook(
                 [
                     i["_id"],
                     i["hamlet_name"],
-                    i.get("category", ""),
+                    i.get("category_name") or i.get("category", ""),
                     GROUP_NAMES.get(i.get("group", ""), i.get("group", "")),
                     SEVERITY_NAMES.get(i.get("severity", ""), i.get("severity", "")),
                     STATUS_NAMES.get(i.get("status", ""), i.get("status", "")),

@@ -42,7 +42,7 @@ from binhyen.reporting.domain.periods import LOCAL, Period, display_date
 from binhyen.reporting.domain.rules import ComputedCheck, RuleSet
 from binhyen.reporting.projections import INCIDENTS
 from binhyen.reporting.rulesets import shipped_ruleset
-from binhyen.reporting.service.categories import name_of
+from binhyen.reporting.service.categories import Categories, CategoryName
 from binhyen.reporting.service.common import Context
 from binhyen.reporting.service.units import UnitTree
 from binhyen.reporting.store.hotspots import ACTIVE, HOTSPOTS, WITHDRAWN, Hotspots
@@ -121,7 +121,7 @@ def find(occurrences: Iterable[Occurrence], rules: tuple[Rule, ...]) -> list[tup
 def suggestion(
     *,
     count: int,
-    category: str,
+    name: CategoryName,
     hamlet_name: str,
     hamlet_kind: str,
     window_days: int,
@@ -130,7 +130,6 @@ def suggestion(
 ) -> HotspotSuggestion:
     """What the commune is advised, e.g. "Lập kế hoạch phòng ngừa: 3 vụ trộm cắp tài sản tại
     thôn Tân Thành trong 30 ngày"; an episode longer than the window gives its days."""
-    name = name_of(category)
     kind_vi, kind_en = KIND_WORDS.get(hamlet_kind, DEFAULT_KIND_WORDS)
     what_vi = f"{count} vụ {name.vi[:1].lower()}{name.vi[1:]} tại {kind_vi} {hamlet_name}"
     what_en = f"{count} incidents of {name.en.lower()} in {hamlet_name} {kind_en}"
@@ -161,6 +160,7 @@ async def sweep(
     """Look for hotspots in these hamlets (None: every hamlet); suggest new ones and changes."""
     model = await ctx.stores.read_model()
     tree = await UnitTree.load(model)
+    categories = await Categories.load(model)
     scope: set[str] | None = None
     if hamlets is not None:
         targets = {(u.id if (u := tree.resolved(h)) else h) for h in hamlets}
@@ -199,7 +199,7 @@ async def sweep(
     now = datetime.now(UTC)
     suggested = 0
     for hotspot, rule in found:
-        doc = _document(hotspot, rule, incidents, tree)
+        doc = _document(hotspot, rule, incidents, tree, categories)
         before = stored.get(hotspot.hotspot_id)
         if before is not None and all(before.get(k) == doc[k] for k in CONTENT):
             if before.get("status") != ACTIVE:
@@ -228,14 +228,19 @@ async def sweep(
 
 
 def _document(
-    hotspot: Hotspot, rule: Rule, incidents: dict[str, Document], tree: UnitTree
+    hotspot: Hotspot,
+    rule: Rule,
+    incidents: dict[str, Document],
+    tree: UnitTree,
+    categories: Categories,
 ) -> Document:
     """The stored hotspot (without version and status): what the event says, and when."""
     mine = [incidents[i] for i in hotspot.incident_ids]
     unit = tree.units.get(hotspot.hamlet_id)
     first_at = min(_aware(i["occurred_at"]) for i in mine)
     latest = max(mine, key=lambda i: (_aware(i["occurred_at"]), i["_id"]))
-    group = latest.get("group") or name_of(hotspot.category).group
+    name = categories.name_of(hotspot.category)
+    group = latest.get("group") or name.group
     count = len(hotspot.incident_ids)
     return {
         "hamlet_id": hotspot.hamlet_id,
@@ -252,7 +257,7 @@ def _document(
         "count": count,
         "suggestion": suggestion(
             count=count,
-            category=hotspot.category,
+            name=name,
             hamlet_name=unit.name if unit else hotspot.hamlet_id,
             hamlet_kind=unit.kind if unit else "",
             window_days=rule.window_days,

@@ -30,6 +30,7 @@ from typing import Any
 from binhyen.reporting.domain import periods
 from binhyen.reporting.domain.periods import Period
 from binhyen.reporting.projections import ALERTS, HOUSEHOLDS, INCIDENTS, TEAMS
+from binhyen.reporting.service.categories import Categories
 from binhyen.reporting.service.units import UnitTree
 from binhyen.reporting.store import LOOKUP_IDS, ReadModel
 from binhyen.reporting.store.hotspots import Hotspots
@@ -364,8 +365,9 @@ async def incident_rows(
     model: ReadModel, tree: UnitTree, unit_ids: list[str], period: Period, group: str | None
 ) -> list[Document]:
     """The incidents of the units that occurred in the period, oldest first (no personal data:
-    no description, address, place or reporter)."""
+    no description, address, place or reporter), each with its category's Vietnamese name."""
     found = await _load(model, INCIDENTS, "hamlet_id", unit_ids)
+    categories = await Categories.load(model)
     rows = [
         i for i in found
         if _within(i.get("occurred_at"), period) and (group is None or i.get("group") == group)
@@ -374,6 +376,7 @@ async def incident_rows(
     for row in rows:
         resolved = tree.resolved(row["hamlet_id"])
         row["hamlet_name"] = resolved.name if resolved is not None else row["hamlet_id"]
+        row["category_name"] = categories.name_of(row.get("category", "")).vi
         row["acknowledged_at"] = acknowledged_at(row)
         row["resolved_at"] = resolved_at(row)
     return rows
