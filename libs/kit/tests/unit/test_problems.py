@@ -3,10 +3,18 @@
 from datetime import date
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from binhyen.kit.problems import Conflict, install_problem_handlers
+from binhyen.kit.problems import (
+    Conflict,
+    LostRace,
+    if_match_given,
+    install_problem_handlers,
+    lost_race,
+    retry_unconditional,
+)
 
 
 class Person(BaseModel):
@@ -101,3 +109,21 @@ async def test_unhandled_error_log_has_type_route_and_request_id_but_no_personal
     for secret in (name, address, "Nguy", "Tân"):
         assert secret not in lines[0]
         assert secret not in response.text
+
+
+async def test_a_write_that_keeps_losing_without_if_match_ends_in_409_not_412() -> None:
+    calls: list[int | None] = []
+
+    @retry_unconditional(if_match_given, attempts=3)
+    async def edit(doc_id: str, *, expected_version: int | None) -> str:
+        calls.append(expected_version)
+        raise lost_race(f"household {doc_id}")
+
+    with pytest.raises(Conflict, match="household h-1 kept changing"):
+        await edit("h-1", expected_version=None)
+    assert calls == [None, None, None]  # read, checked and written again each time
+
+    calls.clear()
+    with pytest.raises(LostRace):  # the caller's If-Match named a version now gone: 412
+        await edit("h-1", expected_version=4)
+    assert calls == [4]

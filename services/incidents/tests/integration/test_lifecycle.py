@@ -121,6 +121,22 @@ async def test_two_staff_changing_one_incident_at_once_one_wins_the_other_gets_4
     assert doc is not None and doc["version"] == 2 and len(doc["timeline"]) == 2
 
 
+async def test_staff_acting_at_once_without_if_match_are_judged_on_the_state_that_won(
+    world: World,
+) -> None:
+    """No If-Match: no 412 (nobody set a precondition). Each action is tried again on the
+    incident as the winner left it, so the lifecycle answers: one acknowledges, the others
+    are told acknowledging is no longer allowed (409)."""
+    iid = (await world.reported())["id"]
+    officers = [world.as_("commune_officer", subject=f"officer-{n}") for n in range(4)]
+    results = await asyncio.gather(*(world.act(iid, "acknowledge", h) for h in officers))
+    assert sorted(r.status_code for r in results) == [200, 409, 409, 409], [r.text for r in results]
+    refused = next(r for r in results if r.status_code == 409)
+    assert "acknowledged" in refused.json()["detail"]
+    doc = await world.rt.db["incidents"].find_one({"_id": iid})
+    assert doc is not None and doc["version"] == 2 and len(doc["timeline"]) == 2
+
+
 async def test_assigning_an_unknown_or_foreign_team_is_refused_and_changes_nothing(
     world: World,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -262,3 +263,44 @@ async def test_enrolment_once_per_hamlet_and_year(
         assert backwards.status_code == 422
         listed = await client.get("/api/v1/enrolments", params={"unit_id": u["c"], "year": 2026})
         assert [e["unit_id"] for e in listed.json()] == [u["h1"]]
+
+
+async def test_concurrent_edits_without_if_match_all_land_and_with_it_one_wins(
+    registry_settings: Settings, admin: dict[str, str]
+) -> None:
+    """Writers racing on one household (the default pool: the races are real).
+
+    Without If-Match each asked for its change on whatever is current: all are applied, none
+    is told 412 (that answers a precondition nobody sent). With If-Match of one version,
+    exactly one wins and the others are told the household moved on.
+    """
+    writers = 5
+    async with serve(create_app(registry_settings), headers=admin) as (client, _):
+        u = await _units(client)
+        hid = (await _household(client, u["h1"]))["id"]
+        url = f"/api/v1/households/{hid}"
+
+        loose = await asyncio.gather(
+            *(
+                client.patch(url, json={"address": f"Xóm {n}, thôn Tân Thành"})
+                for n in range(writers)
+            )
+        )
+        assert [r.status_code for r in loose] == [200] * writers, [r.text for r in loose]
+        after = (await client.get(url)).json()
+        assert after["version"] == 1 + writers  # every change applied, one after another
+        assert sorted(r.json()["version"] for r in loose) == list(range(2, 2 + writers))
+
+        guarded = await asyncio.gather(
+            *(
+                client.patch(
+                    url,
+                    json={"registration_code": f"HK-{n}"},
+                    headers={"If-Match": f'"{after["version"]}"'},
+                )
+                for n in range(writers)
+            )
+        )
+        codes = sorted(r.status_code for r in guarded)
+        assert codes == [200] + [412] * (writers - 1), [r.text for r in guarded]
+        assert (await client.get(url)).json()["version"] == after["version"] + 1

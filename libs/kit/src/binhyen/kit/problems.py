@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -163,9 +165,68 @@ def check_version(current: int, expected: int | None, what: str) -> None:
         )
 
 
-def lost_race(what: str) -> PreconditionFailed:
+class LostRace(PreconditionFailed):
+    """A write's version guard did not match: someone else wrote between its read and write."""
+
+    def __init__(self, detail: str, *, what: str, **kw: Any) -> None:
+        super().__init__(detail, **kw)
+        self.what = what
+
+
+def lost_race(what: str) -> LostRace:
     """The error for a write whose version guard did not match."""
-    return PreconditionFailed(f"{what} was changed by someone else meanwhile; read it again")
+    return LostRace(f"{what} was changed by someone else meanwhile; read it again", what=what)
+
+
+UNCONDITIONAL_ATTEMPTS = 5
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def retry_unconditional(
+    conditional: Callable[..., bool], *, attempts: int = UNCONDITIONAL_ATTEMPTS
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Run a read-modify-write use case again when it lost a race and the caller set no
+    precondition.
+
+    412 answers a *conditional* request (RFC 9110 §13.1.1): a caller who sent If-Match asked
+    to change only the version they read, and is told it moved. A caller who sent none asked
+    for the change to be made to whatever is current, so the use case is run again on the
+    state that won — it re-reads, re-checks its rules (which may now refuse with a clear
+    409) and writes. Each lost round means another writer succeeded, so ``attempts`` at
+    least the number of writers racing always ends; past it the answer is 409, not 412.
+    ``conditional`` says, from the use case's arguments, whether the caller sent If-Match.
+    """
+
+    def decorate(use_case: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(use_case)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            for attempt in range(1, attempts + 1):
+                try:
+                    return await use_case(*args, **kwargs)
+                except LostRace as exc:
+                    if conditional(*args, **kwargs):
+                        raise
+                    if attempt == attempts:
+                        raise Conflict(
+                            f"{exc.what} kept changing while this request was applied "
+                            f"({attempts} attempts); try again"
+                        ) from exc
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return run
+
+    return decorate
+
+
+def if_match_given(*_args: Any, expected_version: int | None = None, **_kw: Any) -> bool:
+    """``conditional`` for use cases taking ``expected_version=`` (None: no If-Match sent)."""
+    return expected_version is not None
+
+
+def never(*_args: Any, **_kw: Any) -> bool:
+    """``conditional`` for use cases that take no If-Match at all."""
+    return False
 
 
 def problem(

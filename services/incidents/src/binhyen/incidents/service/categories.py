@@ -14,7 +14,7 @@ from binhyen.incidents.domain.deadlines import DeadlinePolicy, PolicyRuleViolati
 from binhyen.incidents.service.common import Context, check_version, domain_error, lost_race
 from binhyen.incidents.service.events import category_outbox
 from binhyen.kit.auth import EVERYWHERE, Forbidden, Principal
-from binhyen.kit.problems import Conflict, NotFound
+from binhyen.kit.problems import Conflict, NotFound, if_match_given, retry_unconditional
 
 EDITORS = frozenset({"admin", "commune_officer"})
 
@@ -56,6 +56,7 @@ async def create_category(ctx: Context, category: Category, *, principal: Princi
     return checked
 
 
+@retry_unconditional(if_match_given)
 async def revise_category(
     ctx: Context, category: Category, *, principal: Principal, expected_version: int | None
 ) -> Category:
@@ -90,6 +91,7 @@ async def category_for_intake(ctx: Context, code: str) -> Category | None:
     return await ctx.cache.get(("category", code), lambda: ctx.stores.categories.get(code))
 
 
+@retry_unconditional(if_match_given)
 async def set_policy(
     ctx: Context, policy: DeadlinePolicy, *, principal: Principal, expected_version: int | None
 ) -> DeadlinePolicy:

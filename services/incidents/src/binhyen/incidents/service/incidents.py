@@ -62,7 +62,7 @@ from binhyen.kit.idempotency import (
     creation,
     request_fingerprint,
 )
-from binhyen.kit.problems import Conflict, Invalid, NotFound
+from binhyen.kit.problems import Conflict, Invalid, NotFound, if_match_given, retry_unconditional
 from binhyen.kit.text import fold, nfc
 
 ID_NAMESPACE = uuid.UUID("8a1f6a52-3c1e-4d2e-9d7b-2f7f3b5c9e10")
@@ -280,6 +280,12 @@ class TakeAction:
     expected_version: int | None = None
 
 
+def _cmd_if_match(cmd: TakeAction | RecordSession, **_kw: object) -> bool:
+    """Whether the command came with If-Match (``retry_unconditional``)."""
+    return cmd.expected_version is not None
+
+
+@retry_unconditional(_cmd_if_match)
 async def take_action(cmd: TakeAction, *, ctx: Context, principal: Principal) -> Incident:
     """Apply a lifecycle action; 409 naming the allowed ones, 412 if changed meanwhile."""
     # Reading needs scope (else 404); the lifecycle's role rules decide the rest (403).
@@ -391,6 +397,7 @@ def _handoff(
     )
 
 
+@retry_unconditional(if_match_given)
 async def acknowledge_receipt(
     incident_id: str,
     *,
@@ -430,6 +437,7 @@ class RecordSession:
     expected_version: int | None = None
 
 
+@retry_unconditional(_cmd_if_match)
 async def record_session(cmd: RecordSession, *, ctx: Context, principal: Principal) -> Incident:
     """Add a mediation session to a dispute."""
     incident = await load_incident(ctx, cmd.incident_id, principal)
@@ -453,6 +461,7 @@ async def record_session(cmd: RecordSession, *, ctx: Context, principal: Princip
     return changed
 
 
+@retry_unconditional(if_match_given)
 async def conclude_mediation(
     incident_id: str,
     *,

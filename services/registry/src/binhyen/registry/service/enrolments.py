@@ -11,7 +11,7 @@ from binhyen.contracts.events.enrolments import EnrolmentState, EnrolmentWithdra
 from binhyen.contracts.topics import REGISTRY_ENROLMENTS
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.outbox import outbox_entry
-from binhyen.kit.problems import Conflict, NotFound
+from binhyen.kit.problems import Conflict, NotFound, if_match_given, retry_unconditional
 from binhyen.registry.domain import enrolments
 from binhyen.registry.domain.enrolments import Enrolment, EnrolmentRuleViolation
 from binhyen.registry.service.common import (
@@ -77,6 +77,7 @@ async def enrol(
     return enrolment
 
 
+@retry_unconditional(if_match_given)
 async def withdraw(
     unit_id: str, *, year: int, expected_version: int | None, principal: Principal, ctx: Context
 ) -> Enrolment:

@@ -29,7 +29,7 @@ from binhyen.contracts.topics import REGISTRY_HOUSEHOLDS
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.idempotency import caller_scope, create_once, creation, request_fingerprint
 from binhyen.kit.outbox import outbox_entry
-from binhyen.kit.problems import Invalid, NotFound
+from binhyen.kit.problems import Invalid, NotFound, if_match_given, retry_unconditional
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import households, people
 from binhyen.registry.domain.households import Household, HouseholdRuleViolation
@@ -257,6 +257,7 @@ async def _save(
     ctx.publish_pending("households", after.id)
 
 
+@retry_unconditional(if_match_given)
 async def update_household(
     household_id: str,
     *,
@@ -304,6 +305,7 @@ async def clear_head_if(ctx: Context, household_id: str, person_id: str) -> None
             return
 
 
+@retry_unconditional(if_match_given)
 async def move_household(
     household_id: str,
     *,
@@ -326,6 +328,7 @@ async def move_household(
     return moved
 
 
+@retry_unconditional(if_match_given)
 async def dissolve_household(
     household_id: str, *, expected_version: int | None, principal: Principal, ctx: Context
 ) -> Household:
@@ -342,6 +345,7 @@ async def dissolve_household(
     return ended
 
 
+@retry_unconditional(if_match_given)
 async def record_pledge(
     household_id: str,
     *,

@@ -10,7 +10,7 @@ from binhyen.contracts.topics import REGISTRY_PEOPLE
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.idempotency import caller_scope, create_once, creation, request_fingerprint
 from binhyen.kit.outbox import tombstone_entry
-from binhyen.kit.problems import Invalid, NotFound
+from binhyen.kit.problems import Invalid, NotFound, if_match_given, never, retry_unconditional
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import people
 from binhyen.registry.domain.people import Person, PersonRuleViolation
@@ -89,6 +89,7 @@ async def register_person(
     )
 
 
+@retry_unconditional(if_match_given)
 async def update_person(
     person_id: str,
     changes: Mapping[str, Any],
@@ -113,6 +114,7 @@ async def update_person(
     return updated
 
 
+@retry_unconditional(if_match_given)
 async def move_person(
     person_id: str,
     *,
@@ -145,6 +147,7 @@ async def move_person(
     return moved
 
 
+@retry_unconditional(if_match_given)
 async def end_person(
     person_id: str,
     *,
@@ -165,6 +168,7 @@ async def end_person(
     return ended
 
 
+@retry_unconditional(never)
 async def erase_person(person_id: str, *, principal: Principal, ctx: Context) -> Person:
     """Erase the personal data of a resident who is no longer active; a tombstone follows."""
     person = await load_person(ctx, person_id, principal, "people:write")

@@ -26,7 +26,7 @@ from binhyen.contracts.units import UnitKind, UnitLevel
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.idempotency import caller_scope, create_once, creation, request_fingerprint
 from binhyen.kit.outbox import outbox_entry
-from binhyen.kit.problems import Conflict, Invalid, NotFound
+from binhyen.kit.problems import Conflict, Invalid, NotFound, if_match_given, retry_unconditional
 from binhyen.kit.text import nfc
 from binhyen.registry.domain import units
 from binhyen.registry.domain.units import Unit, UnitRuleViolation
@@ -263,6 +263,7 @@ async def _commit(
     ctx.publish_pending("units", after.id)
 
 
+@retry_unconditional(if_match_given)
 async def rename_unit(
     unit_id: str,
     *,
@@ -284,6 +285,7 @@ async def rename_unit(
     return renamed
 
 
+@retry_unconditional(if_match_given)
 async def move_unit(
     unit_id: str,
     *,
@@ -310,6 +312,7 @@ async def move_unit(
     return moved
 
 
+@retry_unconditional(if_match_given)
 async def merge_unit(
     unit_id: str,
     *,
@@ -335,6 +338,7 @@ async def merge_unit(
     return merged
 
 
+@retry_unconditional(if_match_given)
 async def dissolve_unit(
     unit_id: str,
     *,
