@@ -15,6 +15,8 @@ from binhyen.kit.testing import TestIssuer
 from binhyen.kit.testing.kafka import read_topic
 from binhyen.kit.testing.servers import Servers
 from binhyen.kit.testing.waiting import eventually, outboxes_empty
+from binhyen.reporting.domain.rules import dump_ruleset
+from binhyen.reporting.rulesets import shipped_ruleset
 from binhyen.reporting.sample_history import COMMUNE, MERGED_HAMLET, PROVINCE, TOWN
 from binhyen.reporting.service import hotspots, rebuild
 from binhyen.reporting.settings import Settings
@@ -169,3 +171,35 @@ async def test_a_hotspot_is_suggested_once_per_version_never_again_after_a_sweep
         )
         assert bad.status_code == 422, bad.text
         assert [e["field"] for e in bad.json()["errors"]] == ["period"]
+
+
+async def test_sweeps_use_the_rule_set_an_administrator_put_in_force(
+    reporting_settings: Settings, servers: Servers, issuer: TestIssuer, history: ModuleType
+) -> None:
+    quiet = reporting_settings.model_copy(update={"hotspot_sweep_seconds": 3600.0})
+    admin = issuer.headers(("admin", "*"))
+    pair = [
+        history.reported(f"dr-{n}", QUY_HUE, day(4, 1 + 10 * n), category="drugs") for n in range(2)
+    ]
+    hotspot_id = f"{QUY_HUE}:drugs:dr-1"
+    async with history.deployment(quiet, servers, "hotspot-rules") as (client, settings, rt):
+        await history.publish(settings, pair)
+        await history.caught_up(settings)
+        await hotspots.sweep(rt.context)
+        stored = {d["_id"] async for d in rt.context.stores.db[HOTSPOTS].find({})}
+        assert hotspot_id not in stored  # two drug incidents: the shipped rule wants three
+
+        shipped = shipped_ruleset()
+        text = dump_ruleset(shipped)
+        drugs = "      - drugs\n      min_incidents: 3\n"
+        assert text.count(drugs) == 1
+        stricter = text.replace(drugs, drugs.replace("3", "2")).replace(
+            f"version: {shipped.version}\n", f"version: {shipped.version + 1}\n", 1
+        )
+        put = await client.put("/api/v1/rulesets/current", content=stricter.encode(), headers=admin)
+        assert put.status_code == 201, put.text
+
+        await hotspots.sweep(rt.context)
+        found = await rt.context.stores.db[HOTSPOTS].find_one({"_id": hotspot_id})
+        assert found is not None and found["rule"] == "c4_no_drug_hotspot"
+        assert (found["count"], found["min_incidents"]) == (2, 2)

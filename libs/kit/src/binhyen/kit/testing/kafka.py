@@ -7,10 +7,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from binhyen.kit.kafka import KafkaAccess, client_kwargs
@@ -98,7 +99,7 @@ async def consumer_lag(bootstrap: KafkaAccess | str, group: str, topics: list[st
             if not partitions:
                 raise RuntimeError(f"no partitions known for {topic}")
             tps += [TopicPartition(topic, p) for p in partitions]
-        committed = await admin.list_consumer_group_offsets(group)
+        committed = await _committed(admin, group)
         ends = await consumer.end_offsets(tps)
         lag = 0
         for tp in tps:
@@ -108,6 +109,20 @@ async def consumer_lag(bootstrap: KafkaAccess | str, group: str, topics: list[st
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def _committed(admin: AIOKafkaAdminClient, group: str) -> dict[TopicPartition, Any]:
+    """The group's committed offsets; a coordinator that is moving or loading (a retriable
+    error: a new group's first look-up, a broker busy creating topics) is asked again."""
+    for attempt in range(20):
+        try:
+            found: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(group)
+            return found
+        except KafkaError as exc:
+            if not exc.retriable or attempt == 19:
+                raise
+            await asyncio.sleep(0.25)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:

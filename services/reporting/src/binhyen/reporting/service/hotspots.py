@@ -41,7 +41,7 @@ from binhyen.reporting.domain.hotspots import Hotspot, HotspotRule, Occurrence, 
 from binhyen.reporting.domain.periods import LOCAL, Period, display_date
 from binhyen.reporting.domain.rules import ComputedCheck, RuleSet
 from binhyen.reporting.projections import INCIDENTS
-from binhyen.reporting.rulesets import shipped_ruleset
+from binhyen.reporting.service import rulesets
 from binhyen.reporting.service.categories import Categories, CategoryName
 from binhyen.reporting.service.common import Context
 from binhyen.reporting.service.units import UnitTree
@@ -157,7 +157,8 @@ class SweepReport:
 async def sweep(
     ctx: Context, *, hamlets: Iterable[str] | None = None, ruleset: RuleSet | None = None
 ) -> SweepReport:
-    """Look for hotspots in these hamlets (None: every hamlet); suggest new ones and changes."""
+    """Look for hotspots in these hamlets (None: every hamlet) under ``ruleset`` (None: the one
+    in force); suggest new ones and changes."""
     model = await ctx.stores.read_model()
     tree = await UnitTree.load(model)
     categories = await Categories.load(model)
@@ -189,7 +190,7 @@ async def sweep(
         for i, doc in incidents.items()
     ]
     rules = rules_of(
-        ruleset or shipped_ruleset(),
+        ruleset or await rulesets.current(ctx.stores.db),  # as an administrator replaced it
         window_days=ctx.settings.hotspot_window_days,
         min_incidents=ctx.settings.hotspot_min_incidents,
     )
