@@ -224,3 +224,31 @@ def reported(
     )  # fmt: skip
     data = IncidentReported(incident=snapshot, actor="rr", at=snapshot.reported_at, seq=1)
     return _published(data, snapshot.reported_at)
+
+
+def transitioned(
+    incident_id: str,
+    hamlet: str,
+    occurred: datetime,
+    *,
+    category: str,
+    action: str,
+    from_status: str,
+    to_status: str,
+    version: int,
+) -> Published:
+    """A later change of an incident ``reported`` earlier (same hamlet, category and time):
+    its ``version``-th state, ``action`` taking it from one status to another a day on."""
+    at = occurred + timedelta(days=1, minutes=version)
+    snapshot = IncidentSnapshot(
+        incident_id=incident_id, hamlet_id=hamlet, unit_path=[PROVINCE, TOWN, COMMUNE, hamlet],
+        category=category, category_version=1, group="crime", ba_khong=False,
+        severity="high", status=to_status, description="(thử nghiệm)", occurred_at=occurred,
+        reported_at=occurred + timedelta(minutes=20), reporter_kind="user",
+        reporter_ref=f"rr-{incident_id}", version=version,
+    )  # fmt: skip
+    data = IncidentTransitioned(
+        incident=snapshot, actor="u", at=at, seq=version, action=action,
+        from_status=from_status, to_status=to_status,
+    )  # fmt: skip
+    return _published(data, at)

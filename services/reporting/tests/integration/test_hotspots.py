@@ -203,3 +203,52 @@ async def test_sweeps_use_the_rule_set_an_administrator_put_in_force(
         found = await rt.context.stores.db[HOTSPOTS].find_one({"_id": hotspot_id})
         assert found is not None and found["rule"] == "c4_no_drug_hotspot"
         assert (found["count"], found["min_incidents"]) == (2, 2)
+
+
+async def test_a_hotspot_that_no_longer_holds_is_withdrawn_once_and_suggested_again_if_it_returns(
+    reporting_settings: Settings, servers: Servers, issuer: TestIssuer, history: ModuleType
+) -> None:
+    quiet = reporting_settings.model_copy(
+        update={"hotspot_sweep_seconds": 3600.0, "hotspot_wake_delay_seconds": 0.2}
+    )
+    times = [day(5, 1 + 5 * n) for n in range(3)]
+    cluster = [
+        history.reported(f"dv-w{n}", QUY_HUE, at, category=CATEGORY) for n, at in enumerate(times)
+    ]
+    hotspot_id = f"{QUY_HUE}:{CATEGORY}:dv-w2"
+
+    def third(action: str, before: str, after: str, version: int) -> Any:
+        return history.transitioned(
+            "dv-w2", QUY_HUE, times[2], category=CATEGORY, action=action,
+            from_status=before, to_status=after, version=version,
+        )  # fmt: skip
+
+    # The live consumer's wake sweep does the work; a sweep called here afterwards finds
+    # nothing more to say.
+    async with history.deployment(quiet, servers, "withdrawn") as (_, settings, rt):
+        collection = rt.context.stores.db[HOTSPOTS]
+        await history.publish(settings, cluster)
+        await history.caught_up(settings)
+        await suggestions(settings, until=lambda es: len(es) >= 1)
+
+        # The third is marked a duplicate: two are left, no hotspot. Withdrawn once.
+        await history.publish(settings, [third("mark_duplicate", "reported", "duplicate", 2)])
+        await history.caught_up(settings)
+        events = await suggestions(settings, until=lambda es: len(es) >= 2)
+        assert [(e["version"], "suggestion" in e) for e in events] == [(1, True), (2, False)]
+        assert {e["hotspot_id"] for e in events} == {hotspot_id}
+        assert (await hotspots.sweep(rt.context)).withdrawn == 0
+        assert (await collection.find_one({"_id": hotspot_id}) or {})["status"] == "withdrawn"
+
+        # Reopened: the same three hold again, suggested again as a new version.
+        await history.publish(settings, [third("reopen", "duplicate", "reopened", 3)])
+        await history.caught_up(settings)
+        await suggestions(settings, until=lambda es: len(es) >= 3)
+        assert (await hotspots.sweep(rt.context)).suggested == 0
+        await eventually(lambda: outboxes_empty(collection), what="hotspot outbox relayed")
+        final = await suggestions(settings, until=lambda es: len(es) >= 3)
+        assert [(e["version"], "suggestion" in e) for e in final] == [
+            (1, True), (2, False), (3, True),
+        ]  # fmt: skip
+        assert final[2]["incident_ids"] == ["dv-w0", "dv-w1", "dv-w2"]
+        assert [int(e["_sequence"]) for e in final] == [1, 2, 3]

@@ -78,6 +78,7 @@ from binhyen.contracts.events.reporting import (
     EvaluationState,
     HotspotSuggested,
     HotspotSuggestion,
+    HotspotWithdrawn,
     PublicStatistics,
     StatisticsCell,
     StatisticsCount,
@@ -898,6 +899,18 @@ def _reporting_examples() -> list[Example]:
             ),
             _at(27, 22, 10),
             1,
+        ),
+        Example(
+            HotspotWithdrawn(
+                hotspot_id=f"{TAN_THANH}:theft:{hotspot[2]}",
+                hamlet_id=TAN_THANH,
+                unit_path=TAN_THANH_PATH,
+                category="theft",
+                group="crime",
+                version=2,
+            ),
+            _at(29, 9, 0),
+            2,
         ),
         Example(
             PublicStatistics(

@@ -217,18 +217,44 @@ class HotspotSuggested(EventData):
         return self.hotspot_id
 
 
+class HotspotWithdrawn(EventData):
+    """A hotspot suggested earlier no longer holds: incidents of it were rejected or marked
+    duplicates, or the rule set in force now asks for more. Close or rethink the plan task
+    made for it; it comes back as a new ``HotspotSuggested`` (a higher version) if it holds
+    again.
+    """
+
+    event_type: ClassVar[str] = "vn.binhyen.reporting.hotspot.withdrawn.v1"
+    source: ClassVar[str] = SOURCE
+
+    hotspot_id: str = Field(description="The hotspot, as suggested.")
+    hamlet_id: str = Field(description="The hamlet.")
+    unit_path: list[str] = Field(
+        min_length=1, description="The hamlet's ancestors, root first, then the hamlet."
+    )
+    category: str = Field(description="Incident category code.")
+    group: str = Field(description="The category's group: crime, social_evil, traffic, …")
+    version: int = Field(
+        ge=2, description="Version of the hotspot: one above the suggestion it withdraws."
+    )
+
+    def subject(self) -> str:
+        """Return the hotspot id."""
+        return self.hotspot_id
+
+
 HOTSPOTS_TOPIC = TopicSpec(
     name="binhyen.reporting.hotspots.v1",
     key="hotspot id",
     description=(
         "Repeated incidents of one category in one hamlet within a window, suggested to the "
-        "commune for a preventive plan task; a later version of a hotspot replaces the "
-        "earlier. Internal: incident ids."
+        "commune for a preventive plan task, and withdrawn when they no longer hold; a later "
+        "version of a hotspot replaces the earlier. Internal: incident ids."
     ),
     compacted=False,
     visibility="internal",
     retention_ms=-1,
-    event_types=(HotspotSuggested.event_type,),
+    event_types=(HotspotSuggested.event_type, HotspotWithdrawn.event_type),
 )
 
 

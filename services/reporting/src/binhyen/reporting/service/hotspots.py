@@ -32,7 +32,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from binhyen.contracts import CloudEvent
-from binhyen.contracts.events.reporting import HotspotSuggested, HotspotSuggestion
+from binhyen.contracts.events.reporting import (
+    HotspotSuggested,
+    HotspotSuggestion,
+    HotspotWithdrawn,
+)
 from binhyen.contracts.topics import REPORTING_HOTSPOTS
 from binhyen.kit.lease import Lease, LeasedWorker
 from binhyen.kit.outbox import outbox_entry
@@ -202,10 +206,12 @@ async def sweep(
     for hotspot, rule in found:
         doc = _document(hotspot, rule, incidents, tree, categories)
         before = stored.get(hotspot.hotspot_id)
-        if before is not None and all(before.get(k) == doc[k] for k in CONTENT):
-            if before.get("status") != ACTIVE:
-                await store.set_status(hotspot.hotspot_id, before["version"], ACTIVE)
-            continue
+        if (
+            before is not None
+            and before.get("status") == ACTIVE
+            and all(before.get(k) == doc[k] for k in CONTENT)
+        ):
+            continue  # as suggested: nothing to say (a withdrawn one that holds again is)
         version = 1 if before is None else int(before["version"]) + 1
         doc.update(version=version, status=ACTIVE, updated_at=now)
         entries = [_entry(ctx, hotspot.hotspot_id, doc, now)]
@@ -219,7 +225,13 @@ async def sweep(
     current = {h.hotspot_id for h, _ in found}
     gone = [d for d in stored.values() if d["_id"] not in current and d.get("status") == ACTIVE]
     for doc in gone:
-        await store.set_status(doc["_id"], doc["version"], WITHDRAWN)
+        version = int(doc["version"]) + 1
+        withdrawal = [_withdrawn_entry(ctx, doc, version, now)]
+        if await store.revise(
+            doc["_id"], int(doc["version"]),
+            {"status": WITHDRAWN, "version": version, "updated_at": now}, withdrawal,
+        ):  # fmt: skip
+            ctx.publish_pending(HOTSPOTS, doc["_id"])
     if suggested or gone:
         log.info(
             "hotspots swept",
@@ -283,6 +295,18 @@ def _entry(ctx: Context, hotspot_id: str, doc: Document, now: datetime) -> Docum
         count=doc["count"],
         suggestion=HotspotSuggestion.model_validate(doc["suggestion"]),
         version=doc["version"],
+    )
+    return outbox_entry(CloudEvent.wrap(event, time=now), ctx.topic(REPORTING_HOTSPOTS.name))
+
+
+def _withdrawn_entry(ctx: Context, doc: Document, version: int, now: datetime) -> Document:
+    event = HotspotWithdrawn(
+        hotspot_id=doc["_id"],
+        hamlet_id=doc["hamlet_id"],
+        unit_path=doc.get("unit_path") or [doc["hamlet_id"]],
+        category=doc["category"],
+        group=doc["group"],
+        version=version,
     )
     return outbox_entry(CloudEvent.wrap(event, time=now), ctx.topic(REPORTING_HOTSPOTS.name))
 

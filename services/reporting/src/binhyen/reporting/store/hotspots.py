@@ -64,9 +64,3 @@ class Hotspots:
             {"_id": hotspot_id, "version": version}, push_outbox({"$set": fields}, entries)
         )
         return result.modified_count == 1
-
-    async def set_status(self, hotspot_id: str, version: int, status: str) -> None:
-        """Mark a hotspot active or withdrawn (no event: its content did not change)."""
-        await self.collection.update_one(
-            {"_id": hotspot_id, "version": version}, {"$set": {"status": status}}
-        )
