@@ -66,6 +66,7 @@ from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.runtime import serve_forever
 from binhyen.kit.settings import ServiceSettings
 from binhyen.kit.testing import TestIssuer, outboxes_empty, read_topic, serve
+from binhyen.kit.testing.commands import CommandStats
 from binhyen.kit.testing.servers import free_port, load_localservers
 from binhyen.kit.topics import create_topics, entries_of
 
@@ -86,112 +87,9 @@ USERS = (
 # --------------------------------------------------------------------------- child processes
 
 
-def _filter_shape(query: Any) -> str:
-    """``{_id:eq,_outbox_until:$not}``: the fields of a filter and how each is matched."""
-    if not isinstance(query, dict):
-        return "?"
-    parts = []
-    for key, value in query.items():
-        ops = [k for k in value if k.startswith("$")] if isinstance(value, dict) else []
-        parts.append(f"{key}:{'/'.join(ops) or 'eq'}")
-    return "{" + ",".join(parts) + "}"
-
-
-def command_shape(name: str, command: Any) -> str:
-    """A command by kind and filter shape (values left out), e.g. ``update×3 {_id:eq} $set``."""
-    if name == "update":
-        updates = command.get("updates") or [{}]
-        first = updates[0]
-        ops = ",".join(first.get("u", {})) if isinstance(first.get("u"), dict) else "pipeline"
-        multi = " multi" if first.get("multi") else ""
-        return f"update×{len(updates)} {_filter_shape(first.get('q'))} {ops}{multi}"
-    if name in ("find", "count", "delete", "aggregate"):
-        flt = command.get("filter", command.get("query"))
-        if name == "delete":
-            flt = (command.get("deletes") or [{}])[0].get("q")
-        return f"{name} {command.get(name)} {_filter_shape(flt)}"
-    if name == "findAndModify":
-        return f"findAndModify {command.get(name)} {_filter_shape(command.get('query'))}"
-    if name == "insert":
-        return f"insert×{len(command.get('documents') or [])} {command.get(name)}"
-    return name
-
-
-class _DbStats(monitoring.CommandListener, monitoring.ConnectionPoolListener):
-    """Counts MongoDB commands (by shape) and their server round-trip time, and pool waits."""
-
-    def __init__(self) -> None:
-        self.commands: Counter[str] = Counter()
-        self.micros: Counter[str] = Counter()
-        self.checkouts = 0
-        self.checkout_seconds = 0.0
-        self._shapes: dict[int, str] = {}
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Remember the command's shape."""
-        self._shapes[event.request_id] = command_shape(event.command_name, event.command)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """Count a command and its duration."""
-        shape = self._shapes.pop(event.request_id, event.command_name)
-        self.commands[shape] += 1
-        self.micros[shape] += event.duration_micros
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        """Count a failed command too."""
-        shape = self._shapes.pop(event.request_id, event.command_name) + " FAILED"
-        self.commands[shape] += 1
-        self.micros[shape] += event.duration_micros
-
-    def connection_checked_out(self, event: monitoring.ConnectionCheckedOutEvent) -> None:
-        """Time spent waiting for a pooled connection."""
-        self.checkouts += 1
-        self.checkout_seconds += float(getattr(event, "duration", 0.0) or 0.0)
-
-    def snapshot(self) -> Document:
-        """The counters so far."""
-        return {
-            "commands": dict(self.commands),
-            "micros": dict(self.micros),
-            "checkouts": self.checkouts,
-            "checkout_seconds": self.checkout_seconds,
-        }
-
-    # The rest of the pool events are not needed.
-    def pool_created(self, event: Any) -> None:
-        """Unused."""
-
-    def pool_ready(self, event: Any) -> None:
-        """Unused."""
-
-    def pool_cleared(self, event: Any) -> None:
-        """Unused."""
-
-    def pool_closed(self, event: Any) -> None:
-        """Unused."""
-
-    def connection_created(self, event: Any) -> None:
-        """Unused."""
-
-    def connection_ready(self, event: Any) -> None:
-        """Unused."""
-
-    def connection_closed(self, event: Any) -> None:
-        """Unused."""
-
-    def connection_check_out_started(self, event: Any) -> None:
-        """Unused."""
-
-    def connection_check_out_failed(self, event: Any) -> None:
-        """Unused."""
-
-    def connection_checked_in(self, event: Any) -> None:
-        """Unused."""
-
-
 def _with_db_stats(app: FastAPI) -> None:
     """Register the MongoDB listener (before any client opens) and a route that reads it."""
-    stats = _DbStats()
+    stats = CommandStats()
     monitoring.register(stats)
 
     async def db_stats() -> Document:

@@ -69,6 +69,7 @@ from binhyen.contracts.topics import DEPLOYED_TOPICS
 from binhyen.kit.kafka import client_kwargs
 from binhyen.kit.mongo import create_mongo_client
 from binhyen.kit.testing import TestIssuer
+from binhyen.kit.testing.commands import CommandStats
 from binhyen.kit.testing.servers import free_port, load_localservers
 from binhyen.kit.topics import create_topics, entries_of
 from binhyen.reporting import projections
@@ -369,61 +370,6 @@ async def read_all(kafka: str, prefix: str, mode: str, max_records: int) -> Pass
 # into chunks (what a change to the service would do; measured here without making it).
 
 
-def command_shape(name: str, command: Any) -> str:
-    """A command by kind, collection and filter shape, e.g. ``find g2_incidents {_id:$in>500}``."""
-    target = command.get(name) if isinstance(command.get(name), str) else ""
-    if name == "find":
-        return f"find {target} {_filter_shape(command.get('filter'))}"
-    if name == "update":
-        updates = command.get("updates") or [{}]
-        return f"update {target} {_filter_shape(updates[0].get('q'))}"
-    if name == "insert":
-        return f"insert {target}"
-    return f"{name} {target}".strip()
-
-
-def _filter_shape(query: Any) -> str:
-    if not isinstance(query, dict):
-        return "{}"
-    parts = []
-    for key, value in query.items():
-        ops = list(value) if isinstance(value, dict) else []
-        op = "/".join(o for o in ops if o.startswith("$")) or "eq"
-        if op == "$in":
-            op += ">500" if len(value["$in"]) > 500 else "≤500"
-        parts.append(f"{key}:{op}")
-    return "{" + ",".join(parts) + "}"
-
-
-class CommandTimes(monitoring.CommandListener):
-    """Count and time MongoDB commands by shape (and the documents each carried)."""
-
-    def __init__(self) -> None:
-        self.count: Counter[str] = Counter()
-        self.micros: Counter[str] = Counter()
-        self.items: Counter[str] = Counter()
-        self._shapes: dict[int, str] = {}
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Remember the command's shape and how many documents or statements it carries."""
-        shape = command_shape(event.command_name, event.command)
-        self._shapes[event.request_id] = shape
-        for key in ("documents", "updates"):
-            self.items[shape] += len(event.command.get(key) or [])
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """Count it and its time."""
-        shape = self._shapes.pop(event.request_id, event.command_name)
-        self.count[shape] += 1
-        self.micros[shape] += event.duration_micros
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        """Count a failure too."""
-        shape = self._shapes.pop(event.request_id, event.command_name) + " FAILED"
-        self.count[shape] += 1
-        self.micros[shape] += event.duration_micros
-
-
 class _Chained:
     """Several cursors read one after the other, as one."""
 
@@ -478,7 +424,7 @@ def chunk_bulk_writes(size: int) -> None:
 
 def child_rebuild(args: argparse.Namespace) -> None:
     """``--child rebuild``: the service's rebuild, timed by command and/or chunked."""
-    times = CommandTimes()
+    times = CommandStats()
     if args.db_stats:
         monitoring.register(times)
     if args.chunk_in:
