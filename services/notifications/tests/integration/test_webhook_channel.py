@@ -223,3 +223,27 @@ async def test_a_bad_target_fails_without_a_request(
         assert result.outcome is Outcome.FAILED
         assert result.error_code == code
         assert receiver.receipts == 0
+
+
+async def test_pools_of_endpoints_past_the_limit_or_idle_too_long_are_closed() -> None:
+    now = [1000.0]
+    channel = WebhookChannel(
+        WebhookConfig(allow_private=True, max_endpoints=2, idle_endpoint_seconds=600),
+        idle_clock=lambda: now[0],  # moved by hand below
+    )
+    try:
+        with webhook_receiver(secrets=[SECRET]) as receiver:
+            for n in range(5):  # five endpoints (each path is one), two pools kept
+                result = await channel.send(message(f"{receiver.url}/hook-{n}"))
+                assert result.outcome is Outcome.DELIVERED
+                assert channel.open_endpoints == min(n + 1, 2)
+            # An evicted endpoint still gets its deliveries, on a new pool.
+            again = await channel.send(message(f"{receiver.url}/hook-0", delivery_id="dlv-2"))
+            assert again.outcome is Outcome.DELIVERED
+            assert len(receiver.requests) == 6
+            now[0] += 601  # both idle past the limit: the next delivery closes the other
+            await channel.send(message(f"{receiver.url}/hook-9", delivery_id="dlv-3"))
+            assert channel.open_endpoints == 1
+    finally:
+        await channel.aclose()
+    assert channel.open_endpoints == 0

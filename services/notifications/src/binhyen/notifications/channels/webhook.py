@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -34,7 +35,8 @@ import secrets as secrets_module
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Final
 
 import httpx
@@ -82,6 +84,17 @@ class WebhookConfig(BaseModel):
     )
     breaker_cool_down_seconds: float = Field(
         30.0, gt=0, description="How long an open circuit waits before one probe."
+    )
+    max_endpoints: int = Field(
+        256,
+        ge=1,
+        description=(
+            "Endpoints with a connection pool kept open; past it the least recently used idle "
+            "one is closed (a later delivery to it opens a new one)."
+        ),
+    )
+    idle_endpoint_seconds: float = Field(
+        900.0, gt=0, description="An endpoint's pool unused this long is closed."
     )
     user_agent: str = "BinhYen-Notifications/1 (+Standard Webhooks)"
 
@@ -201,6 +214,15 @@ def _caused_by_tls(exc: BaseException) -> bool:
     return False
 
 
+@dataclass
+class _Pool:
+    """One endpoint's HTTP client, with who is using it and since when it is idle."""
+
+    client: httpx.AsyncClient
+    in_use: int = 0
+    last_used: float = 0.0
+
+
 class WebhookChannel:
     """Standard Webhooks over one shared HTTP client (one per TLS host name)."""
 
@@ -216,6 +238,7 @@ class WebhookChannel:
         clock: Callable[[], float] = time.time,
         verify_tls: ssl.SSLContext | bool = True,
         resolver: Resolver = system_resolver,
+        idle_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self._resolver = resolver
@@ -231,7 +254,15 @@ class WebhookChannel:
         # httpx's pool walks all its connections for every request it places: one shared
         # pool of 200 connections to fifty endpoints spent a quarter of the process's time
         # there; an endpoint's pool holds only its few (the dispatcher's per-target limit).
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        # Bounded (``max_endpoints``, ``idle_endpoint_seconds``): endpoint URLs come and go
+        # with the policies, and a pool per URL ever used would only grow.
+        self._clients: dict[str, _Pool] = {}
+        self._monotonic = idle_clock
+
+    @property
+    def open_endpoints(self) -> int:
+        """Endpoints with a connection pool open now."""
+        return len(self._clients)
 
     def _new_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -246,12 +277,36 @@ class WebhookChannel:
             headers={"User-Agent": self.config.user_agent},
         )
 
-    def _client_for(self, url: httpx.URL) -> httpx.AsyncClient:
+    @contextlib.asynccontextmanager
+    async def _client_for(self, url: httpx.URL) -> AsyncIterator[httpx.AsyncClient]:
+        """The endpoint's pool, held while a request uses it (a pool in use is never closed)."""
         key = str(url.copy_with(query=None, fragment=None))
-        client = self._clients.get(key)
-        if client is None:
-            client = self._clients[key] = self._new_client()
-        return client
+        pool = self._clients.pop(key, None) or _Pool(self._new_client())
+        self._clients[key] = pool  # most recently used last
+        pool.in_use += 1
+        await self._close_idle(keep=key)
+        try:
+            yield pool.client
+        finally:
+            pool.in_use -= 1
+            pool.last_used = self._monotonic()
+
+    async def _close_idle(self, *, keep: str) -> None:
+        """Close pools idle too long, and the least recently used idle ones past the limit."""
+        now = self._monotonic()
+        idle = [
+            k for k, p in self._clients.items()
+            if k != keep and p.in_use == 0
+        ]  # fmt: skip
+        over = len(self._clients) - self.config.max_endpoints
+        closing = [
+            k for n, k in enumerate(idle)
+            if n < over or now - self._clients[k].last_used > self.config.idle_endpoint_seconds
+        ]  # fmt: skip
+        # Out of the table first, all at once: nothing can take a pool while it closes.
+        pools = [self._clients.pop(k) for k in closing]
+        for pool in pools:
+            await pool.client.aclose()
 
     async def send(self, message: Message) -> Result:
         """POST the signed payload once; classify the answer."""
@@ -308,9 +363,11 @@ class WebhookChannel:
     ) -> tuple[Result, bool | None]:
         """One attempt; the result and whether the endpoint answered (None: nothing learnt)."""
         port = url.port or (443 if url.scheme == "https" else 80)
-        client = self._client_for(url)
         try:
-            async with asyncio.timeout(self.config.timeout_seconds):
+            async with (
+                self._client_for(url) as client,
+                asyncio.timeout(self.config.timeout_seconds),
+            ):
                 addresses = await resolve_public(
                     url.host, port, allow_private=self.config.allow_private, resolver=self._resolver
                 )
@@ -392,7 +449,7 @@ class WebhookChannel:
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        clients = list(self._clients.values())
+        pools = list(self._clients.values())
         self._clients.clear()
-        for client in clients:
-            await client.aclose()
+        for pool in pools:
+            await pool.client.aclose()
