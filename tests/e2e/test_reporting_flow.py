@@ -58,6 +58,7 @@ async def test_reporting_counts_what_the_registry_and_incidents_announce(
         household = await reg.post(
             "/api/v1/households",
             json={"unit_id": hamlet, "address": "Xóm 1, thôn Tân Thành",
+                  "registered_on": f"{year - 1}-01-15",  # in the hamlet all the year judged
                   "members": [{"full_name": "Lê Văn Thử", "birth_year": 1975}]},
         )  # fmt: skip
         assert household.status_code == 201, household.text

@@ -14,6 +14,7 @@ from binhyen.contracts.topics import REGISTRY_HOUSEHOLDS, REGISTRY_PEOPLE
 from binhyen.kit.testing import Servers, TestIssuer, eventually, outboxes_empty, read_topic, serve
 from binhyen.registry.app import create_app
 from binhyen.registry.service import households as households_service
+from binhyen.registry.service.common import today_vn
 from binhyen.registry.settings import Settings
 
 
@@ -168,6 +169,8 @@ async def test_pledge_move_and_dissolve(registry_settings: Settings, admin: dict
         gone = await client.post(f"/api/v1/households/{hid}/dissolve")
         assert gone.status_code == 200
         assert gone.json()["head_person_id"] is None
+        assert gone.json()["dissolved_on"] == today_vn().isoformat()
+        assert gone.json()["registered_on"] == household["registered_on"]
 
 
 async def test_erasing_a_former_resident_blanks_the_data_and_tombstones_the_topic(
@@ -304,3 +307,35 @@ async def test_concurrent_edits_without_if_match_all_land_and_with_it_one_wins(
         codes = sorted(r.status_code for r in guarded)
         assert codes == [200] + [412] * (writers - 1), [r.text for r in guarded]
         assert (await client.get(url)).json()["version"] == after["version"] + 1
+
+
+async def test_the_day_a_household_was_registered_is_kept_and_announced(
+    registry_settings: Settings, admin: dict[str, str]
+) -> None:
+    """Reporting counts a past year's households from these days (and the dissolution's)."""
+    async with serve(create_app(registry_settings), headers=admin) as (client, rt):
+        u = await _units(client)
+        today = (await _household(client, u["h1"]))["registered_on"]
+        assert today == today_vn().isoformat()  # by default: today, Vietnam time
+        older = await _household(client, u["h1"], registered_on="2019-05-20")
+        assert older["registered_on"] == "2019-05-20"
+        for bad in ("2999-01-01", "1900-01-01"):
+            refused = await client.post(
+                "/api/v1/households",
+                json={"unit_id": u["h1"], "address": "Xóm 4", "registered_on": bad},
+            )
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["errors"][0]["field"] == "registered_on"
+        await eventually(lambda: outboxes_empty(rt.db["households"]), what="relayed")
+        records = await read_topic(
+            registry_settings.kafka_bootstrap,
+            registry_settings.topic(REGISTRY_HOUSEHOLDS.name),
+            until=lambda rs: len(rs) >= 2,
+        )
+        days = {
+            e.data["household_id"]: e.data["registered_on"]
+            for e in (parse_event(r.value) for r in records if r.value)
+        }
+        assert days[older["id"]] == "2019-05-20"
+        count = await rt.db["households"].count_documents({})
+        assert count == 2  # the refused ones wrote nothing

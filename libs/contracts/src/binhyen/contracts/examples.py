@@ -149,6 +149,7 @@ _HOUSEHOLD: dict[str, Any] = {
     "registration_code": "HK-KN-000123",
     "status": "active",
     "pledges": [],
+    "registered_on": date(2026, 1, 6),
     "version": 1,
 }
 _PERSON: dict[str, Any] = {
@@ -379,7 +380,14 @@ def _household_examples() -> list[Example]:
         ),
         Example(HouseholdPledged(**(pledged | {"version": 2}), year=2026), _at(20, 9, month=2), 2),
         Example(
-            HouseholdDissolved(**(pledged | {"status": "dissolved", "version": 5})), _at(10, 2), 5
+            HouseholdDissolved(
+                **(
+                    pledged
+                    | {"status": "dissolved", "dissolved_on": date(2026, 3, 10), "version": 5}
+                )
+            ),
+            _at(10, 2),
+            5,
         ),
     ]
 

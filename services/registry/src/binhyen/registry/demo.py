@@ -113,6 +113,8 @@ def _household_body(unit_id: str, household: DemoHousehold) -> dict[str, Any]:
         "unit_id": unit_id,
         "address": household.address,
         "registration_code": household.code,
+        # In the hamlet's book long before it was entered here: last year counts it too.
+        "registered_on": "2020-01-01",
         "members": [
             {
                 "full_name": p.full_name,

@@ -130,6 +130,7 @@ def new_households(count: int) -> list[dict[str, Any]]:
             {
                 "address": f"Xóm {rng.randint(1, 5)}, thôn {HAMLETS[NEW_HAMLET]}",
                 "registration_code": f"HL{n:06d}",
+                "registered_on": "2024-01-01",  # as its teams: both evaluation years count it
                 "members": members,
             }
         )

@@ -129,6 +129,8 @@ def _household(data: HouseholdState) -> Change:
         "unit_id": data.unit_id,
         "status": data.status,
         "pledges": [{"year": p.year, "signed_on": _day(p.signed_on)} for p in data.pledges],
+        "registered_on": _day(data.registered_on),
+        "dissolved_on": _day(data.dissolved_on),
     }
     return Change(HOUSEHOLDS, data.household_id, data.version, state)
 

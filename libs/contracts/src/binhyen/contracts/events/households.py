@@ -34,6 +34,17 @@ class HouseholdState(EventData):
     registration_code: str | None = Field(None, description="Household registration number.")
     status: Literal["active", "dissolved"] = Field(description="active or dissolved.")
     pledges: list[PledgeState] = Field(default_factory=list, description="Pledges by year.")
+    registered_on: date | None = Field(
+        None,
+        description=(
+            "Local day the household was registered in its hamlet: the day it was entered, or "
+            "the day the officer gave for one that existed before. None in events published "
+            "before December 2026."
+        ),
+    )
+    dissolved_on: date | None = Field(
+        None, description="Local day the household was dissolved; None while it is active."
+    )
     version: int = Field(ge=1, description="Version of the household's state.")
 
     def subject(self) -> str:

@@ -42,6 +42,13 @@ class HouseholdCreate(BaseModel):
     head_index: int | None = Field(
         None, ge=0, description="Which member is head of household (default: the first)."
     )
+    registered_on: date | None = Field(
+        None,
+        description=(
+            "The day the household was registered in the hamlet, for one that lived there "
+            "before it was entered here (default: today, Vietnam time; not after today)."
+        ),
+    )
 
 
 class HouseholdUpdate(BaseModel):
@@ -95,6 +102,8 @@ class HouseholdRead(BaseModel):
     head_person_id: str | None
     status: str
     pledges: list[PledgeRead]
+    registered_on: date | None = Field(None, description="Day registered (None: not recorded).")
+    dissolved_on: date | None = Field(None, description="Day dissolved (None while active).")
     version: int
     members: list[PersonRead] | None = None
 
@@ -118,6 +127,8 @@ class HouseholdRead(BaseModel):
                 )
                 for p in household.pledges
             ],
+            registered_on=household.registered_on,
+            dissolved_on=household.dissolved_on,
             version=household.version,
             members=None if members is None else [PersonRead.of(m) for m in members],
         )
@@ -160,6 +171,7 @@ async def create_household(
             members=[m.command() for m in body.members],
             head_index=body.head_index,
             idempotency_key=idempotency_key,
+            registered_on=body.registered_on,
         ),
         principal=principal,
         ctx=ctx,

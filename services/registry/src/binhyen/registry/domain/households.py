@@ -55,19 +55,46 @@ class Household:
     status: Status = "active"
     pledges: tuple[Pledge, ...] = field(default_factory=tuple)
     version: int = 1
+    # Local days; None for households stored before the registry kept them.
+    registered_on: date | None = None
+    dissolved_on: date | None = None
 
     def pledge_for(self, year: int) -> Pledge | None:
         """The pledge of ``year``, if any."""
         return next((p for p in self.pledges if p.year == year), None)
 
 
+EARLIEST_REGISTRATION = date(1945, 9, 2)
+
+
 def register_household(
-    *, household_id: str, unit_id: str, address: str, registration_code: str | None
+    *,
+    household_id: str,
+    unit_id: str,
+    address: str,
+    registration_code: str | None,
+    registered_on: date,
+    today: date,
 ) -> Household:
-    """A new household (its residents are registered as its members)."""
+    """A new household (its residents are registered as its members), registered on a day
+    no later than ``today`` (earlier for a household that lived in the hamlet before)."""
     if not address:
         raise HouseholdRuleViolation("address must not be blank", field="address")
-    return Household(household_id, unit_id, address, registration_code=registration_code)
+    if registered_on > today:
+        raise HouseholdRuleViolation(
+            f"registered_on is after today ({today:%d/%m/%Y})", field="registered_on"
+        )
+    if registered_on < EARLIEST_REGISTRATION:
+        raise HouseholdRuleViolation(
+            f"registered_on is before {EARLIEST_REGISTRATION:%d/%m/%Y}", field="registered_on"
+        )
+    return Household(
+        household_id,
+        unit_id,
+        address,
+        registration_code=registration_code,
+        registered_on=registered_on,
+    )
 
 
 def update(
@@ -103,8 +130,8 @@ def move(household: Household, *, unit_id: str) -> Household:
     return replace(household, unit_id=unit_id, version=household.version + 1)
 
 
-def dissolve(household: Household, *, active_members: int) -> Household:
-    """End a household once nobody lives in it any more."""
+def dissolve(household: Household, *, active_members: int, on: date) -> Household:
+    """End a household once nobody lives in it any more (on the local day ``on``)."""
     _check_active(household)
     if active_members:
         raise HouseholdRuleViolation(
@@ -112,7 +139,7 @@ def dissolve(household: Household, *, active_members: int) -> Household:
             field="household_id",
             status=409,
         )
-    return replace(household, status="dissolved", version=household.version + 1)
+    return replace(household, status="dissolved", dissolved_on=on, version=household.version + 1)
 
 
 def pledge(

@@ -891,6 +891,7 @@ def build_household(
     unit_id: str,
     person_ids: Sequence[str],
     collected_by: str,
+    registered_on: date,
 ) -> tuple[Household, Household | None, list[Person]]:
     """The household as registered, as pledged (if a pledge was written) and its residents."""
     residents = [
@@ -902,6 +903,8 @@ def build_household(
         unit_id=unit_id,
         address=rows.address,
         registration_code=rows.code,
+        registered_on=registered_on,
+        today=registered_on,
     )
     registered = replace(registered, head_person_id=residents[rows.head_index].id)
     pledged = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
 
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.problems import Conflict, DomainError, Invalid
@@ -20,6 +22,14 @@ from binhyen.registry.store import Stores
 
 if TYPE_CHECKING:
     from binhyen.registry.service.identity import SigningKey
+
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def today_vn() -> date:
+    """Today's date in Vietnam."""
+    return datetime.now(VN).date()
 
 
 class RuleViolation(Protocol):

@@ -10,7 +10,7 @@ or a run of lost races left.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -39,6 +39,7 @@ from binhyen.registry.service.common import (
     domain_error,
     hamlet,
     lost_race,
+    today_vn,
     units_in_scope,
 )
 from binhyen.registry.service.residents import (
@@ -62,6 +63,7 @@ class RegisterHousehold:
     members: list[NewPerson] = field(default_factory=list)
     head_index: int | None = None
     idempotency_key: str | None = None
+    registered_on: date | None = None  # None: today
 
     def fingerprint(self) -> str:
         """What makes two requests the same, for Idempotency-Key checks."""
@@ -72,6 +74,7 @@ class RegisterHousehold:
                 "code": self.registration_code,
                 "members": [vars(m) for m in self.members],
                 "head": self.head_index,
+                **({"registered_on": self.registered_on.isoformat()} if self.registered_on else {}),
             }
         )
 
@@ -96,6 +99,8 @@ def household_event(
             )
             for p in household.pledges
         ],
+        registered_on=household.registered_on,
+        dissolved_on=household.dissolved_on,
         version=household.version,
         **extra,
     )
@@ -134,11 +139,14 @@ async def register_household(
         if cmd.members:
             authorize(principal, "people:write", unit.path, what=f"unit {unit.id}")
         try:
+            today = today_vn()
             household = households.register_household(
                 household_id=request.result_id,
                 unit_id=unit.id,
                 address=nfc(cmd.address),
                 registration_code=cmd.registration_code,
+                registered_on=cmd.registered_on or today,
+                today=today,
             )
         except HouseholdRuleViolation as exc:
             raise domain_error(exc) from exc
@@ -150,13 +158,7 @@ async def register_household(
             head = cmd.head_index if cmd.head_index is not None else 0
             if not 0 <= head < len(members):
                 raise Invalid("head must be the index of one of the members", field="head_index")
-            household = Household(
-                household.id,
-                household.unit_id,
-                household.address,
-                head_person_id=members[head].id,
-                registration_code=household.registration_code,
-            )
+            household = replace(household, head_person_id=members[head].id)
         pending = {"people": [new_person_document(ctx, p) for p in members]} if members else None
         inserted = await ctx.stores.households.insert(
             household,
@@ -337,7 +339,9 @@ async def dissolve_household(
     check_version(household.version, expected_version, f"household {household_id}")
     try:
         ended = households.dissolve(
-            household, active_members=await ctx.stores.people.count_active(household.id)
+            household,
+            active_members=await ctx.stores.people.count_active(household.id),
+            on=today_vn(),
         )
     except HouseholdRuleViolation as exc:
         raise domain_error(exc) from exc

@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -38,7 +38,7 @@ from binhyen.registry.domain.households import Household
 from binhyen.registry.domain.imports import FORMULA, HouseholdRows, LayoutError
 from binhyen.registry.domain.people import Person
 from binhyen.registry.domain.units import Unit
-from binhyen.registry.service.common import Context, hamlet
+from binhyen.registry.service.common import VN, Context, hamlet
 from binhyen.registry.service.households import household_event, household_outbox
 from binhyen.registry.service.import_files import MAX_BYTES as MAX_BYTES
 from binhyen.registry.service.import_files import (
@@ -412,6 +412,11 @@ async def _check_codes(
     return True
 
 
+def _local_day(at: datetime) -> date:
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # MongoDB gives naive UTC
+    return aware.astimezone(VN).date()
+
+
 def household_id(job_id: str, household: HouseholdRows) -> str:
     """The id the import gives a household (the same on every run of the job)."""
     return str(uuid.uuid5(_NAMESPACE, f"{job_id}:household:{household.first_row}"))
@@ -438,6 +443,8 @@ def build_documents(
             unit_id=job["unit_id"],
             person_ids=[person_id(job["_id"], r) for r in rows.rows],
             collected_by=job["created_by"],
+            # The day the import was asked for: the same on every retry of the job.
+            registered_on=_local_day(job["created_at"]),
         )
         outbox = household_outbox(ctx, household_event(registered, HouseholdRegistered))
         final = registered

@@ -32,6 +32,7 @@ from binhyen.kit.text import fold, nfc
 from binhyen.registry.domain import organisations as domain
 from binhyen.registry.domain.organisations import VN, Member, Organisation, RosterEntry, Shift
 from binhyen.registry.service.common import Context
+from binhyen.registry.service.common import today_vn as today_vn
 from binhyen.registry.store import Stores
 from binhyen.registry.store.people import PersonSummary
 
@@ -44,11 +45,6 @@ class VersionRequired(DomainError):
     """An update came without If-Match."""
 
     status, kind, title = 428, "precondition-required", "If-Match required"
-
-
-def today_vn() -> date:
-    """Today's date in Vietnam."""
-    return datetime.now(VN).date()
 
 
 def check_version(current: int, expected: int | None, what: str) -> None:

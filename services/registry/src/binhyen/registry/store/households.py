@@ -40,8 +40,18 @@ def household_document(household: Household) -> Document:
             for p in household.pledges
         ],
         "pledge_years": [p.year for p in household.pledges],
+        "registered_on": _day(household.registered_on),
+        "dissolved_on": _day(household.dissolved_on),
         "version": household.version,
     }
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else None
 
 
 def to_household(doc: Document) -> Household:
@@ -63,6 +73,8 @@ def to_household(doc: Document) -> Household:
             for p in doc.get("pledges", ())
         ),
         version=doc.get("version", 1),
+        registered_on=_parse_day(doc.get("registered_on")),
+        dissolved_on=_parse_day(doc.get("dissolved_on")),
     )
 
 

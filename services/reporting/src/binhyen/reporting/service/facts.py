@@ -3,10 +3,10 @@
 What each field holds (``domain.facts`` says what the computations need):
 
 - the hamlet's enrolments (registry enrolments of the hamlet itself);
-- households: those of the hamlet's history (merged hamlets included) active now, and those
-  with a pledge for the year. The read model keeps each household's latest state, so "active
-  on the last day judged" is read as "active now" — for a year that has ended, a household
-  dissolved since then is missing from both sets alike;
+- households: those of the hamlet's history (merged hamlets included) registered and not
+  dissolved on the evaluation year's last day (``service.households.active_on``; a household
+  whose days the registry never announced counts as it stands now), and those with a pledge
+  for the year;
 - incidents of the hamlet's history: each with its reopen times and its open spells, rebuilt
   from its transitions (open from the report; closed by a transition into resolved,
   rejected or duplicate; opened again by a reopen);
@@ -32,7 +32,9 @@ from binhyen.reporting.domain.facts import (
     OpenSpell,
     Team,
 )
+from binhyen.reporting.domain.periods import Period
 from binhyen.reporting.projections import ENROLMENTS, HOUSEHOLDS, INCIDENTS, TEAMS
+from binhyen.reporting.service.households import active_on
 from binhyen.reporting.service.units import UnitTree
 from binhyen.reporting.store import ReadModel
 
@@ -146,8 +148,9 @@ async def hamlet_facts(model: ReadModel, tree: UnitTree, hamlet_id: str, year: i
     ]
     active: set[str] = set()
     pledged: set[str] = set()
+    last_day = Period.evaluation_year(year).last_day
     async for h in model[HOUSEHOLDS].find({"unit_id": {"$in": ids}}):
-        if h.get("status") == "active":
+        if active_on(h, last_day):
             active.add(h["_id"])
         if any(p.get("year") == year for p in h.get("pledges") or []):
             pledged.add(h["_id"])

@@ -9,8 +9,9 @@ What is counted (every rule here is also in the service README):
   incidents resolved now. Minutes, nearest-rank p50 and p90.
 - **Mediation**: disputes whose mediation concluded in the period, by outcome; sessions held
   in the period.
-- **Households**: the subtree's active households now, and those with a pledge for the
-  programme year of the period's last day.
+- **Households**: the subtree's households registered and not dissolved on the period's last
+  day (``service.households.active_on``), and those of them with a pledge for the programme
+  year of that day.
 - **Teams**: teams active at some time in the period, by kind, their members on the
   period's last day, and the duty shifts that started in the period.
 - **Alerts** raised in the period (first message of an alert, not its updates or
@@ -31,6 +32,7 @@ from binhyen.reporting.domain import periods
 from binhyen.reporting.domain.periods import Period
 from binhyen.reporting.projections import ALERTS, HOUSEHOLDS, INCIDENTS, TEAMS
 from binhyen.reporting.service.categories import Categories
+from binhyen.reporting.service.households import active_on
 from binhyen.reporting.service.units import UnitTree
 from binhyen.reporting.store import LOOKUP_IDS, ReadModel
 from binhyen.reporting.store.hotspots import Hotspots
@@ -154,8 +156,9 @@ def programme_year(period: Period) -> int:
 
 
 def household_figures(households: list[Document], period: Period) -> Document:
-    """Households active now, and those with a pledge for the period's programme year."""
-    active = [h for h in households if h.get("status") == "active"]
+    """Households registered and not dissolved on the period's last day, and those of them
+    with a pledge for the period's programme year."""
+    active = [h for h in households if active_on(h, period.last_day)]
     year = programme_year(period)
     pledged = [h for h in active if any(p.get("year") == year for p in h.get("pledges") or [])]
     return {
