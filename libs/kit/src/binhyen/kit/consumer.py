@@ -43,6 +43,7 @@ from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
 from binhyen.contracts import CloudEvent, parse_event
+from binhyen.kit.aio import wait_any, wait_event
 from binhyen.kit.kafka import KafkaAccess, client_kwargs
 from binhyen.kit.logging import correlation_id
 from binhyen.kit.metrics import CONSUMED
@@ -376,8 +377,7 @@ class ConsumerRunner:
 
     async def _commit_loop(self, consumer: AIOKafkaConsumer) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._commit_wanted.wait(), timeout=1.0)
+            await wait_event(self._commit_wanted, 1.0)
             await asyncio.sleep(0.05)  # coalesce: one commit for the records of a burst
             self._commit_wanted.clear()
             await self._commit(consumer, list(self._workers.values()))
@@ -471,12 +471,7 @@ class ConsumerRunner:
 
     async def _pause(self, waits: int, given_up: asyncio.Event) -> None:
         delay = backoff_delay(waits, base=self._backoff, cap=self._max_backoff)
-        stop_waiting = asyncio.ensure_future(_first(given_up, self._stopping))
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(stop_waiting), timeout=delay)
-        finally:
-            stop_waiting.cancel()
+        await wait_any(delay, given_up, self._stopping)
         if given_up.is_set() or self._stopping.is_set():
             raise _GiveUp
 
@@ -516,19 +511,7 @@ class ConsumerRunner:
 
     async def _sleep(self, seconds: float) -> bool:
         """Sleep unless stopping; True if the runner is stopping."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        return self._stopping.is_set()
-
-
-async def _first(*events: asyncio.Event) -> None:
-    """Return when any of ``events`` is set."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
+        return await wait_event(self._stopping, seconds)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

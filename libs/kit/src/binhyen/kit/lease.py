@@ -39,6 +39,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from binhyen.kit.aio import wait_event
+
 log = logging.getLogger(__name__)
 
 LEASES = "leases"
@@ -205,8 +207,7 @@ class LeasedWorker:
             wait = self.lease.renew_every
             if self.holding:
                 wait = min(wait, max(0.0, due - loop.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._bell.wait(), timeout=wait)
+            await wait_event(self._bell, wait)
 
     async def _run(self) -> None:
         """Run the job once, renewing the lease meanwhile; cancel it if the lease is lost."""

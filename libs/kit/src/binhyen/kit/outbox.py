@@ -59,6 +59,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from binhyen.contracts import CloudEvent, event_model
+from binhyen.kit.aio import wait_event
 from binhyen.kit.metrics import (
     OUTBOX_PARKED,
     OUTBOX_PARKED_NOW,
@@ -281,8 +282,7 @@ class OutboxRelay:
 
     @staticmethod
     async def _sleep(event: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=seconds)
+        await wait_event(event, seconds)
 
     async def relay_once(self) -> bool:
         """Relay one batch of pending documents per collection; True if more may be pending."""

@@ -29,6 +29,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from binhyen.kit.aio import wait_event
 from binhyen.notifications.channels.base import Message, Outcome, Result
 from binhyen.notifications.service import alerts as alert_cases
 from binhyen.notifications.service.batching import Batcher
@@ -125,14 +126,13 @@ class Dispatcher:
             task.add_done_callback(self._tasks.discard)
 
     async def _sweep_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.sweep_once()
             except Exception:  # a database hiccup: the next sweep tries again
                 log.exception("dispatch sweep failed")
             self._bell.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._bell.wait(), self._sweep_seconds)
+            await wait_event(self._bell, self._sweep_seconds)
 
     async def sweep_once(self) -> None:
         """Pick up due deliveries nobody holds, and move overdue ones to their next channel."""
@@ -214,9 +214,8 @@ class Dispatcher:
         if digested:
             message = await self._digest_message(message, delivery, digested)
         try:
-            result = await asyncio.wait_for(
-                channel.send(message), ctx.settings.send_timeout_seconds + 1
-            )
+            async with asyncio.timeout(ctx.settings.send_timeout_seconds + 1):
+                result = await channel.send(message)
         except TimeoutError:
             result = Result(Outcome.RETRY, error_code="timeout")
         await self._outcome(delivery, result)
