@@ -12,6 +12,7 @@ import pytest
 from binhyen.contracts import parse_event
 from binhyen.contracts.topics import REGISTRY_HOUSEHOLDS, REGISTRY_PEOPLE
 from binhyen.kit.testing import Servers, TestIssuer, eventually, outboxes_empty, read_topic, serve
+from binhyen.registry import demo
 from binhyen.registry.app import create_app
 from binhyen.registry.service import households as households_service
 from binhyen.registry.service.common import today_vn
@@ -339,3 +340,21 @@ async def test_the_day_a_household_was_registered_is_kept_and_announced(
         assert days[older["id"]] == "2019-05-20"
         count = await rt.db["households"].count_documents({})
         assert count == 2  # the refused ones wrote nothing
+
+
+async def test_the_demo_loads_again_over_households_an_older_run_made_without_the_day(
+    registry_settings: Settings, admin: dict[str, str]
+) -> None:
+    """A compose deployment re-runs the demo at every start, over its old data."""
+    async with serve(create_app(registry_settings), headers=admin) as (client, _):
+        u = await _units(client)
+        body = {"unit_id": u["h1"], "address": "Xóm 1, thôn Tân Thành"}
+        older = await client.post(
+            "/api/v1/households", json=body, headers={"Idempotency-Key": "demo-x-1"}
+        )
+        assert older.status_code == 201, older.text
+        api = demo._Api(client, admin["Authorization"].removeprefix("Bearer "))
+        again = await demo.create_household(api, body | {"registered_on": "2020-01-01"}, "demo-x-1")
+        assert again["id"] == older.json()["id"]
+        listed = await client.get("/api/v1/households", params={"unit_id": u["h1"]})
+        assert len(listed.json()["items"]) == 1
