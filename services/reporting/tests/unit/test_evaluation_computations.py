@@ -490,6 +490,25 @@ def test_a_hotspot_outside_the_evaluation_year_does_not_count() -> None:
     assert incident_hotspot(parameters, facts(incidents=items), DONE).outcome == "met"
 
 
+def test_the_hotspot_check_names_categories_as_the_catalogue_does() -> None:
+    """The evaluation PDF is a Vietnamese document: names, not codes."""
+    at = local(date(2026, 2, 1))
+    items = tuple(incident(f"d{i}", at + timedelta(days=i), category="drugs") for i in range(3))
+    parameters = IncidentHotspot(categories=("drugs",), min_incidents=3, window_days=90)
+    named = facts(incidents=items, category_names=(("drugs", "Ma túy", "Drugs"),))
+
+    result = incident_hotspot(parameters, named, DONE)
+
+    assert result.threshold.vi == "Không có 3 vụ ma túy trở lên trong 90 ngày"
+    assert result.threshold.en == "Never 3 or more incidents of drugs within 90 days"
+    [evidence] = result.evidence
+    assert evidence.note is not None
+    assert evidence.note.vi == "3 vụ ma túy từ 01/02/2026 đến 03/02/2026"
+    # A code the catalogue has not announced is named by itself.
+    unnamed = incident_hotspot(parameters, facts(incidents=items), DONE)
+    assert unnamed.threshold.vi == "Không có 3 vụ drugs trở lên trong 90 ngày"
+
+
 # -- team_active -------------------------------------------------------------------------------
 
 

@@ -403,11 +403,12 @@ def incident_hotspot(parameters: IncidentHotspot, facts: HamletFacts, span: Span
         (Occurrence(i.id, facts.hamlet.id, i.category, i.occurred_at) for i in counted.values()),
         rule,
     )
-    names = ", ".join(parameters.categories)
+    names = [facts.category_name(c) for c in parameters.categories]
+    names_vi, names_en = ", ".join(n[0] for n in names), ", ".join(n[1] for n in names)
     threshold = Words(
-        vi=f"Không có {parameters.min_incidents} vụ {names} trở lên trong "
+        vi=f"Không có {parameters.min_incidents} vụ {names_vi} trở lên trong "
         f"{parameters.window_days} ngày",
-        en=f"Never {parameters.min_incidents} or more {names} incidents within "
+        en=f"Never {parameters.min_incidents} or more incidents of {names_en} within "
         f"{parameters.window_days} days",
     )
     measured = (
@@ -418,9 +419,10 @@ def incident_hotspot(parameters: IncidentHotspot, facts: HamletFacts, span: Span
     evidence = []
     for hotspot in found:
         days = sorted(_day(counted[i].occurred_at) for i in hotspot.incident_ids)
+        name_vi, name_en = facts.category_name(hotspot.category)
         note = Words(
-            vi=f"{len(days)} vụ {hotspot.category} từ {_vi(days[0])} đến {_vi(days[-1])}",
-            en=f"{_many(len(days), hotspot.category + ' incident')} "
+            vi=f"{len(days)} vụ {name_vi} từ {_vi(days[0])} đến {_vi(days[-1])}",
+            en=f"{_many(len(days), 'incident')} of {name_en} "
             f"from {_en(days[0])} to {_en(days[-1])}",
         )
         evidence.append(_evidence("hotspot", hotspot.incident_ids, note))

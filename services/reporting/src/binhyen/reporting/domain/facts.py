@@ -209,3 +209,13 @@ class HamletFacts:
     pledged_households: frozenset[str] = frozenset()
     incidents: tuple[Incident, ...] = ()
     teams: tuple[Team, ...] = ()
+    # (code, Vietnamese name, English name) of the categories the catalogue announced.
+    category_names: tuple[tuple[str, str, str], ...] = ()
+
+    def category_name(self, code: str) -> tuple[str, str]:
+        """A category's names as a sentence uses them (lower case); an unknown code: itself."""
+        for known, vi, en in self.category_names:
+            if known == code:
+                return vi[:1].lower() + vi[1:], en.lower()
+        words = code.replace("_", " ")
+        return words, words

@@ -34,6 +34,7 @@ from binhyen.reporting.domain.facts import (
 )
 from binhyen.reporting.domain.periods import Period
 from binhyen.reporting.projections import ENROLMENTS, HOUSEHOLDS, INCIDENTS, TEAMS
+from binhyen.reporting.service.categories import Categories
 from binhyen.reporting.service.households import active_on
 from binhyen.reporting.service.units import UnitTree
 from binhyen.reporting.store import ReadModel
@@ -163,7 +164,11 @@ async def hamlet_facts(model: ReadModel, tree: UnitTree, hamlet_id: str, year: i
             if d.get("kind") in TEAM_KINDS
         ]
     )
+    categories = await Categories.load(model)
     return HamletFacts(
+        category_names=tuple(
+            (code, name.vi, name.en) for code, name in sorted(categories.known.items())
+        ),
         hamlet=Hamlet(unit.id, unit.path),
         year=year,
         enrolments=tuple(enrolments),
