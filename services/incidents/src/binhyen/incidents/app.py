@@ -1,5 +1,7 @@
 """The incidents FastAPI app."""
 
+import functools
+
 from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -12,7 +14,7 @@ from binhyen.contracts.topics import (
     INCIDENTS_PUBLIC,
 )
 from binhyen.incidents import api, consumers
-from binhyen.incidents.domain.categories import DEFAULT_CATALOGUE, Category
+from binhyen.incidents.domain.categories import DEFAULT_CATALOGUE
 from binhyen.incidents.service.common import Context, ReadCache
 from binhyen.incidents.service.deadlines import DeadlineScheduler
 from binhyen.incidents.service.events import category_outbox
@@ -26,10 +28,7 @@ async def _context(rt: Runtime) -> Context:
     assert isinstance(settings, Settings)
     stores = Stores.of(rt.db)
     await stores.create_indexes()
-
-    def announce(category: Category) -> list[Document]:
-        return category_outbox(settings, category)
-
+    announce = functools.partial(category_outbox, settings)
     if settings.seed_categories:
         await stores.categories.seed(DEFAULT_CATALOGUE, announce)
     # Categories stored before the catalogue had a topic are announced once.

@@ -258,6 +258,7 @@ class WebhookChannel:
         # with the policies, and a pool per URL ever used would only grow.
         self._clients: dict[str, _Pool] = {}
         self._monotonic = idle_clock
+        self._next_look = 0.0  # when idle pools are looked for next (besides on a new one)
 
     @property
     def open_endpoints(self) -> int:
@@ -281,10 +282,14 @@ class WebhookChannel:
     async def _client_for(self, url: httpx.URL) -> AsyncIterator[httpx.AsyncClient]:
         """The endpoint's pool, held while a request uses it (a pool in use is never closed)."""
         key = str(url.copy_with(query=None, fragment=None))
-        pool = self._clients.pop(key, None) or _Pool(self._new_client())
+        pool = self._clients.pop(key, None)
+        opened = pool is None
+        pool = pool or _Pool(self._new_client())
         self._clients[key] = pool  # most recently used last
         pool.in_use += 1
-        await self._close_idle(keep=key)
+        # The table is looked over when it grew, or now and then: not on every request.
+        if opened or self._monotonic() >= self._next_look:
+            await self._close_idle(keep=key)
         try:
             yield pool.client
         finally:
@@ -294,6 +299,7 @@ class WebhookChannel:
     async def _close_idle(self, *, keep: str) -> None:
         """Close pools idle too long, and the least recently used idle ones past the limit."""
         now = self._monotonic()
+        self._next_look = now + self.config.idle_endpoint_seconds / 10
         idle = [
             k for k, p in self._clients.items()
             if k != keep and p.in_use == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
-from zoneinfo import ZoneInfo
 
 from binhyen.kit.auth import Principal, authorize
 from binhyen.kit.problems import Conflict, DomainError, Invalid
@@ -15,6 +14,7 @@ from binhyen.kit.problems import PreconditionFailed as PreconditionFailed
 from binhyen.kit.problems import check_version as check_version
 from binhyen.kit.problems import lost_race as lost_race
 from binhyen.kit.runtime import ServiceContext
+from binhyen.registry.domain.organisations import VN as VN
 from binhyen.registry.domain.units import Unit
 from binhyen.registry.service.import_files import FilePool
 from binhyen.registry.settings import Settings
@@ -22,9 +22,6 @@ from binhyen.registry.store import Stores
 
 if TYPE_CHECKING:
     from binhyen.registry.service.identity import SigningKey
-
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def today_vn() -> date:

@@ -70,8 +70,9 @@ async def period_pdf(
     earlier. Without ``number`` the number is left blank for the clerk."""
     tree, unit, chosen = await _scope(ctx, principal, unit_id, period)
     model = await ctx.stores.read_model()
-    totals = await statistics.figures(model, statistics.Scope(tree.subtree(unit.id), chosen))
-    hamlets = await statistics.by_hamlet(model, tree, unit.id, chosen, None)
+    whole = await statistics.load(model, tree.subtree(unit.id), None)  # read once, used twice
+    totals = statistics.compute(whole, chosen)
+    hamlets = statistics.by_hamlet(tree, unit.id, chosen, whole)
     parent = tree.units.get(unit.path[-2]) if len(unit.path) > 1 else None
     report = documents.period_report(
         unit, parent, chosen, totals, hamlets,
@@ -104,10 +105,10 @@ async def statistics_xlsx(
     """Three sheets, streamed as they are written (memory stays flat for a province)."""
     tree, unit, chosen = await _scope(ctx, principal, unit_id, period)
     model = await ctx.stores.read_model()
-    ids = tree.subtree(unit.id)
-    totals = await statistics.figures(model, statistics.Scope(ids, chosen, group))
-    hamlets = await statistics.by_hamlet(model, tree, unit.id, chosen, group)
-    incidents = await statistics.incident_rows(model, tree, ids, chosen, group)
+    whole = await statistics.load(model, tree.subtree(unit.id), group)  # read once, used thrice
+    totals = statistics.compute(whole, chosen)
+    hamlets = statistics.by_hamlet(tree, unit.id, chosen, whole)
+    incidents = await statistics.incident_rows(model, tree, whole.incidents, chosen)
     sheets = documents.workbook(unit, chosen, totals, hamlets, incidents)
     return StreamingResponse(
         xlsx_export.iter_xlsx(sheets),
@@ -132,7 +133,8 @@ async def statistics_csv(
     """The by-hamlet table of the workbook, one row per hamlet."""
     tree, unit, chosen = await _scope(ctx, principal, unit_id, period)
     model = await ctx.stores.read_model()
-    hamlets = await statistics.by_hamlet(model, tree, unit.id, chosen, group)
+    whole = await statistics.load(model, tree.subtree(unit.id), group)
+    hamlets = statistics.by_hamlet(tree, unit.id, chosen, whole)
     columns = [c.title for c in documents.HAMLET_COLUMNS]
     return StreamingResponse(
         csv_export.iter_csv(columns, documents.hamlet_table(hamlets)),

@@ -322,16 +322,11 @@ class HamletRow:
     figures: Document  # as ``figures`` returns: every leaf {"current", "previous"}
 
 
-async def by_hamlet(
-    model: ReadModel, tree: UnitTree, unit_id: str, period: Period, group: str | None
-) -> list[HamletRow]:
-    """The figures of every active hamlet under ``unit_id`` (a hamlet: itself), by name.
-
-    The subtree is read once and split by the hamlet each document counts under now.
-    """
+def by_hamlet(tree: UnitTree, unit_id: str, period: Period, whole: Loaded) -> list[HamletRow]:
+    """The figures of every active hamlet under ``unit_id`` (a hamlet: itself), by name,
+    from the subtree's documents (``load``), split by the hamlet each counts under now."""
     unit = tree.get(unit_id)
     hamlets = [unit] if unit.level == "hamlet" else tree.hamlets(unit_id)
-    whole = await load(model, tree.subtree(unit_id), group)
     home: dict[str, str] = {}
     for hamlet in hamlets:
         for member in tree.subtree(hamlet.id):
@@ -365,16 +360,13 @@ async def by_hamlet(
 
 
 async def incident_rows(
-    model: ReadModel, tree: UnitTree, unit_ids: list[str], period: Period, group: str | None
+    model: ReadModel, tree: UnitTree, incidents: list[Document], period: Period
 ) -> list[Document]:
-    """The incidents of the units that occurred in the period, oldest first (no personal data:
-    no description, address, place or reporter), each with its category's Vietnamese name."""
-    found = await _load(model, INCIDENTS, "hamlet_id", unit_ids)
+    """The incidents (as ``load`` read them) that occurred in the period, oldest first (no
+    personal data: no description, address, place or reporter), each with its category's
+    Vietnamese name."""
     categories = await Categories.load(model)
-    rows = [
-        i for i in found
-        if _within(i.get("occurred_at"), period) and (group is None or i.get("group") == group)
-    ]  # fmt: skip
+    rows = [dict(i) for i in incidents if _within(i.get("occurred_at"), period)]
     rows.sort(key=lambda i: (_aware(i["occurred_at"]), i["_id"]))
     for row in rows:
         resolved = tree.resolved(row["hamlet_id"])
